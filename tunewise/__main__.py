@@ -1,0 +1,3 @@
+from tunewise.cli.main import main
+
+main()

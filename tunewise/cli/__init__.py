@@ -1,0 +1,1 @@
+"""The ``tunewise`` command line: thin layers over the public Python API."""

@@ -1,0 +1,71 @@
+"""Entry point: ``tunewise <command>``. Renders TunewiseError without a traceback.
+
+Exit codes: 0 ok, 1 problems found (data problems, failed run), 2 usage error or unreadable input,
+3 internal error (a bug: please report it; TUNEWISE_DEBUG=1 shows the traceback), 130 interrupted.
+"""
+from __future__ import annotations
+
+import os
+import sys
+
+import click
+import typer
+
+from tunewise.errors import TunewiseError
+
+app = typer.Typer(
+    name="tunewise", no_args_is_help=True, add_completion=False,
+    pretty_exceptions_enable=False, rich_markup_mode=None,
+    help="Should you fine-tune or is prompting enough? Measure it on your own task and data.",
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+@app.callback()
+def _root(version: bool = typer.Option(False, "--version", help="Print the version and exit.")):
+    """Should you fine-tune or is prompting enough? Measure it on your own task and data."""
+    if version:
+        from tunewise import __version__
+        typer.echo(f"tunewise {__version__}")
+        raise typer.Exit(0)
+
+
+def _register() -> None:
+    # Each module adds its commands; one file per command group.
+    from tunewise.cli import data, eval as eval_cmd, train, runs, cost, compare
+    for mod in (data, eval_cmd, train, runs, cost, compare):
+        mod.register(app)
+
+
+def main(argv: list[str] | None = None) -> None:
+    from tunewise.cli.output import err_console, render_error
+    code = 0
+    try:
+        _register()
+        rv = app(args=argv, prog_name="tunewise", standalone_mode=False)
+        code = rv if isinstance(rv, int) else 0
+    except click.exceptions.Exit as e:
+        code = e.exit_code
+    except click.exceptions.Abort:
+        err_console.print("aborted")
+        code = 130
+    except click.ClickException as e:
+        e.show()
+        code = 2
+    except TunewiseError as e:
+        render_error(e)
+        code = e.exit_code
+    except KeyboardInterrupt:
+        err_console.print("interrupted")
+        code = 130
+    except Exception as e:  # a bug: say so, in words
+        if os.environ.get("TUNEWISE_DEBUG"):
+            raise
+        err_console.print(f"[bold red]internal error:[/] {type(e).__name__}: {e}")
+        err_console.print("this is a bug in tunewise; rerun with TUNEWISE_DEBUG=1 for the traceback")
+        code = 3
+    sys.exit(code)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

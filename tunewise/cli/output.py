@@ -1,0 +1,33 @@
+"""Shared CLI rendering: a stderr console for humans, stdout for --json, error formatting."""
+from __future__ import annotations
+
+import json
+import sys
+
+from rich.console import Console
+
+#: human output goes to stderr when --json owns stdout; otherwise stdout
+console = Console(highlight=False, soft_wrap=True)
+err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def emit_json(obj) -> None:
+    """Print one JSON object on stdout (the only thing on stdout in --json mode)."""
+    from tunewise.fileio import _json_default
+    sys.stdout.write(json.dumps(obj, ensure_ascii=False, default=_json_default, indent=2))
+    sys.stdout.write("\n")
+    sys.stdout.flush()
+
+
+def render_error(exc) -> None:
+    """Print a TunewiseError (or one of its subclasses) in words, never a traceback."""
+    from rich.markup import escape
+    err_console.print(f"[bold red]error:[/] {escape(exc.message)}")
+    problems = getattr(exc, "problems", None)
+    if problems and not isinstance(problems[0], str):
+        for p in problems[:200]:
+            err_console.print(f"  {escape(p.render())}")
+        if len(problems) > 200:
+            err_console.print(f"  ... and {len(problems) - 200} more")
+    if exc.fix:
+        err_console.print(f"[yellow]fix:[/] {escape(exc.fix)}")

@@ -1,0 +1,120 @@
+"""The Task: how an input becomes a prompt, how output becomes an answer, how answers are scored.
+
+Prompting, training and evaluation all go through the same Task, so every arm is compared on
+exactly the same prompts and metrics.
+
+Prompt rule (``prompt_messages``): the task's system instruction, then the k shots as earlier
+user/assistant turns, then the example's own conversation up to its final assistant answer. If the
+example already carries its own system message (a chat JSONL the user wrote), that one is kept and
+the task's instruction is not added.
+"""
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+from tunewise.data.records import Example
+
+
+@dataclass
+class PromptTemplate:
+    """Configurable prompt. ``{input}`` is the example text; tasks add their own fields
+    (``{labels}`` for classification, ``{types}`` for NER)."""
+
+    system: str = ""
+    user: str = "{input}"
+
+    def to_dict(self) -> dict:
+        return {"system": self.system, "user": self.user}
+
+
+class Task(ABC):
+    #: "classification" | "ner" | "generation"
+    kind: str = ""
+    #: the metric used for early stopping, crossovers and recommendations
+    headline_metric: str = ""
+    #: metrics where higher is better (all of ours)
+
+    def __init__(self, template: PromptTemplate | None = None):
+        self.template = template or self.default_template()
+
+    # -- prompts -----------------------------------------------------------------------------
+    @abstractmethod
+    def default_template(self) -> PromptTemplate: ...
+
+    def template_fields(self) -> dict[str, str]:
+        """Extra fields for the template (``{labels}``, ``{types}``...)."""
+        return {}
+
+    def render_user(self, ex: Example) -> str:
+        return self.template.user.format(input=ex.input, **self.template_fields())
+
+    def system_prompt(self) -> str:
+        return self.template.system.format(**self.template_fields())
+
+    def prompt_messages(self, ex: Example, shots: Sequence[Example] = ()) -> list[dict]:
+        """Chat messages up to (not including) the answer, as dicts for ``apply_chat_template``."""
+        own_system = ex.system
+        msgs: list[dict] = []
+        if own_system:
+            msgs.append({"role": "system", "content": own_system})
+        elif self.system_prompt():
+            msgs.append({"role": "system", "content": self.system_prompt()})
+        for s in shots:
+            msgs.append({"role": "user", "content": self.render_user(s)})
+            msgs.append({"role": "assistant", "content": self.target(s)})
+        msgs.extend(self._conversation_before_answer(ex))
+        return msgs
+
+    def _conversation_before_answer(self, ex: Example) -> list[dict]:
+        """The example's turns (minus system) before its final assistant message; the last user
+        turn is rendered through the template."""
+        turns = [m for m in ex.messages if m.role != "system"]
+        if turns and turns[-1].role == "assistant":
+            turns = turns[:-1]
+        out = []
+        last_user = max((i for i, m in enumerate(turns) if m.role == "user"), default=None)
+        for i, m in enumerate(turns):
+            content = self.render_user(ex) if i == last_user else (m.content or "")
+            out.append({"role": m.role, "content": content})
+        return out
+
+    # -- answers -----------------------------------------------------------------------------
+    @abstractmethod
+    def target(self, ex: Example) -> str:
+        """The answer text the model should produce for ``ex`` (what training learns)."""
+
+    @abstractmethod
+    def gold(self, ex: Example) -> Any:
+        """The structured gold answer (label / entity list / reference string)."""
+
+    @abstractmethod
+    def parse(self, text: str, ex: Example) -> Any:
+        """Turn raw model output into a structured answer comparable with ``gold``."""
+
+    # -- scores ------------------------------------------------------------------------------
+    @abstractmethod
+    def metrics(self, golds: Sequence[Any], preds: Sequence[Any]) -> dict[str, float]:
+        """Corpus-level metrics; must include ``headline_metric``."""
+
+    def example_scores(self, golds: Sequence[Any], preds: Sequence[Any]) -> list[float]:
+        """Per-example scores for paired tests (default: exact agreement)."""
+        return [float(g == p) for g, p in zip(golds, preds)]
+
+    # -- (de)serialisation --------------------------------------------------------------------
+    def to_config(self) -> dict:
+        return {"kind": self.kind, "template": self.template.to_dict()}
+
+
+@dataclass
+class Prediction:
+    """One arm's answer for one example (what predictions JSONL stores)."""
+
+    gold: Any
+    pred: Any
+    raw: str = ""
+    latency_s: float = 0.0
+    tokens_in: int = 0
+    tokens_out: int = 0
+    extra: dict = field(default_factory=dict)

@@ -1,0 +1,62 @@
+"""Classification: a closed label set; the answer is the label, verbatim."""
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+from tunewise.data.records import Example
+from tunewise.errors import ConfigError
+from tunewise.tasks.base import PromptTemplate, Task
+
+SENTIMENT_PRESET = PromptTemplate(
+    system="Classify the sentiment of the text. Answer with exactly one word: {labels}.",
+    user="{input}",
+)
+
+
+class ClassificationTask(Task):
+    kind = "classification"
+    headline_metric = "macro_f1"
+
+    def __init__(self, labels: Sequence[str], template: PromptTemplate | None = None,
+                 *, headline_metric: str | None = None):
+        labels = [str(x) for x in labels]
+        if len(labels) < 2:
+            raise ConfigError(f"a classification task needs at least 2 labels, got {labels}")
+        if len(set(labels)) != len(labels):
+            raise ConfigError(f"duplicate labels in {labels}")
+        self.labels = labels
+        if headline_metric:
+            self.headline_metric = headline_metric
+        super().__init__(template)
+
+    def default_template(self) -> PromptTemplate:
+        return PromptTemplate(
+            system="Classify the text. Answer with exactly one of: {labels}.", user="{input}")
+
+    def template_fields(self) -> dict[str, str]:
+        return {"labels": ", ".join(self.labels)}
+
+    def target(self, ex: Example) -> str:
+        return self.gold(ex)
+
+    def gold(self, ex: Example) -> str:
+        return ex.label if ex.label is not None else (ex.answer or "").strip()
+
+    def parse(self, text: str, ex: Example | None = None) -> str | None:
+        """First label the text starts with (case-insensitive), else the first label mentioned;
+        None when no label can be found."""
+        t = (text or "").strip().lower()
+        by_len = sorted(self.labels, key=len, reverse=True)
+        for lab in by_len:
+            if t.startswith(lab.lower()):
+                return lab
+        hits = [(t.find(lab.lower()), lab) for lab in by_len if lab.lower() in t]
+        return min(hits)[1] if hits else None
+
+    def metrics(self, golds: Sequence[Any], preds: Sequence[Any]) -> dict[str, float]:
+        from tunewise.tasks.metrics import classification_metrics
+        return classification_metrics(golds, preds, self.labels)
+
+    def to_config(self) -> dict:
+        return {**super().to_config(), "labels": self.labels,
+                "headline_metric": self.headline_metric}
