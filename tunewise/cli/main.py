@@ -9,30 +9,27 @@ import os
 import sys
 
 import click
-import typer
 
+from tunewise import __version__
 from tunewise.errors import TunewiseError
 
-app = typer.Typer(
-    name="tunewise", no_args_is_help=True, add_completion=False,
-    pretty_exceptions_enable=False, rich_markup_mode=None,
-    help="Should you fine-tune or is prompting enough? Measure it on your own task and data.",
-    context_settings={"help_option_names": ["-h", "--help"]},
-)
 
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="tunewise")
+def app():
+    """Should you fine-tune or is prompting enough? Measure it on your own task and data.
 
-@app.callback()
-def _root(version: bool = typer.Option(False, "--version", help="Print the version and exit.")):
-    """Should you fine-tune or is prompting enough? Measure it on your own task and data."""
-    if version:
-        from tunewise import __version__
-        typer.echo(f"tunewise {__version__}")
-        raise typer.Exit(0)
+    \b
+    tunewise data check FILE      validate a dataset
+    tunewise eval --data FILE     prompting / classical / fine-tuned arm on a split
+    tunewise train --train FILE   fine-tune (LoRA or full) with answer-only loss
+    tunewise compare CONFIG.yaml  learning curve vs prompting, cost, recommendation
+    """
 
 
 def _register() -> None:
-    # Each module adds its commands; one file per command group.
-    from tunewise.cli import data, eval as eval_cmd, train, runs, cost, compare
+    # Each module adds its commands to the group; one file per command group.
+    from tunewise.cli import compare, cost, data, eval as eval_cmd, runs, train
     for mod in (data, eval_cmd, train, runs, cost, compare):
         mod.register(app)
 
@@ -42,7 +39,7 @@ def main(argv: list[str] | None = None) -> None:
     code = 0
     try:
         _register()
-        rv = app(args=argv, prog_name="tunewise", standalone_mode=False)
+        rv = app.main(args=argv, prog_name="tunewise", standalone_mode=False)
         code = rv if isinstance(rv, int) else 0
     except click.exceptions.Exit as e:
         code = e.exit_code
@@ -58,6 +55,8 @@ def main(argv: list[str] | None = None) -> None:
     except KeyboardInterrupt:
         err_console.print("interrupted")
         code = 130
+    except BrokenPipeError:
+        code = 0
     except Exception as e:  # a bug: say so, in words
         if os.environ.get("TUNEWISE_DEBUG"):
             raise

@@ -1,6 +1,6 @@
 """`tunewise runs`: not built yet (placeholder so the CLI imports)."""
-import typer
+import click
 
 
-def register(app: typer.Typer) -> None:
+def register(app: click.Group) -> None:
     pass
