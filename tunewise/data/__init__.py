@@ -1,0 +1,31 @@
+"""``tunewise.data``: read, validate, clean, split and profile fine-tuning datasets.
+
+Public API (each backs one CLI command)::
+
+    from tunewise import data
+    examples = data.read("train.csv")                  # list[Example]; DataError lists every problem
+    report = data.check("train.jsonl", task="classification")   # `tunewise data check`
+    result = data.clean("raw.csv", "clean.jsonl", log="log.jsonl")  # `tunewise data clean`
+    manifest = data.split("clean.jsonl", "splits/", val=0.1, test=0.1, seed=0)  # `tunewise data split`
+    profile = data.stats("train.jsonl", model="smollm2-135m-instruct")   # `tunewise data stats`
+"""
+from __future__ import annotations
+
+import importlib
+
+_EXPORTS = {
+    "read": "tunewise.data.read", "iter_examples": "tunewise.data.read",
+    "write_chat_jsonl": "tunewise.data.formats.writers", "write_csv": "tunewise.data.formats.writers",
+    "check": "tunewise.data.validate", "CheckReport": "tunewise.data.validate",
+    "clean": "tunewise.data.clean", "split": "tunewise.data.split", "stats": "tunewise.data.stats",
+    "Example": "tunewise.data.records", "Message": "tunewise.data.records",
+    "Entity": "tunewise.data.records", "Problem": "tunewise.data.problems",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(_EXPORTS[name]), name)
+    raise AttributeError(f"module 'tunewise.data' has no attribute {name!r}")
