@@ -394,7 +394,7 @@ def example_results(*, kind: str = "classification", finetune_wins: bool = True)
         ],
         "break_even": {"versus": "4-shot", "finetuned": "finetune-n1000-s0",
                        "requests": (100 / 3600 * 0.10) / (0.10 / 3600 / 12 - 0.10 / 3600 / 40),
-                       "never": False, "text": "pays back after 1,714 requests"},
+                       "never": False, "text": "pays back after 1,715 requests"},
     }]
 
     if finetune_wins:
