@@ -1,6 +1,83 @@
-"""`tunewise runs`: not built yet (placeholder so the CLI imports)."""
+"""`tunewise runs`: the SQLite run registry (list, show, add)."""
+from __future__ import annotations
+
 import click
 
 
 def register(app: click.Group) -> None:
-    pass
+    app.add_command(runs)
+
+
+@click.group()
+def runs():
+    """Training runs recorded in $TUNEWISE_HOME/runs.db."""
+
+
+@runs.command("list")
+@click.option("--limit", type=int, default=None, help="Show at most this many (newest first).")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
+def list_cmd(limit, as_json):
+    """List registered runs, newest first."""
+    from rich.table import Table
+
+    from tunewise.cli.output import console, emit_json
+    from tunewise.store import db_path, list_runs
+    recs = list_runs(limit=limit)
+    if as_json:
+        emit_json({"db": str(db_path()), "runs": [r.to_dict() for r in recs]})
+        return
+    if not recs:
+        console.print(f"no runs recorded yet in {db_path()} "
+                      "(`tunewise train` records each run; `tunewise runs add RUN_DIR` adds one)")
+        return
+    t = Table(title=f"runs in {db_path()}")
+    t.add_column("id", no_wrap=True)
+    t.add_column("created", no_wrap=True)
+    for col in ("model", "method", "task", "seed", "best epoch", "metric", "run dir"):
+        t.add_column(col, overflow="fold")
+    for r in recs:
+        metric = (f"{r.headline_metric} {r.headline_value:.3f}"
+                  if r.headline_value is not None else (r.headline_metric or ""))
+        t.add_row(r.id, (r.created or "")[:16].replace("T", " "), r.model or "", r.method or "", r.task_kind or "",
+                  "" if r.seed is None else str(r.seed),
+                  "" if r.best_epoch is None else str(r.best_epoch), metric, r.run_dir)
+    console.print(t)
+
+
+@runs.command("show")
+@click.argument("run_id")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
+def show_cmd(run_id, as_json):
+    """Show one run: RUN_ID is its id or a unique prefix of it."""
+    import json
+
+    from rich.markup import escape
+
+    from tunewise.cli.output import console, emit_json
+    from tunewise.store import get_run
+    r = get_run(run_id)
+    if as_json:
+        emit_json(r.to_dict())
+        return
+    for k in ("id", "run_dir", "created", "recorded", "model", "method", "task_kind", "seed",
+              "best_epoch", "headline_metric", "headline_value"):
+        v = getattr(r, k)
+        if v is not None:
+            console.print(f"[bold]{k}[/]: {escape(str(v))}")
+    for k in ("task", "config", "metrics"):
+        console.print(f"[bold]{k}[/]:")
+        console.print(escape(json.dumps(getattr(r, k), indent=2, default=str)))
+
+
+@runs.command("add")
+@click.argument("run_dir", type=click.Path(file_okay=False))
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
+def add_cmd(run_dir, as_json):
+    """Register (or refresh) a run directory written by `tunewise train`."""
+    from tunewise.cli.output import console, emit_json
+    from tunewise.store import record_run
+    r = record_run(run_dir)
+    if as_json:
+        emit_json(r.to_dict())
+    else:
+        console.print(f"recorded run {r.id} ({r.run_dir})")
