@@ -1,0 +1,227 @@
+"""Classification by log-likelihood: score every label of a closed label set, pick the best.
+
+For each example the sequence is ``encode_prompt(messages) + encode_answer(label)`` (the answer
+includes the end-of-turn token, so a label that is only a prefix of the model's preferred answer
+is not favoured). The score of a label is the sum of the log-probabilities of its answer tokens.
+No answer is ever unparseable: the prediction is always one of the labels.
+
+How the work is kept small (the model is the expensive part, the vocabulary head a fifth of it):
+
+1. **Shared prefix.** The longest token prefix common to every prompt (the system prompt, and the
+   shots when they are the same for every example) is run once; its KV cache is reused for every
+   batch (the cached tensors are expanded over the batch, never copied or mutated: the cache
+   layers grow by ``torch.cat``, which allocates new tensors).
+2. **Suffix pass.** Each batch runs only the per-example part of the prompt through the model
+   *body* (right-padded, attention mask + explicit position ids), and applies the LM head at one
+   position per row: the last prompt token, whose distribution scores every label's first token.
+3. **Continuation pass.** The batch cache is repeated once per label and the remaining answer
+   tokens of all labels are scored in one pass (a few tokens per row).
+
+Examples are sorted by length so that batches need little padding; scores come back in input
+order. Padding in the middle of a row (between prefix, suffix and answer) is masked out and the
+position ids skip it, so a padded row scores exactly like the same row alone.
+"""
+from __future__ import annotations
+
+import contextlib
+import inspect
+from dataclasses import dataclass
+from typing import Callable, Sequence
+
+import torch
+
+
+@dataclass
+class ScoreOptions:
+    """How label scoring runs."""
+
+    #: rows (examples) per forward pass
+    batch_size: int = 16
+    #: encode the prefix shared by every prompt once and reuse its KV cache
+    prefix_cache: bool = True
+    #: run the model under ``torch.autocast("cpu", bfloat16)`` (faster on CPUs with BF16 support;
+    #: log-probabilities are still computed in fp32)
+    bf16: bool = False
+
+
+@dataclass
+class LabelScores:
+    """Per-example scores: ``total[j]`` = sum of log-probs of label j's answer tokens;
+    ``per_token[j]`` = ``total[j] / n_tokens[j]`` (length-normalised)."""
+
+    total: list[float]
+    per_token: list[float]
+
+
+def _parts(model):
+    """(body, lm_head) of a causal LM, also through a PeftModel wrapper."""
+    causal = model.get_base_model() if hasattr(model, "get_base_model") else model
+    body = causal.get_decoder()
+    head = causal.get_output_embeddings()
+    if body is None or head is None:  # pragma: no cover - exotic architectures
+        raise TypeError(f"{type(causal).__name__}: cannot find the decoder body / LM head")
+    return body, head
+
+
+def _cache_kwarg(body) -> str:
+    """transformers 5.x renamed ``past_key_values`` to ``cache``; accept either."""
+    params = inspect.signature(body.forward).parameters
+    return "cache" if "cache" in params else "past_key_values"
+
+
+def _new_cache(layers: Sequence[tuple[torch.Tensor, torch.Tensor]] | None = None):
+    from transformers import DynamicCache
+    return DynamicCache(ddp_cache_data=layers) if layers else DynamicCache()
+
+
+def _cache_layers(cache) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    return [(layer.keys, layer.values) for layer in cache.layers]
+
+
+def common_prefix_len(seqs: Sequence[Sequence[int]]) -> int:
+    """Length of the longest token prefix shared by all ``seqs``."""
+    if not seqs:
+        return 0
+    first = seqs[0]
+    n = min(len(s) for s in seqs)
+    for s in seqs[1:]:
+        k = 0
+        while k < n and s[k] == first[k]:
+            k += 1
+        n = k
+        if n == 0:
+            break
+    return n
+
+
+class LabelScorer:
+    """Scores a fixed set of answers (token id lists) after many prompts.
+
+    >>> scorer = LabelScorer(lm.model, answers=[encode_answer(tok, "negative"), ...], pad_id=0)
+    >>> scores = scorer.score(prompts)   # list[LabelScores], one per prompt
+    """
+
+    def __init__(self, model, answers: Sequence[Sequence[int]], *, pad_id: int,
+                 options: ScoreOptions | None = None):
+        if not answers or any(len(a) == 0 for a in answers):
+            raise ValueError("every answer needs at least one token")
+        self.model = model
+        self.answers = [list(a) for a in answers]
+        self.pad_id = int(pad_id)
+        self.options = options or ScoreOptions()
+        self.body, self.head = _parts(model)
+        self._cache_kw = _cache_kwarg(self.body)
+        try:
+            self.device = next(model.parameters()).device
+        except StopIteration:  # pragma: no cover
+            self.device = torch.device("cpu")
+
+    # -- helpers -----------------------------------------------------------------------------
+    def _autocast(self):
+        if self.options.bf16 and self.device.type == "cpu":
+            return torch.autocast("cpu", dtype=torch.bfloat16)
+        return contextlib.nullcontext()
+
+    def _body(self, ids, mask, pos, cache):
+        out = self.body(input_ids=ids, attention_mask=mask, position_ids=pos,
+                        use_cache=True, **{self._cache_kw: cache})
+        return out.last_hidden_state
+
+    def _logprobs(self, hidden: torch.Tensor) -> torch.Tensor:
+        return torch.log_softmax(self.head(hidden).float(), dim=-1)
+
+    def _prefix(self, prefix: Sequence[int]):
+        """KV tensors of the shared prefix (batch 1), or None."""
+        if not prefix:
+            return None
+        ids = torch.tensor([list(prefix)], device=self.device)
+        mask = torch.ones_like(ids)
+        pos = torch.arange(len(prefix), device=self.device)[None]
+        cache = _new_cache()
+        self._body(ids, mask, pos, cache)
+        return _cache_layers(cache)
+
+    # -- scoring -----------------------------------------------------------------------------
+    @torch.inference_mode()
+    def score(self, prompts: Sequence[Sequence[int]],
+              on_batch: Callable[[int], None] | None = None) -> list[LabelScores]:
+        """Score every answer after every prompt; ``on_batch(n)`` is called after each batch."""
+        if not prompts:
+            return []
+        if any(len(p) == 0 for p in prompts):
+            raise ValueError("empty prompt")
+        opts = self.options
+        # keep at least one token per prompt outside the prefix: its position scores token 1
+        n_prefix = min(common_prefix_len(prompts), min(len(p) for p in prompts) - 1) \
+            if opts.prefix_cache else 0
+        order = sorted(range(len(prompts)), key=lambda i: len(prompts[i]) - n_prefix)
+        results: list[LabelScores | None] = [None] * len(prompts)
+        with self._autocast():
+            prefix_kv = self._prefix(prompts[0][:n_prefix])
+            bs = max(1, int(opts.batch_size))
+            for start in range(0, len(order), bs):
+                idx = order[start:start + bs]
+                rows = [list(prompts[i][n_prefix:]) for i in idx]
+                for i, s in zip(idx, self._score_batch(rows, n_prefix, prefix_kv)):
+                    results[i] = s
+                if on_batch:
+                    on_batch(len(idx))
+        return results  # type: ignore[return-value]
+
+    def _score_batch(self, rows: list[list[int]], n_prefix: int, prefix_kv) -> list[LabelScores]:
+        dev, B, L = self.device, len(rows), len(self.answers)
+        lens = torch.tensor([len(r) for r in rows], device=dev)
+        width = int(lens.max())
+        ids = torch.full((B, width), self.pad_id, dtype=torch.long, device=dev)
+        for b, r in enumerate(rows):
+            ids[b, :len(r)] = torch.tensor(r, device=dev)
+        suffix_mask = (torch.arange(width, device=dev)[None] < lens[:, None]).long()
+        mask = torch.cat([torch.ones(B, n_prefix, dtype=torch.long, device=dev), suffix_mask], 1)
+        pos = (n_prefix + torch.arange(width, device=dev))[None].expand(B, -1)
+        cache = _new_cache([(k.expand(B, -1, -1, -1), v.expand(B, -1, -1, -1))
+                            for k, v in prefix_kv]) if prefix_kv else _new_cache()
+
+        hidden = self._body(ids, mask, pos, cache)
+        last = hidden[torch.arange(B, device=dev), lens - 1]            # (B, H)
+        first_lp = self._logprobs(last)                                  # (B, V)
+        first_ids = torch.tensor([a[0] for a in self.answers], device=dev)
+        total = first_lp[:, first_ids].clone()                           # (B, L)
+
+        if any(len(a) > 1 for a in self.answers):
+            # feed a[:-1] for every label (a[0] is already known); predict a[1:]
+            feed = [a[:-1] for a in self.answers]
+            f_width = max(len(f) for f in feed)
+            f_ids = torch.full((L, f_width), self.pad_id, dtype=torch.long, device=dev)
+            f_tgt = torch.zeros((L, f_width), dtype=torch.long, device=dev)
+            f_msk = torch.zeros((L, f_width), dtype=torch.long, device=dev)
+            for j, a in enumerate(self.answers):
+                n = len(a) - 1
+                if n:
+                    f_ids[j, :n] = torch.tensor(a[:-1], device=dev)
+                    f_tgt[j, :n] = torch.tensor(a[1:], device=dev)
+                    f_msk[j, :n] = 1
+            # rows ordered (example b, label j) -> b * L + j
+            cache.batch_repeat_interleave(L)
+            c_ids = f_ids.repeat(B, 1)
+            c_msk = torch.cat([mask.repeat_interleave(L, 0), f_msk.repeat(B, 1)], 1)
+            c_pos = (n_prefix + lens).repeat_interleave(L)[:, None] + \
+                torch.arange(f_width, device=dev)[None]
+            h2 = self._body(c_ids, c_msk, c_pos, cache)                  # (B*L, f_width, H)
+            sel = f_msk.repeat(B, 1).bool()
+            lp = self._logprobs(h2[sel])                                 # (n_sel, V)
+            tok_lp = lp.gather(1, f_tgt.repeat(B, 1)[sel][:, None])[:, 0]
+            contrib = torch.zeros(B * L, device=dev)
+            row_of = torch.arange(B * L, device=dev)[:, None].expand(-1, f_width)[sel]
+            contrib.index_add_(0, row_of, tok_lp)
+            total = total + contrib.view(B, L)
+
+        n_tok = torch.tensor([len(a) for a in self.answers], dtype=torch.float, device=dev)
+        norm = total / n_tok
+        return [LabelScores(total=total[b].tolist(), per_token=norm[b].tolist()) for b in range(B)]
+
+
+def score_answers(model, prompts: Sequence[Sequence[int]], answers: Sequence[Sequence[int]], *,
+                  pad_id: int, options: ScoreOptions | None = None,
+                  on_batch: Callable[[int], None] | None = None) -> list[LabelScores]:
+    """Functional form of :class:`LabelScorer`."""
+    return LabelScorer(model, answers, pad_id=pad_id, options=options).score(prompts, on_batch)
