@@ -1,7 +1,8 @@
 """A problem found in a dataset: where, what kind, what to do about it."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field, asdict
+import dataclasses
+from dataclasses import dataclass, asdict
 
 ERROR = "error"
 WARNING = "warning"
@@ -17,7 +18,8 @@ class Problem:
     line: int | None = None  # 1-based
     column: int | None = None  # 1-based, for JSON syntax errors
     field: str | None = None  # e.g. "messages[2].role"
-    extra: dict = field(default_factory=dict)
+    # dataclasses.field: the name `field` is shadowed by the attribute above
+    extra: dict = dataclasses.field(default_factory=dict)
 
     @property
     def is_error(self) -> bool:
