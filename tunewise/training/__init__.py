@@ -1,0 +1,232 @@
+"""Local fine-tuning (LoRA or full) with answer-only loss, evaluation every epoch, early stopping,
+atomic checkpoints and resume.
+
+::
+
+    from tunewise.training import train, load_run
+    result = train("train.jsonl", val="val.jsonl", out="runs/sentiment", epochs=3, lora_r=8)
+    print(result.metrics, result.run_dir)
+    lm, task = load_run("runs/sentiment")          # what `tunewise eval --adapter` uses
+
+The recipe itself reads top to bottom in ``tunewise/training/recipe.py``; settings and their
+defaults are in ``tunewise/training/config.py``.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import os
+import random
+from collections import defaultdict
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+from tunewise.training.config import LoraConfig, TrainConfig, load_config  # noqa: F401
+from tunewise.training.run_dir import load_run, merge_run, read_run  # noqa: F401
+
+__all__ = ["train", "load_run", "merge_run", "TrainConfig", "LoraConfig", "TrainResult",
+           "carve_validation", "show_mask"]
+
+
+def __getattr__(name: str):
+    if name == "TrainResult":
+        from tunewise.training.recipe import TrainResult
+        return TrainResult
+    raise AttributeError(name)
+
+
+Data = "str | os.PathLike | Sequence[Example]"
+
+
+def _read(data, what: str) -> tuple[list, str]:
+    """(examples, source description) from a path or a list of Example."""
+    if isinstance(data, (str, os.PathLike)):
+        from tunewise.data.read import read
+        return list(read(data)), str(data)
+    if data is None:
+        from tunewise.errors import UsageError
+        raise UsageError(f"no {what} data given", fix="pass --train FILE")
+    return list(data), "<examples>"
+
+
+def carve_validation(examples: Sequence, fraction: float, seed: int) -> tuple[list, list]:
+    """Split off ``fraction`` of ``examples`` as validation, seeded and stratified by gold answer
+    (each answer class with >= 2 examples gives at least one). When nearly every gold answer is
+    distinct (generation), the split is a plain seeded random one. Returns (train, val)."""
+    rng = random.Random(f"tunewise-val:{seed}")
+    n = len(examples)
+    groups: dict[str, list[int]] = defaultdict(list)
+    for i, ex in enumerate(examples):
+        groups[ex.gold_key()].append(i)
+    val_idx: set[int] = set()
+    if len(groups) <= max(2, n // 2):
+        for key in sorted(groups):
+            idx = groups[key]
+            rng.shuffle(idx)
+            k = max(1, round(len(idx) * fraction)) if len(idx) >= 2 else 0
+            val_idx.update(idx[:k])
+    else:
+        idx = list(range(n))
+        rng.shuffle(idx)
+        val_idx.update(idx[:max(1, round(n * fraction))])
+    train = [ex for i, ex in enumerate(examples) if i not in val_idx]
+    val = [ex for i, ex in enumerate(examples) if i in val_idx]
+    return train, val
+
+
+def _resolve_task(task, examples):
+    from tunewise.tasks import make_task
+    from tunewise.tasks.base import Task
+    if isinstance(task, Task):
+        return task
+    if isinstance(task, dict):
+        from tunewise.tasks import task_from_config
+        return task_from_config(task)
+    return make_task(task, examples)  # kind name or None (inferred)
+
+
+def _default_out(cfg: TrainConfig) -> Path:
+    stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    model = Path(cfg.model).name.replace("/", "-")
+    return Path("runs") / f"{stamp}-{model}-{cfg.method}"
+
+
+def train(train: Any = None, *, val: Any = None, model: str | None = None,
+          config: "str | os.PathLike | TrainConfig | dict | None" = None,
+          out: "str | os.PathLike | None" = None, resume: "str | os.PathLike | None" = None,
+          task: Any = None, say: Callable[[str], None] | None = None, progress: bool = True,
+          **overrides) -> "TrainResult":
+    """Fine-tune ``model`` on ``train`` and evaluate every epoch on ``val``.
+
+    - ``train`` / ``val``: a data file (any format ``tunewise.data.read`` knows) or a list of
+      ``Example``. Without ``val``, ``val_fraction`` of ``train`` is carved off (seeded,
+      stratified) and recorded in RUN_DIR/data/val.jsonl.
+    - ``config``: a YAML path, a TrainConfig or a dict; ``overrides`` (TrainConfig field names,
+      plus ``lora_r``, ``lora_alpha``, ``lora_dropout``, ``lora_targets``) win over it.
+    - ``task``: a Task, a task kind name, or None (inferred from the data).
+    - ``out``: the run directory (default ``runs/<time>-<model>-<method>``); it must not hold
+      another run.
+    - ``resume``: a run directory to continue from its last checkpoint (data, task and config come
+      from the directory; pass no other settings).
+
+    Returns a ``TrainResult``; files are described in ``tunewise.training.run_dir``.
+    """
+    from tunewise.errors import ConfigError, UsageError
+    from tunewise.training import distributed, recipe, run_dir as rd
+    say = say or (lambda msg: print(msg, flush=True))
+
+    if resume is not None:
+        return _resume(Path(resume), train=train, val=val, model=model, config=config, out=out,
+                       task=task, say=say, progress=progress, overrides=overrides)
+
+    if model is not None:
+        overrides = {**overrides, "model": model}
+    dist = distributed.init()
+    if isinstance(config, TrainConfig):
+        cfg = config.merged(overrides)
+        cfg.validate(world_size=dist.world_size)
+    elif isinstance(config, dict):
+        cfg = load_config(None, {**config, **overrides}, world_size=dist.world_size)
+    else:
+        cfg = load_config(config, overrides, world_size=dist.world_size)
+
+    train_examples, train_source = _read(train, "training")
+    if val is not None:
+        val_examples, val_source = _read(val, "validation")
+        carved = False
+    else:
+        train_examples, val_examples = carve_validation(train_examples, cfg.val_fraction, cfg.seed)
+        val_source = f"carved from {train_source}: {cfg.val_fraction:g} stratified, seed {cfg.seed}"
+        carved = True
+    if not train_examples:
+        raise UsageError(f"{train_source}: no training examples", fix="pass a non-empty --train file")
+    if not val_examples:
+        raise UsageError("no validation examples",
+                         fix="pass --val FILE, or a larger --train file to carve validation from")
+    the_task = _resolve_task(task, train_examples + val_examples)
+
+    out_path = Path(out) if out is not None else _default_out(cfg)
+    out_path = Path(distributed.broadcast(dist, str(out_path)))
+    if (out_path / rd.RUN_JSON).exists():
+        raise UsageError(f"{out_path} already holds a training run",
+                         fix=f"continue it with --resume {out_path}, or choose another -o folder")
+    if out_path.exists() and not out_path.is_dir():
+        raise UsageError(f"-o {out_path} is a file", fix="pass a folder path for the run")
+
+    run_info = {"model": cfg.model, "method": cfg.method, "task": the_task.to_config(),
+                "created": _dt.datetime.now().astimezone().isoformat(timespec="seconds"),
+                "train_source": train_source, "val_source": val_source, "val_carved": carved,
+                "n_train": len(train_examples), "n_val": len(val_examples),
+                "data": {"train": "data/train.jsonl", "val": "data/val.jsonl"}}
+    if dist.is_main:
+        out_path.mkdir(parents=True, exist_ok=True)
+        rd.write_config(out_path, cfg)
+        rd.write_examples(out_path / "data" / "train.jsonl", train_examples)
+        rd.write_examples(out_path / "data" / "val.jsonl", val_examples)
+    distributed.barrier(dist)
+    result = recipe.run(train_examples, val_examples, the_task, cfg, out_path,
+                        run_info=run_info, say=say, progress=progress)
+    if dist.is_main:
+        _record(out_path, say)
+    return result
+
+
+def _resume(run_dir: Path, *, train, val, model, config, out, task, say, progress,
+            overrides) -> "TrainResult":
+    from tunewise.errors import ConfigError, UsageError
+    from tunewise.training import recipe, run_dir as rd
+    from tunewise.training.config import load_config as _load
+    info = rd.read_run(run_dir)
+    if info.get("status") == "done":
+        raise UsageError(f"{run_dir}: this run has already finished",
+                         fix="start a new run with another -o folder")
+    given = {k: v for k, v in {"train": train, "val": val, "model": model, "config": config,
+                                "out": out, "task": task, **overrides}.items() if v is not None}
+    if given:
+        raise ConfigError([f"{k}: cannot be changed when resuming (the run's own settings are "
+                           f"used)" for k in given], source=f"--resume {run_dir}")
+    cfg = _load(run_dir / rd.CONFIG_YAML)
+    train_examples = rd.read_examples(run_dir / "data" / "train.jsonl")
+    val_examples = rd.read_examples(run_dir / "data" / "val.jsonl")
+    the_task = rd.task_from_run(info)
+    run_info = {k: v for k, v in info.items()
+                if k in ("model", "method", "task", "created", "train_source", "val_source",
+                         "val_carved", "n_train", "n_val", "data")}
+    result = recipe.run(train_examples, val_examples, the_task, cfg, run_dir,
+                        run_info={**run_info, "resumed": True}, resume=True, say=say,
+                        progress=progress)
+    from tunewise.training import distributed
+    if distributed.env_world_size() <= 1 or int(os.environ.get("RANK", "0")) == 0:
+        _record(run_dir, say)
+    return result
+
+
+def _record(run_dir: Path, say) -> None:
+    """Register the run in the SQLite run registry (tunewise.store), when it is available."""
+    try:
+        from tunewise.store import record_run
+    except ImportError:
+        return
+    try:
+        record_run(run_dir)
+    except Exception as e:  # the run itself is complete; a registry problem must not lose it
+        say(f"warning: the run was not added to the run registry: {e}")
+
+
+def show_mask(data: Any, *, model: str | None = None, task: Any = None, index: int = 0,
+              markup: bool = False, max_length: int | None = None) -> str:
+    """One example's tokens marked trained / ignored (``tunewise train --show-mask``)."""
+    from tunewise.errors import UsageError
+    from tunewise.models.load import load_tokenizer
+    from tunewise.training.batching import encode_example, render_mask
+    examples, _src = _read(data, "training")
+    if not examples:
+        raise UsageError("no examples to show")
+    if not 0 <= index < len(examples):
+        raise UsageError(f"example index {index} is out of range (0..{len(examples) - 1})")
+    the_task = _resolve_task(task, examples)
+    tok = load_tokenizer(model or TrainConfig().model)
+    enc = encode_example(the_task, tok, examples[index], index=index)
+    text = render_mask(tok, enc, markup=markup)
+    if max_length is not None and len(enc) > max_length:
+        text += f"\nthis example ({len(enc)} tokens) does not fit max_length={max_length}"
+    return text

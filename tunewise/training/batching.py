@@ -1,0 +1,168 @@
+"""Examples -> token ids + loss labels, and length-grouped batches.
+
+Every example goes through the Task's prompt (``task.prompt_messages``) and
+``tunewise.tasks.render.encode_prompt`` / ``encode_answer``: exactly the ids that label scoring and
+generation use at evaluation time. The training sequence is ``prompt + answer + <|im_end|>``; labels
+are -100 (ignored by the loss) on every prompt token (system, shots, user turns, the
+``<|im_start|>assistant`` header) and on padding, so the loss covers the answer only.
+
+Nothing is truncated silently: an example whose prompt + answer does not fit in ``max_length`` is a
+TrainingError naming its file:line (a truncated answer would otherwise train on nothing, or give a
+NaN loss when every label is masked).
+
+Batches are length-grouped: each epoch the examples are shuffled (seeded), cut into mega-batches of
+``batch_size * group_factor`` examples, sorted by length inside each mega-batch, cut into batches,
+and the batch order is shuffled again. Examples of similar length share a batch, so little compute
+goes to padding, while the order stays random from epoch to epoch.
+"""
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from typing import Sequence
+
+from tunewise.data.records import Example
+from tunewise.errors import TrainingError
+
+IGNORE = -100
+
+
+@dataclass
+class Encoded:
+    """One training sequence."""
+
+    input_ids: list[int]
+    #: the target id at each position, IGNORE where no loss is taken
+    labels: list[int]
+    #: index of the source example in the list given to ``encode_examples``
+    index: int
+    #: "file:line" of the source example (for error messages)
+    where: str
+
+    @property
+    def n_trained(self) -> int:
+        return sum(1 for t in self.labels if t != IGNORE)
+
+    def __len__(self) -> int:
+        return len(self.input_ids)
+
+
+def encode_example(task, tokenizer, ex: Example, *, index: int = 0) -> Encoded:
+    """Prompt ids (labels ignored) followed by answer ids + end-of-turn (labels = the ids)."""
+    from tunewise.tasks.render import encode_answer, encode_prompt
+    prompt = encode_prompt(tokenizer, task.prompt_messages(ex))
+    target = task.target(ex)
+    if target is None or not str(target).strip():
+        raise TrainingError(f"{ex.where()}: the example has no answer to train on",
+                            fix="give every training example a final assistant message or a label")
+    answer = encode_answer(tokenizer, str(target))
+    return Encoded(input_ids=prompt + answer, labels=[IGNORE] * len(prompt) + answer,
+                   index=index, where=ex.where())
+
+
+def encode_examples(task, tokenizer, examples: Sequence[Example], *, max_length: int,
+                    what: str = "training") -> list[Encoded]:
+    """Encode every example; every one that does not fit ``max_length`` is reported at once."""
+    encoded, too_long = [], []
+    for i, ex in enumerate(examples):
+        enc = encode_example(task, tokenizer, ex, index=i)
+        if len(enc) > max_length:
+            too_long.append(enc)
+        encoded.append(enc)
+    if too_long:
+        longest = max(len(e) for e in too_long)
+        lines = [f"{e.where}: {len(e)} tokens (prompt {len(e) - e.n_trained} + answer "
+                 f"{e.n_trained})" for e in too_long[:20]]
+        more = f"\n  ... and {len(too_long) - 20} more" if len(too_long) > 20 else ""
+        raise TrainingError(
+            f"{len(too_long)} {what} example(s) are longer than max_length={max_length} tokens; "
+            f"their answers would be truncated away:\n  " + "\n  ".join(lines) + more,
+            fix=f"raise max_length to at least {longest} (--max-length {longest}), or shorten or "
+                f"remove those examples (`tunewise data clean`)")
+    return encoded
+
+
+@dataclass
+class TokenCounts:
+    """Tokens in one pass over a set of encoded examples (before padding)."""
+
+    examples: int
+    total: int
+    trained: int
+
+    def to_dict(self) -> dict:
+        return {"examples": self.examples, "tokens": self.total, "trained_tokens": self.trained}
+
+
+def token_counts(encoded: Sequence[Encoded]) -> TokenCounts:
+    return TokenCounts(len(encoded), sum(len(e) for e in encoded),
+                       sum(e.n_trained for e in encoded))
+
+
+# -- batches ----------------------------------------------------------------------------------
+def length_grouped_batches(lengths: Sequence[int], batch_size: int, *, seed: int, epoch: int,
+                           group_factor: int = 32) -> list[list[int]]:
+    """Index batches for one epoch: seeded shuffle, sort by length within mega-batches, shuffle
+    the batch order. Deterministic for (seed, epoch); every index appears exactly once."""
+    rng = random.Random(f"tunewise-batches:{seed}:{epoch}")
+    order = list(range(len(lengths)))
+    rng.shuffle(order)
+    mega = batch_size * group_factor
+    batches: list[list[int]] = []
+    for start in range(0, len(order), mega):
+        chunk = sorted(order[start:start + mega], key=lambda i: -lengths[i])
+        batches += [chunk[j:j + batch_size] for j in range(0, len(chunk), batch_size)]
+    rng.shuffle(batches)
+    return batches
+
+
+def split_batch(batch: Sequence[int], parts: int) -> list[list[int]]:
+    """Cut a batch into ``parts`` contiguous pieces of near-equal size (some may be empty)."""
+    n = len(batch)
+    base, extra = divmod(n, parts)
+    out, start = [], 0
+    for p in range(parts):
+        size = base + (1 if p < extra else 0)
+        out.append(list(batch[start:start + size]))
+        start += size
+    return out
+
+
+def collate(items: Sequence[Encoded], pad_id: int):
+    """Right-padded tensors: input_ids, attention_mask, labels (IGNORE on padding)."""
+    import torch
+    width = max(len(e) for e in items)
+    ids = torch.full((len(items), width), pad_id, dtype=torch.long)
+    labels = torch.full((len(items), width), IGNORE, dtype=torch.long)
+    mask = torch.zeros((len(items), width), dtype=torch.long)
+    for row, e in enumerate(items):
+        n = len(e)
+        ids[row, :n] = torch.tensor(e.input_ids)
+        labels[row, :n] = torch.tensor(e.labels)
+        mask[row, :n] = 1
+    return {"input_ids": ids, "attention_mask": mask, "labels": labels}
+
+
+# -- --show-mask ------------------------------------------------------------------------------
+def mask_segments(tokenizer, enc: Encoded) -> list[tuple[str, bool]]:
+    """(token text, trained?) for every token of a sequence. Token i is *trained* when the loss
+    asks the model to produce it (its label is not ignored)."""
+    return [(tokenizer.decode([tid]), lab != IGNORE)
+            for tid, lab in zip(enc.input_ids, enc.labels)]
+
+
+def render_mask(tokenizer, enc: Encoded, *, markup: bool = False) -> str:
+    """One example's tokens: trained ones in ``[[...]]`` (or green with ``markup=True``), ignored
+    ones as plain text, then a count line."""
+    parts = []
+    for text, trained in mask_segments(tokenizer, enc):
+        shown = text.replace("\n", "\\n\n")
+        if markup:
+            from rich.markup import escape
+            shown = f"[bold green]{escape(shown)}[/]" if trained else f"[dim]{escape(shown)}[/]"
+        elif trained:
+            shown = f"[[{shown}]]"
+        parts.append(shown)
+    head = (f"{enc.where}: {len(enc)} tokens, {enc.n_trained} trained "
+            f"({'green' if markup else '[[marked]]'}), {len(enc) - enc.n_trained} ignored")
+    return head + "\n" + "|".join(parts)
