@@ -10,7 +10,7 @@ The parser is lenient with what small models actually write (bullets, numbering,
 ``text (type)``, JSON lists/objects, quotes, case differences, comma-joined lists) and maps every
 entity text back to a token span of ``ex.tokens``. Unknown types and texts that do not occur in the
 tokens are dropped (the optional ``dropped`` list says why); a text mentioned twice maps to its
-first and then its second occurrence.
+first and then its second occurrence (a span is claimed once).
 
 Scoring is entity-level exact span match (type, start, end), micro-averaged, exactly as
 ``seqeval`` scores IOB2 tag sequences in its default mode (``spans_from_tags`` reproduces
@@ -132,36 +132,64 @@ class _SpanFinder:
             pos += len(t)
             if t:
                 self.ends[pos] = i + 1
-        self.used: Counter = Counter()
+        self.used: set[tuple[int, int]] = set()
+        self.cursor = 0
 
-    def _occurrences(self, needle: str) -> list[tuple[int, int]]:
-        for hay, ndl in ((self.cat, needle), (self.cat.lower(), needle.lower())):
-            if len(hay) != len(self.cat) or not ndl:
-                continue
-            found, i = [], hay.find(ndl)
-            while i >= 0:
-                s, e = self.starts.get(i), self.ends.get(i + len(ndl))
-                if s is not None and e is not None:
-                    found.append((s, e))
-                i = hay.find(ndl, i + 1)
-            if found:
-                return found
-        return []
+    def _occurrences(self, needle: str, *, fold: bool) -> list[tuple[int, int]]:
+        hay, ndl = (self.cat.lower(), needle.lower()) if fold else (self.cat, needle)
+        if len(hay) != len(self.cat) or not ndl:
+            return []
+        found, i = [], hay.find(ndl)
+        while i >= 0:
+            s, e = self.starts.get(i), self.ends.get(i + len(ndl))
+            if s is not None and e is not None:
+                found.append((s, e))
+            i = hay.find(ndl, i + 1)
+        return found
+
+    def _pick(self, occ: list[tuple[int, int]]) -> tuple[int, int] | None:
+        """Prefer an occurrence overlapping no claimed span and not before the last match (the
+        answer lists entities in order of appearance), then any non-overlapping one, then any
+        unclaimed one."""
+        free = [sp for sp in occ if sp not in self.used]
+        clear = [sp for sp in free
+                 if not any(sp[0] < u[1] and u[0] < sp[1] for u in self.used)]
+        for tier in ([sp for sp in clear if sp[0] >= self.cursor], clear, free):
+            if tier:
+                return tier[0]
+        return None
+
+    def _token_matches(self, words: list[str], *, fold: bool) -> list[tuple[int, int]]:
+        """Spans whose tokens equal ``words`` one for one."""
+        n = len(words)
+        toks = [t.lower() for t in self.tokens] if fold else self.tokens
+        words = [w.lower() for w in words] if fold else words
+        return [(i, i + n) for i in range(len(toks) - n + 1) if toks[i:i + n] == words]
 
     def find(self, text: str) -> tuple[int, int] | None:
-        """Span of the next unused occurrence of ``text`` (None when it does not occur)."""
-        candidates = [text.strip()]
-        stripped = text.strip().strip(_QUOTES).rstrip(_TRAIL_PUNCT).strip()
-        if stripped and stripped != candidates[0]:
-            candidates.append(stripped)
-        for cand in candidates:
-            needle = re.sub(r"\s+", "", cand)
-            occ = self._occurrences(needle)
-            if occ:
-                k = self.used[needle.lower()]
-                self.used[needle.lower()] += 1
-                return occ[k] if k < len(occ) else None
-        return None
+        """Span of the best not-yet-claimed occurrence of ``text``; None when it does not occur
+        or every occurrence is claimed.
+
+        Tries, in order: the text token for token, then without surrounding quotes, markdown
+        and trailing punctuation; then the same ignoring whitespace ("New York," matches the
+        tokens ``New York ,`` only when nothing stricter does). Exact case before ignoring case.
+        """
+        t = text.strip()
+        candidates = list(dict.fromkeys(c for c in (
+            t, t.strip(_QUOTES).rstrip(_TRAIL_PUNCT).strip(),
+            t.strip("*_ ").strip(_QUOTES).rstrip(_TRAIL_PUNCT).strip("*_ ")) if c))
+        searches = [(lambda c, f: self._token_matches(c.split(), fold=f)),
+                    (lambda c, f: self._occurrences(re.sub(r"\s+", "", c), fold=f))]
+        for search in searches:
+            for cand in candidates:
+                for fold in (False, True):
+                    occ = search(cand, fold)
+                    span = self._pick(occ)
+                    if span is not None:
+                        self.used.add(span)
+                        self.cursor = span[0]
+                        return span
+        return None                    # absent, or a repeated mention beyond its occurrences
 
 
 def _json_items(text: str) -> list[tuple[str, str]] | None:
@@ -231,7 +259,7 @@ def parse_entities(text: str, tokens: Sequence[str], types: Sequence[str], *,
     if pairs is None:
         pairs = []
         for raw in re.split(r"[\r\n]+", text):
-            line = _BULLET.sub("", raw).strip().strip("*").strip()
+            line = _BULLET.sub("", raw).strip()
             if not line or line.lower().rstrip(".") in _NONE_WORDS | {"none"}:
                 continue
             pieces = [line]
@@ -242,7 +270,9 @@ def parse_entities(text: str, tokens: Sequence[str], types: Sequence[str], *,
             for piece in pieces:
                 pair = _line_pair(piece, matcher)
                 if pair is None:
-                    drop((piece, "no known entity type"))
+                    left = piece.split(":", 1)[0]
+                    unknown = ":" in piece and 0 < len(left.split()) <= 3
+                    drop((piece, "unknown entity type" if unknown else "no known entity type"))
                 else:
                     pairs.append(pair)
     out: dict[tuple, Entity] = {}
@@ -251,8 +281,8 @@ def parse_entities(text: str, tokens: Sequence[str], types: Sequence[str], *,
         if ty is None:
             drop((f"{raw_type}: {raw_text}", "unknown entity type"))
             continue
-        raw_text = raw_text.strip().strip(_QUOTES).strip()
-        if not raw_text or raw_text.lower() in _NONE_WORDS:
+        raw_text = raw_text.strip()          # quotes are stripped by the finder if needed
+        if not raw_text.strip(_QUOTES) or raw_text.strip(_QUOTES).lower() in _NONE_WORDS:
             continue
         span = finder.find(raw_text)
         pieces = [raw_text]
