@@ -1,0 +1,471 @@
+"""``tunewise data clean``: repair text, drop duplicates, conflicts, empty/overlong/low-confidence rows.
+
+Every input row ends up either in OUT (kept, possibly changed) or in the log as removed; every
+changed or removed row has one log line with its source line and reason, so
+``kept + removed == input rows`` (asserted). The input file is only read.
+
+Two streaming passes over the input: pass 1 repairs each row, decides the per-row removals and
+keeps a few numbers per row (hashes, a MinHash signature); then duplicates, conflicts and
+near-duplicates are resolved on those numbers; pass 2 reads the input again and writes OUT and
+the log. Memory holds the per-row numbers and signatures, never the examples.
+
+Removal reasons (first that applies):
+
+- ``empty``: no user text or no assistant answer (after repair)
+- ``low_confidence``: ``meta["confidence"]`` below ``min_confidence``
+- ``mojibake_unrepairable``: still looks like mojibake after repair
+- ``overlong``: more tokens than ``max_tokens`` (or the model's context)
+- ``conflicting_labels``: the same input with different labels (``conflicts="drop"`` removes
+  every row of the group; ``"majority"`` keeps the majority label, drops the rest, and drops all
+  on a tie)
+- ``exact_duplicate``: same input (and label) as an earlier kept row: ``kept_line`` names it
+- ``near_duplicate``: input similar to an earlier kept row (MinHash, >= ``near_dup_threshold``)
+
+Change reasons: see ``tunewise.data.textfix`` (unicode_repaired, mojibake_stripped,
+whitespace_normalized).
+"""
+from __future__ import annotations
+
+import json
+import os
+import time
+from array import array
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable, Iterator, Sequence
+
+import numpy as np
+
+from tunewise.data import dedup, textfix
+from tunewise.data.records import Example, Message
+from tunewise.errors import DataError, UsageError
+
+KEEP = 0
+#: status codes -> reasons, in the order they are decided
+REASONS = ["kept", "empty", "low_confidence", "mojibake_unrepairable", "overlong",
+           "conflicting_labels", "exact_duplicate", "near_duplicate"]
+CODE = {r: i for i, r in enumerate(REASONS)}
+CHANGE_BITS = {textfix.UNICODE_REPAIRED: 1, textfix.MOJIBAKE_STRIPPED: 2, textfix.WHITESPACE: 4}
+_LOG_TEXT_CHARS = 300
+
+
+@dataclass
+class CleanOptions:
+    """What ``clean`` removes and how."""
+
+    #: estimated Jaccard similarity (word 3-grams) at or above which inputs are near-duplicates;
+    #: None or > 1 turns near-duplicate detection off
+    near_dup_threshold: float | None = 0.9
+    #: same input with different labels: "drop" every row of the group, or keep the "majority"
+    conflicts: str = "drop"
+    #: drop rows whose meta confidence is below this (None: no filter)
+    min_confidence: float | None = None
+    #: drop rows with more tokens than this (None: the model's context when a model is given)
+    max_tokens: int | None = None
+    #: tokenizer / context for the overlong check (a model name; None with max_tokens: default)
+    model: str | None = None
+    #: "strip" (ftfy, then remove what still looks like mojibake; drop rows still bad),
+    #: "drop" (ftfy; drop rows still bad), "keep" (ftfy only)
+    mojibake: str = "strip"
+    #: MinHash permutations per row (memory: 4 bytes each per row)
+    num_perm: int = 64
+
+    def validate(self) -> None:
+        problems = []
+        if self.conflicts not in ("drop", "majority"):
+            problems.append(f"conflicts must be 'drop' or 'majority', got {self.conflicts!r}")
+        if self.mojibake not in ("strip", "drop", "keep"):
+            problems.append(f"mojibake must be 'strip', 'drop' or 'keep', got {self.mojibake!r}")
+        t = self.near_dup_threshold
+        if t is not None and not 0 < t:
+            problems.append(f"near-dup threshold must be in (0, 1] (above 1: off), got {t}")
+        if self.min_confidence is not None and not 0 <= self.min_confidence <= 1:
+            problems.append(f"min confidence must be in [0, 1], got {self.min_confidence}")
+        if self.max_tokens is not None and self.max_tokens < 1:
+            problems.append(f"max tokens must be a positive integer, got {self.max_tokens}")
+        if problems:
+            raise UsageError("; ".join(problems))
+
+
+@dataclass
+class CleanResult:
+    """What cleaning did. ``removed``/``changed`` count rows per reason."""
+
+    input_rows: int
+    kept: int
+    removed: dict[str, int]
+    #: kept rows that were changed, per reason (a row may have several reasons)
+    changed: dict[str, int]
+    #: kept rows with at least one change (= "changed" lines in the log)
+    changed_rows: int
+    #: every input row's repairs, kept or not, per reason
+    repairs: dict[str, int]
+    out: str
+    log: str
+    task: str
+    options: dict[str, Any] = field(default_factory=dict)
+    seconds: float = 0.0
+
+    @property
+    def removed_rows(self) -> int:
+        return sum(self.removed.values())
+
+    def to_dict(self) -> dict[str, Any]:
+        d = dict(self.__dict__)
+        d["removed_rows"] = self.removed_rows
+        return d
+
+    def summary_rows(self) -> list[tuple[str, str, int]]:
+        """(action, reason, rows) for the summary table."""
+        rows = [("removed", r, n) for r, n in self.removed.items() if n]
+        rows += [("changed", r, n) for r, n in self.changed.items() if n]
+        return rows
+
+
+def _confidence(ex: Example) -> float | None:
+    conf = ex.meta.get("confidence")
+    if conf is None and isinstance(ex.meta.get("extras"), dict):
+        conf = ex.meta["extras"].get("confidence")
+    if conf is None or conf == "":
+        return None
+    try:
+        return float(conf)
+    except (TypeError, ValueError):
+        return None
+
+
+def _repair_example(ex: Example, mojibake: str) -> tuple[Example, list[str], bool]:
+    """(repaired copy, change reasons, still looks bad)."""
+    reasons: list[str] = []
+    bad = False
+    msgs = []
+    strip = "strip" if mojibake == "strip" else "keep"
+    for m in ex.messages:
+        if isinstance(m.content, str):
+            text, why = textfix.repair(m.content, mojibake=strip)
+            for r in why:
+                if r not in reasons:
+                    reasons.append(r)
+            if mojibake != "keep" and textfix.still_bad(text):
+                bad = True
+            if why:
+                m = Message(m.role, text, m.name, m.weight, m.tool_calls, m.tool_call_id)
+        msgs.append(m)
+    if not reasons:
+        return ex, reasons, bad
+    reference = ex.reference
+    if isinstance(reference, str):
+        reference, _ = textfix.repair(reference, mojibake=strip)
+    return (Example(messages=msgs, label=ex.label, entities=ex.entities, tokens=ex.tokens,
+                    reference=reference, meta=ex.meta), reasons, bad)
+
+
+def _token_counter(options: CleanOptions) -> tuple[Callable[[Example], int] | None, int | None]:
+    """(count tokens of one example, limit), or (None, None) when no length check is asked."""
+    if options.max_tokens is None and options.model is None:
+        return None, None
+    from tunewise.data import tokens as tok
+    counter = tok.get_counter(options.model)
+    limit = options.max_tokens if options.max_tokens is not None else counter.context_length
+    if limit is None:
+        raise UsageError(f"the context length of {options.model!r} is unknown",
+                         fix="pass --max-tokens N")
+    return counter.count_example, int(limit)
+
+
+class _Rows:
+    """Compact per-row numbers kept between the passes (array.array, not Python objects)."""
+
+    def __init__(self):
+        self.status = array("B")
+        self.changes = array("B")
+        self.key = array("Q")
+        self.gold = array("Q")
+        self.sig = array("q")       # position in the near-dup index, -1 when not indexed
+        self.twin = array("q")      # row index of the kept twin, -1 when none
+        self.ntok = array("q")      # token count, -1 when not counted
+        self.line = array("q")      # source line (1-based)
+
+    def __len__(self) -> int:
+        return len(self.status)
+
+
+def _first_pass(examples: Iterable[Example], opts: CleanOptions, kind: str,
+                index: dedup.NearDuplicateIndex | None, count_tokens, limit, advance) -> _Rows:
+    rows = _Rows()
+    for i, ex in enumerate(examples):
+        fixed, reasons, bad = _repair_example(ex, opts.mojibake)
+        bits = 0
+        for r in reasons:
+            bits |= CHANGE_BITS[r]
+        status = KEEP
+        ntok = -1
+        answer = fixed.reference if kind == "generation" and fixed.reference else fixed.answer
+        if not fixed.input.strip() or not (answer or "").strip():
+            status = CODE["empty"]
+        elif opts.min_confidence is not None and (c := _confidence(fixed)) is not None \
+                and c < opts.min_confidence:
+            status = CODE["low_confidence"]
+        elif bad:
+            status = CODE["mojibake_unrepairable"]
+        elif count_tokens is not None:
+            ntok = count_tokens(fixed)
+            if ntok > limit:
+                status = CODE["overlong"]
+        key = gold = 0
+        sig = -1
+        if status == KEEP:
+            exact, near = dedup.compare_texts(fixed, kind)
+            key = dedup.key_hash(exact)
+            gold = dedup.key_hash(dedup.gold_signature(fixed, kind))
+            if index is not None:
+                sig = index.add(near)
+        rows.status.append(status)
+        rows.changes.append(bits)
+        rows.key.append(key)
+        rows.gold.append(gold)
+        rows.sig.append(sig)
+        rows.twin.append(-1)
+        rows.ntok.append(ntok)
+        rows.line.append(_line_of(ex, i))
+        advance(1)
+    return rows
+
+
+def _resolve_exact(rows: _Rows, kind: str, conflicts: str) -> dict[int, list[int]]:
+    """Mark exact duplicates and conflicts; returns {row: other rows of its conflict group}."""
+    status = np.frombuffer(rows.status, dtype=np.uint8).copy() if len(rows) else np.zeros(0, "u1")
+    cand = np.flatnonzero(status == KEEP)
+    keys = np.frombuffer(rows.key, dtype=np.uint64)[cand] if len(cand) else np.zeros(0, "u8")
+    golds = np.frombuffer(rows.gold, dtype=np.uint64)
+    order = np.argsort(keys, kind="stable")
+    sk = keys[order]
+    starts = np.flatnonzero(np.r_[True, sk[1:] != sk[:-1]]) if len(sk) else np.zeros(0, int)
+    ends = np.r_[starts[1:], len(sk)]
+    groups_of: dict[int, list[int]] = {}
+    check_labels = kind in ("classification", "ner")
+    for s, e in zip(starts, ends):
+        if e - s < 2:
+            continue
+        members = [int(cand[i]) for i in order[s:e]]           # ascending row order
+        by_gold: dict[int, list[int]] = {}
+        for r in members:
+            by_gold.setdefault(int(golds[r]), []).append(r)
+        keepers: list[list[int]] = list(by_gold.values())
+        if check_labels and len(by_gold) > 1:
+            counts = sorted((len(v) for v in by_gold.values()), reverse=True)
+            majority = None
+            if conflicts == "majority" and counts[0] > counts[1]:
+                majority = max(by_gold.values(), key=len)
+            for r in members:
+                groups_of[r] = members
+            for same in by_gold.values():
+                if same is majority:
+                    continue
+                for r in same:
+                    rows.status[r] = CODE["conflicting_labels"]
+                    if majority is not None:
+                        rows.twin[r] = majority[0]
+            keepers = [majority] if majority is not None else []
+        for same in keepers:
+            for r in same[1:]:
+                rows.status[r] = CODE["exact_duplicate"]
+                rows.twin[r] = same[0]
+    return groups_of
+
+
+def _resolve_near(rows: _Rows, index: dedup.NearDuplicateIndex) -> None:
+    if index.n < 2:
+        return
+    sig_of_row = np.frombuffer(rows.sig, dtype=np.int64)
+    status = np.frombuffer(rows.status, dtype=np.uint8)
+    row_of_sig = np.full(index.n, -1, dtype=np.int64)
+    has = sig_of_row >= 0
+    row_of_sig[sig_of_row[has]] = np.flatnonzero(has)
+    eligible = status[row_of_sig] == KEEP
+    for sig, twin_sig in index.greedy_twins(eligible).items():
+        r = int(row_of_sig[sig])
+        rows.status[r] = CODE["near_duplicate"]
+        rows.twin[r] = int(row_of_sig[twin_sig])
+
+
+def _short(text: str | None) -> str | None:
+    if text is None or len(text) <= _LOG_TEXT_CHARS:
+        return text
+    return text[:_LOG_TEXT_CHARS] + "…"
+
+
+def _line_of(ex: Example, i: int) -> int:
+    line = ex.meta.get("line")
+    return int(line) if isinstance(line, int) else i + 1
+
+
+def _log_entry(i: int, ex: Example, fixed: Example, rows: _Rows, reasons: list[str],
+               golds: dict[int, str], groups: dict[int, list[int]], kind: str,
+               limit: int | None) -> dict[str, Any]:
+    status = rows.status[i]
+    entry: dict[str, Any] = {"line": rows.line[i], "index": i}
+    gold = dedup.gold_signature(fixed, kind) if kind != "generation" else None
+    if status != KEEP:
+        reason = REASONS[status]
+        entry.update(action="removed", reason=reason)
+        twin = rows.twin[i]
+        if twin >= 0:
+            entry["kept_line"] = rows.line[twin]
+            entry["kept_index"] = twin
+            if gold is not None and twin in golds and golds[twin] != gold:
+                entry["kept_label"] = golds[twin]
+        if reason == "conflicting_labels":
+            entry["group_lines"] = [rows.line[r] for r in groups.get(i, [])][:20]
+        elif reason == "overlong":
+            entry["tokens"] = rows.ntok[i]
+            entry["max_tokens"] = limit
+        elif reason == "low_confidence":
+            entry["confidence"] = _confidence(fixed)
+        if reasons:
+            entry["changes"] = reasons
+    else:
+        entry.update(action="changed", reason=reasons[0], reasons=reasons)
+        entry["before"] = _short(ex.input)
+    entry["text"] = _short(fixed.input)
+    if gold is not None:
+        entry["label"] = gold
+    return entry
+
+
+def clean_examples(examples: Callable[[], Iterable[Example]], out: str | os.PathLike, *,
+                   log: str | os.PathLike | None = None, task: str | None = None,
+                   options: CleanOptions | None = None, source: str = "<input>",
+                   progress: bool = True) -> CleanResult:
+    """Clean the examples that ``examples()`` yields (called twice: one call per pass)."""
+    from tunewise.data import write_chat_jsonl
+    from tunewise.progress import bar
+
+    opts = options or CleanOptions()
+    opts.validate()
+    started = time.perf_counter()
+    out = Path(out)
+    log_path = Path(log) if log is not None else out.with_name(out.stem + ".log.jsonl")
+    if log_path.resolve() == out.resolve():
+        raise UsageError(f"the log {log_path} and the output are the same file",
+                         fix="give --log a different path")
+
+    it = iter(examples())
+    head = []
+    for ex in it:
+        head.append(ex)
+        if len(head) >= 2000:
+            break
+    if not head:
+        raise DataError(f"{source} holds no examples", fix="check the file and its --format")
+    kind = task or dedup.infer_kind(head)
+    if kind not in ("classification", "ner", "generation"):
+        raise UsageError(f"unknown task {kind!r}", fix="use classification, ner or generation")
+
+    def _chain(a: list, b: Iterator) -> Iterator:
+        yield from a
+        yield from b
+
+    use_near = opts.near_dup_threshold is not None and opts.near_dup_threshold <= 1
+    index = (dedup.NearDuplicateIndex(dedup.NearDupConfig(threshold=opts.near_dup_threshold,
+                                                          num_perm=opts.num_perm))
+             if use_near else None)
+    count_tokens, limit = _token_counter(opts)
+    if opts.min_confidence is not None and not any(_confidence(e) is not None for e in head):
+        raise UsageError(f"--min-confidence given but {source} has no confidence values",
+                         fix="drop --min-confidence, or give data with a confidence column")
+
+    with bar("clean: reading", None, disable=not progress) as advance:
+        rows = _first_pass(_chain(head, it), opts, kind, index, count_tokens, limit, advance)
+    del head
+    groups = _resolve_exact(rows, kind, opts.conflicts)
+    if index is not None:
+        _resolve_near(rows, index)
+        index = None                                    # free the signatures before pass 2
+    n = len(rows)
+    twins_wanted = {t for t in rows.twin if t >= 0}
+
+    removed = Counter()
+    changed = Counter()
+    repairs = Counter()
+    counts = {"kept": 0, "changed_rows": 0, "seen": 0}
+    golds: dict[int, str] = {}
+
+    def kept_examples(logf, advance) -> Iterator[Example]:
+        i = -1
+        for i, ex in enumerate(examples()):
+            if i >= n:
+                raise DataError(f"{source} changed while it was being cleaned (more rows "
+                                "on the second read)", fix="run clean again on a stable file")
+            fixed, reasons, _ = _repair_example(ex, opts.mojibake)
+            for r in reasons:
+                repairs[r] += 1
+            if i in twins_wanted and kind != "generation":
+                golds[i] = dedup.gold_signature(fixed, kind)
+            status = rows.status[i]
+            if status != KEEP:
+                removed[REASONS[status]] += 1
+            else:
+                counts["kept"] += 1
+                for r in reasons:
+                    changed[r] += 1
+                if reasons:
+                    counts["changed_rows"] += 1
+            if status != KEEP or reasons:
+                entry = _log_entry(i, ex, fixed, rows, reasons, golds, groups, kind, limit)
+                logf.write(json.dumps(entry, ensure_ascii=False))
+                logf.write("\n")
+            advance(1)
+            if status == KEEP:
+                yield fixed
+        counts["seen"] = i + 1
+
+    from tunewise.fileio import atomic_write
+    with bar("clean: writing", n, disable=not progress) as advance:
+        with atomic_write(log_path) as logf:
+            write_chat_jsonl(out, kept_examples(logf, advance))
+    if counts["seen"] != n:
+        raise DataError(f"{source} changed while it was being cleaned ({n} rows on the first "
+                        f"read, {counts['seen']} on the second)", fix="run clean on a stable file")
+    total_removed = sum(removed.values())
+    # the promise of this command: every input row is either kept or logged as removed
+    assert counts["kept"] + total_removed == n, (counts["kept"], total_removed, n)
+    return CleanResult(
+        input_rows=n, kept=counts["kept"],
+        removed={r: removed[r] for r in REASONS[1:] if removed[r]},
+        changed={r: changed[r] for r in CHANGE_BITS if changed[r]},
+        changed_rows=counts["changed_rows"],
+        repairs={r: repairs[r] for r in CHANGE_BITS if repairs[r]},
+        out=str(out), log=str(log_path), task=kind,
+        options={k: v for k, v in opts.__dict__.items()},
+        seconds=round(time.perf_counter() - started, 3))
+
+
+def clean(path: str | os.PathLike, out: str | os.PathLike, *, log: str | os.PathLike | None = None,
+          format: str | None = None, task: str | None = None,
+          near_dup_threshold: float | None = 0.9, conflicts: str = "drop",
+          min_confidence: float | None = None, max_tokens: int | None = None,
+          model: str | None = None, mojibake: str = "strip", text_column: str | None = None,
+          label_column: str | None = None, encoding: str | None = None,
+          progress: bool = True) -> CleanResult:
+    """Clean the dataset at ``path`` into the chat JSONL ``out``; log every change/removal.
+
+    ``log`` defaults to ``<out stem>.log.jsonl`` beside ``out``. See the module docstring for
+    the reasons. Raises UsageError when ``out`` or ``log`` would overwrite the input.
+    """
+    from tunewise.data import iter_examples
+    src = Path(path)
+    for target, what in ((out, "output"), (log, "log")):
+        if target is not None and src.exists() and Path(target).resolve() == src.resolve():
+            raise UsageError(f"the {what} {target} is the input file; inputs are never modified",
+                             fix=f"write the {what} to another path")
+    opts = CleanOptions(near_dup_threshold=near_dup_threshold, conflicts=conflicts,
+                        min_confidence=min_confidence, max_tokens=max_tokens, model=model,
+                        mojibake=mojibake)
+
+    def examples() -> Iterator[Example]:
+        return iter_examples(path, format=format, task=task, text_column=text_column,
+                             label_column=label_column, encoding=encoding)
+    return clean_examples(examples, out, log=log, task=task, options=opts, source=str(path),
+                          progress=progress)
