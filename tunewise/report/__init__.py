@@ -1,0 +1,17 @@
+"""The compare report: ``results.json`` -> ``report.md`` + self-contained ``report.html``.
+
+::
+
+    from tunewise.report import render_report, write_results
+    write_results(results, "out/")           # out/results.json
+    paths = render_report(results, "out/")   # {"markdown": ..., "html": ..., "plots": [...]}
+
+The results dict follows ``tunewise.report.schema`` (see ``schema.example_results()``).
+"""
+from __future__ import annotations
+
+from tunewise.report.render import load_results, render_report, write_results
+from tunewise.report.schema import SCHEMA_VERSION, example_results, validate_results
+
+__all__ = ["SCHEMA_VERSION", "example_results", "load_results", "render_report",
+           "validate_results", "write_results"]

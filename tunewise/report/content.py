@@ -1,0 +1,332 @@
+"""What the report says, as a list of format-neutral blocks; markdown.py and html.py only lay
+them out, so both files carry exactly the same words and numbers."""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+from tunewise.report import fmt
+
+
+@dataclass
+class Heading:
+    text: str
+    level: int = 2
+
+
+@dataclass
+class Paragraph:
+    text: str
+    css: str = ""          #: "headline" for the recommendation, "note", "warning"
+
+
+@dataclass
+class Bullets:
+    items: list[str]
+    title: str = ""
+
+
+@dataclass
+class Table:
+    headers: list[str]
+    rows: list[list[str]]
+    numeric: list[bool] = field(default_factory=list)   #: right-align these columns
+    caption: str = ""
+
+
+@dataclass
+class Figure:
+    key: str               #: file stem under plots/ and the HTML element id ("plot-" + key)
+    caption: str
+    svg: str
+
+
+@dataclass
+class Code:
+    text: str
+    lang: str = ""
+
+
+Block = Heading | Paragraph | Bullets | Table | Figure | Code
+
+KIND_ORDER = {"majority": 0, "classical": 1, "prompt": 2, "finetune": 3}
+
+
+def value(arm: dict, metric: str) -> float | None:
+    return ((arm.get("metrics") or {}).get(metric) or {}).get("value")
+
+
+def ci(arm: dict, metric: str):
+    return ((arm.get("metrics") or {}).get(metric) or {}).get("ci")
+
+
+def title(results: dict) -> str:
+    if results.get("title"):
+        return str(results["title"])
+    kind = (results.get("task") or {}).get("kind", "task")
+    src = (results.get("data") or {}).get("source")
+    return f"tunewise report: {kind}" + (f" on {src}" if src else "")
+
+
+def selected_arms(results: dict) -> list[dict]:
+    """The arms whose per-class scores and confusion matrices the report shows: the best
+    prompting arm, the classical arm, and the best fine-tuned run at the largest size."""
+    metric = results["metric"]
+    arms = results.get("arms") or []
+    out = []
+
+    def best(cands):
+        cands = [a for a in cands if value(a, metric) is not None]
+        return max(cands, key=lambda a: value(a, metric)) if cands else None
+
+    p = best([a for a in arms if a.get("kind") == "prompt"])
+    c = best([a for a in arms if a.get("kind") == "classical"])
+    fts = [a for a in arms if a.get("kind") == "finetune"]
+    f = None
+    if fts:
+        top = max((a.get("train_size") or 0) for a in fts)
+        f = best([a for a in fts if (a.get("train_size") or 0) == top])
+    for a in (p, c, f):
+        if a is not None:
+            out.append(a)
+    return out
+
+
+def build(results: dict) -> list[Block]:
+    """Every block of the report, in order (figures carry their SVG)."""
+    from tunewise.report import plots
+    metric = results["metric"]
+    rec = results.get("recommendation") or {}
+    blocks: list[Block] = [Heading(title(results), 1),
+                           Paragraph(rec.get("headline") or "No recommendation.", "headline")]
+    if rec.get("reasons"):
+        blocks.append(Bullets(list(rec["reasons"]), "Evidence"))
+    if rec.get("caveats"):
+        blocks.append(Bullets(list(rec["caveats"]), "Caveats"))
+    for w in results.get("warnings") or []:
+        blocks.append(Paragraph(f"Warning: {w}", "warning"))
+
+    blocks += _setup(results)
+    blocks += _arms_table(results)
+
+    # -- learning curve ---------------------------------------------------------------------
+    blocks.append(Heading("Learning curve"))
+    svg = plots.learning_curve_svg(results)
+    if svg:
+        blocks.append(Figure("learning_curve", f"{metric} against training examples; "
+                             "horizontal bands: prompting, classical and majority arms (95% CI)",
+                             svg))
+    curve = sorted(results.get("learning_curve") or [], key=lambda p: p["train_size"])
+    if curve:
+        rows = [[fmt.count(p["train_size"]), fmt.metric_ci(p["mean"], p.get("ci")),
+                 ", ".join(fmt.metric(v) for v in p.get("values") or []),
+                 ", ".join(str(s) for s in p.get("seeds") or [])] for p in curve]
+        blocks.append(Table(["training examples", f"{metric} (mean) [95% CI]", "per seed",
+                             "seeds"], rows, [True, True, True, False]))
+    else:
+        blocks.append(Paragraph("No fine-tuned runs in these results.", "note"))
+    blocks += _crossover(results)
+
+    blocks += _cost(results)
+    blocks += _per_class(results)
+    blocks += _reproduce(results)
+    return blocks
+
+
+def _setup(results: dict) -> list[Block]:
+    task = results.get("task") or {}
+    data = results.get("data") or {}
+    items = [f"Model: {results.get('model', 'n/a')}",
+             f"Task: {task.get('kind', 'n/a')}"
+             + (f" ({len(task['labels'])} labels: {', '.join(task['labels'])})"
+                if task.get("labels") else ""),
+             f"Headline metric: {results['metric']}"]
+    sizes = [f"{k} {fmt.count(data[k])}" for k in ("train", "val", "test")
+             if isinstance(data.get(k), (int, float))]
+    if sizes:
+        items.append("Examples: " + ", ".join(sizes))
+    if data.get("source"):
+        items.append(f"Data: {data['source']}")
+    if data.get("label_counts"):
+        total = sum(data["label_counts"].values()) or 1
+        dist = ", ".join(f"{k} {v:,} ({100 * v / total:.0f}%)"
+                         for k, v in sorted(data["label_counts"].items(), key=lambda kv: -kv[1]))
+        items.append(f"Test labels: {dist}")
+    if data.get("imbalanced"):
+        items.append("Labels are imbalanced: comparisons use macro-F1, and the majority-class "
+                     "baseline is shown")
+    t = results.get("timing") or {}
+    if isinstance(t.get("total_seconds"), (int, float)):
+        items.append(f"Wall time: {t['total_seconds']:,.0f} s")
+    if results.get("created"):
+        items.append(f"Created: {results['created']} (tunewise {results.get('tunewise_version', '?')})")
+    return [Heading("Setup"), Bullets(items)]
+
+
+def _arms_table(results: dict) -> list[Block]:
+    metric = results["metric"]
+    arms = sorted(results.get("arms") or [], key=lambda a: (
+        KIND_ORDER.get(a.get("kind"), 9), a.get("shots") or 0, a.get("train_size") or 0,
+        a.get("seed") or 0))
+    extra = "accuracy" if metric != "accuracy" and any(
+        value(a, "accuracy") is not None for a in arms) else None
+    headers = ["arm", "kind", "training examples", "seed", f"{metric} [95% CI]"]
+    if extra:
+        headers.append(f"{extra} [95% CI]")
+    headers.append("examples/s")
+    rows = []
+    for a in arms:
+        row = [a["name"], a.get("kind", ""),
+               fmt.count(a["train_size"]) if a.get("train_size") is not None else "",
+               "" if a.get("seed") is None else str(a["seed"]),
+               fmt.metric_ci(value(a, metric), ci(a, metric))]
+        if extra:
+            row.append(fmt.metric_ci(value(a, extra), ci(a, extra)))
+        eps = (a.get("timing") or {}).get("examples_per_second")
+        row.append("" if eps is None else f"{eps:,.1f}")
+        rows.append(row)
+    numeric = [False, False, True, True, True] + ([True] if extra else []) + [True]
+    return [Heading("Every arm on the test split"),
+            Table(headers, rows, numeric)]
+
+
+def _crossover(results: dict) -> list[Block]:
+    out: list[Block] = []
+    cross = results.get("crossover") or {}
+    items = []
+    if cross.get("found"):
+        s = (f"Crossover: fine-tuning beats {cross.get('versus')} from "
+             f"{fmt.count(cross.get('train_size'))} training examples")
+        if cross.get("diff") is not None:
+            s += f" by {fmt.points(cross['diff'])}"
+            if cross.get("ci"):
+                lo, hi = cross["ci"]
+                s += f" (95% CI {100 * lo:+.1f} to {100 * hi:+.1f})"
+        if cross.get("p_value") is not None:
+            s += f", paired test p = {cross['p_value']:.3g}"
+        items.append(s + ".")
+    else:
+        items.append("Crossover: not found"
+                     + (f" against {cross['versus']}" if cross.get("versus") else "") + ".")
+    if cross.get("note") and not cross.get("found"):
+        items.append(cross["note"])
+    pw = results.get("prompt_worth") or {}
+    if pw:
+        if pw.get("examples") is not None:
+            items.append(f"The {pw.get('versus')} prompt is worth about "
+                         f"{fmt.count(round(pw['examples']))} training examples.")
+        elif pw.get("note"):
+            items.append(pw["note"])
+    out.append(Bullets(items))
+    return out
+
+
+def cost_blocks(cost: dict, *, heading: str, level: int = 2, plot: bool = True) -> list[Block]:
+    """The blocks for one cost section (also used by `tunewise cost --report`)."""
+    from tunewise.report import plots
+    out: list[Block] = [Heading(heading, level)]
+    pr = cost.get("pricing") or {}
+    src = ", ".join(x for x in (pr.get("source"), pr.get("date") and f"read {pr['date']}") if x)
+    if cost.get("mode") == "local":
+        out.append(Paragraph(f"Local compute on {pr.get('name', '?')} at "
+                             f"{fmt.usd(pr.get('usd_per_hour'))}/hour"
+                             + (f" ({src})" if src else "") + "; model "
+                             f"{cost.get('model', '?')}; prices from measured throughput."))
+    else:
+        out.append(Paragraph(f"Hosted prices for {pr.get('name') or cost.get('model')}"
+                             + (f" ({src})" if src else "") + "."))
+    tr = cost.get("training") or {}
+    out.append(Paragraph(f"Training cost: {fmt.usd(tr.get('usd'))}"
+                         + (f" ({tr['note']})" if tr.get("note") else "") + "."))
+    rows = []
+    for ac in cost.get("arms") or []:
+        rows.append([ac["arm"], ac.get("kind", ""),
+                     fmt.count(ac.get("prompt_tokens")) if ac.get("prompt_tokens") is not None
+                     else "",
+                     fmt.count(ac.get("output_tokens")) if ac.get("output_tokens") is not None
+                     else "",
+                     fmt.usd(ac.get("usd_per_request")), fmt.usd(ac.get("usd_per_1k_requests"))])
+    out.append(Table(["arm", "kind", "prompt tokens", "output tokens", "per request",
+                      "per 1,000 requests"], rows, [False, False, True, True, True, True]))
+    be = cost.get("break_even") or {}
+    if be:
+        if be.get("never") or be.get("requests") is None:
+            txt = (f"Break-even against {be.get('versus')}: never; the fine-tuned call is not "
+                   f"cheaper per request, so the training cost is never paid back.")
+        else:
+            txt = (f"Break-even against {be.get('versus')}: after {fmt.requests(be['requests'])} "
+                   f"requests the fine-tuned model ({be.get('finetuned')}) has paid back its "
+                   f"training cost of {fmt.usd(tr.get('usd'))}"
+                   + (f", saving {fmt.usd(be['saving_per_request'])} per request"
+                      if be.get("saving_per_request") else "") + ".")
+        out.append(Paragraph(txt))
+    if plot:
+        svg = plots.cost_svg(cost)
+        if svg:
+            key = "cost" if level == 2 else _slug(
+                f"cost {cost.get('mode', '')} {(cost.get('pricing') or {}).get('name', '')}")
+            out.append(Figure(key, "cumulative cost against requests served; the fine-tuned arm "
+                              "starts at its training cost", svg))
+    return out
+
+
+def _cost(results: dict) -> list[Block]:
+    out: list[Block] = []
+    if results.get("cost"):
+        out += cost_blocks(results["cost"], heading="Cost and break-even")
+    for extra in results.get("extra_costs") or []:
+        pr = (extra.get("pricing") or {}).get("name") or extra.get("model", "")
+        out += cost_blocks(extra, heading=f"Cost scenario: {extra.get('mode', '')} {pr}",
+                           level=3)
+    return out
+
+
+def _per_class(results: dict) -> list[Block]:
+    from tunewise.report import plots
+    arms = selected_arms(results)
+    out: list[Block] = []
+    with_pc = [a for a in arms if a.get("per_class")]
+    if with_pc:
+        out.append(Heading("Per class"))
+        svg = plots.per_class_svg(with_pc)
+        if svg:
+            out.append(Figure("per_class_f1", "F1 per class of the best prompting arm, the "
+                              "classical arm and the best fine-tuned run", svg))
+        classes = list(with_pc[0]["per_class"])
+        for a in with_pc[1:]:
+            classes += [c for c in a["per_class"] if c not in classes]
+        rows = []
+        for c in classes:
+            support = next((a["per_class"][c].get("support") for a in with_pc
+                            if c in a["per_class"] and a["per_class"][c].get("support")
+                            is not None), None)
+            rows.append([c, fmt.count(support) if support is not None else ""]
+                        + [fmt.metric((a["per_class"].get(c) or {}).get("f1")) for a in with_pc])
+        out.append(Table(["class", "support"] + [f"F1 {a['name']}" for a in with_pc], rows,
+                         [False, True] + [True] * len(with_pc)))
+    with_cm = [a for a in arms if (a.get("confusion") or {}).get("matrix")]
+    if with_cm:
+        out.append(Heading("Confusion matrices"))
+        svg = plots.confusion_svg(with_cm)
+        if svg:
+            out.append(Figure("confusion", "rows: gold label; columns: predicted label", svg))
+        for a in with_cm:
+            labels = a["confusion"]["labels"]
+            rows = [[f"gold {lab}"] + [str(c) for c in row]
+                    for lab, row in zip(labels, a["confusion"]["matrix"])]
+            out.append(Table([a["name"]] + [f"pred {lab}" for lab in labels], rows,
+                             [False] + [True] * len(labels)))
+    return out
+
+
+def _reproduce(results: dict) -> list[Block]:
+    out: list[Block] = []
+    if results.get("config"):
+        out += [Heading("Configuration"),
+                Code(json.dumps(results["config"], indent=2, ensure_ascii=False, default=str),
+                     "json")]
+    return out
+
+
+def _slug(s: str) -> str:
+    return "".join(ch if ch.isalnum() else "_" for ch in s.lower()).strip("_")[:40]

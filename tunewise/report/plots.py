@@ -1,0 +1,207 @@
+"""The report's plots, drawn with matplotlib's object API (Agg, no pyplot global state) and
+returned as inline SVG strings (no XML prolog, no external references).
+
+* ``learning_curve_svg``: fine-tuned metric against training size with its CI band; every
+  prompting arm, the classical and the majority baseline as horizontal bands (value and CI).
+* ``cost_svg``: cumulative cost against request volume for each arm, break-even point marked.
+* ``confusion_svg``: confusion matrices of the selected arms side by side.
+* ``per_class_svg``: per-class (or per-entity-type) F1 bars of the selected arms.
+
+Each returns ``None`` when the results hold nothing to draw.
+"""
+from __future__ import annotations
+
+import io
+import math
+from typing import Sequence
+
+from tunewise.report import fmt
+
+FT_COLOR = "#1f77b4"
+KIND_COLORS = {"classical": "#2ca02c", "majority": "#7f7f7f"}
+PROMPT_COLORS = ["#ff7f0e", "#d62728", "#9467bd", "#8c564b", "#e377c2"]
+
+
+def _figure(w: float, h: float):
+    from matplotlib.figure import Figure
+    fig = Figure(figsize=(w, h), dpi=100, layout="constrained")
+    return fig
+
+
+def _svg(fig) -> str:
+    import matplotlib
+    buf = io.StringIO()
+    with matplotlib.rc_context({"svg.fonttype": "none"}):  # text stays text: small, selectable
+        fig.savefig(buf, format="svg")
+    s = buf.getvalue()
+    return s[s.index("<svg"):]
+
+
+def _metric_value(arm: dict, metric: str) -> tuple[float | None, list | None]:
+    m = (arm.get("metrics") or {}).get(metric) or {}
+    return m.get("value"), m.get("ci")
+
+
+def _arm_color(arm: dict, prompt_index: dict[str, int]) -> str:
+    if arm.get("kind") == "prompt":
+        i = prompt_index.setdefault(arm["name"], len(prompt_index))
+        return PROMPT_COLORS[i % len(PROMPT_COLORS)]
+    if arm.get("kind") == "finetune":
+        return FT_COLOR
+    return KIND_COLORS.get(arm.get("kind"), "#17becf")
+
+
+def learning_curve_svg(results: dict) -> str | None:
+    metric = results["metric"]
+    curve = sorted(results.get("learning_curve") or [], key=lambda p: p["train_size"])
+    baselines = [a for a in results.get("arms", [])
+                 if a.get("kind") in ("prompt", "classical", "majority")
+                 and _metric_value(a, metric)[0] is not None]
+    if not curve and not baselines:
+        return None
+    fig = _figure(7.5, 4.4)
+    ax = fig.add_subplot()
+    prompt_index: dict[str, int] = {}
+    for arm in baselines:
+        v, ci = _metric_value(arm, metric)
+        color = _arm_color(arm, prompt_index)
+        if ci and None not in ci:
+            ax.axhspan(ci[0], ci[1], color=color, alpha=0.12, lw=0)
+        ax.axhline(v, color=color, lw=1.6, ls="--" if arm["kind"] != "prompt" else "-",
+                   label=f"{arm['name']} {fmt.metric(v)}")
+    if curve:
+        xs = [p["train_size"] for p in curve]
+        ys = [p["mean"] for p in curve]
+        los = [(p.get("ci") or [None, None])[0] for p in curve]
+        his = [(p.get("ci") or [None, None])[1] for p in curve]
+        if all(x is not None for x in los + his):
+            ax.fill_between(xs, los, his, color=FT_COLOR, alpha=0.22, lw=0,
+                            label="fine-tuned 95% CI")
+        ax.plot(xs, ys, color=FT_COLOR, lw=2.4, marker="o", label="fine-tuned (mean over seeds)")
+        for p in curve:
+            vals = p.get("values") or []
+            if len(vals) > 1:
+                ax.scatter([p["train_size"]] * len(vals), vals, s=12, color=FT_COLOR, alpha=0.5,
+                           zorder=3)
+        if len(xs) > 1 and min(xs) > 0 and max(xs) / min(xs) >= 8:
+            ax.set_xscale("log", base=2)
+        ax.set_xticks(xs, [f"{x:,}" for x in xs])
+        ax.minorticks_off()
+        cross = results.get("crossover") or {}
+        if cross.get("found") and cross.get("train_size"):
+            ax.axvline(cross["train_size"], color="black", lw=1, ls=":")
+            ax.annotate(f"crossover vs {cross.get('versus', '')}: {cross['train_size']:,}",
+                        xy=(cross["train_size"], ax.get_ylim()[0]), xytext=(4, 6),
+                        textcoords="offset points", fontsize=8)
+    ax.set_xlabel("training examples")
+    ax.set_ylabel(metric)
+    ax.set_title(f"Learning curve: {metric} on the test split")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False)
+    return _svg(fig)
+
+
+def cost_svg(cost: dict | None, *, max_requests: float | None = None) -> str | None:
+    """Cumulative dollars against requests served: prompting arms start at $0 and grow by their
+    per-request cost; a fine-tuned arm starts at its training cost."""
+    if not cost or not cost.get("arms"):
+        return None
+    be = cost.get("break_even") or {}
+    train_usd = float((cost.get("training") or {}).get("usd") or 0.0)
+    be_n = be.get("requests") if not be.get("never") else None
+    if max_requests is None:
+        max_requests = max(2.5 * be_n, 1000.0) if be_n else 10_000.0
+    max_requests = _nice_ceiling(max_requests)
+    fig = _figure(7.5, 4.2)
+    ax = fig.add_subplot()
+    prompt_index: dict[str, int] = {}
+    for ac in cost["arms"]:
+        start = train_usd if ac.get("kind") == "finetune" else 0.0
+        slope = float(ac.get("usd_per_request") or 0.0)
+        color = _arm_color({"name": ac["arm"], "kind": ac.get("kind")}, prompt_index)
+        ax.plot([0, max_requests], [start, start + slope * max_requests], color=color, lw=2,
+                label=f"{ac['arm']}: {fmt.usd(ac.get('usd_per_1k_requests'))} / 1k requests"
+                      + (f" + {fmt.usd(start)} training" if start else ""))
+    if be_n:
+        prompt_cost = next((a for a in cost["arms"] if a["arm"] == be.get("versus")), None)
+        y = be_n * float(prompt_cost["usd_per_request"]) if prompt_cost else None
+        if y is not None:
+            ax.scatter([be_n], [y], s=60, color="black", zorder=5)
+            ax.annotate(f"break-even: {fmt.requests(be_n)} requests", xy=(be_n, y),
+                        xytext=(8, -14), textcoords="offset points", fontsize=9)
+    elif be:
+        ax.text(0.02, 0.95, "no break-even: the fine-tuned call is not cheaper",
+                transform=ax.transAxes, fontsize=9, va="top")
+    ax.set_xlim(0, max_requests)
+    ax.set_ylim(bottom=0)
+    ax.set_xlabel("requests served")
+    ax.set_ylabel("cumulative cost (USD)")
+    where = cost.get("pricing", {}).get("name") or cost.get("model") or ""
+    ax.set_title(f"Cost against request volume ({cost.get('mode', '')}: {where})")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, loc="upper left")
+    return _svg(fig)
+
+
+def confusion_svg(arms: Sequence[dict]) -> str | None:
+    arms = [a for a in arms if (a.get("confusion") or {}).get("matrix")]
+    if not arms:
+        return None
+    n = len(arms)
+    k = len(arms[0]["confusion"]["labels"])
+    side = min(max(2.6, 0.45 * k + 1.4), 6.0)
+    fig = _figure(side * n + 0.4, side + 0.5)
+    axes = fig.subplots(1, n, squeeze=False)[0]
+    for ax, arm in zip(axes, arms):
+        labels = arm["confusion"]["labels"]
+        m = arm["confusion"]["matrix"]
+        ax.imshow(m, cmap="Blues", vmin=0)
+        ax.set_xticks(range(len(labels)), labels, rotation=45, ha="right", fontsize=8)
+        ax.set_yticks(range(len(labels)), labels, fontsize=8)
+        top = max((max(r) for r in m if r), default=0) or 1
+        if len(labels) <= 15:
+            for i, row in enumerate(m):
+                for j, c in enumerate(row):
+                    ax.text(j, i, str(c), ha="center", va="center", fontsize=8,
+                            color="white" if c > top / 2 else "black")
+        ax.set_title(arm["name"], fontsize=10)
+        ax.set_xlabel("predicted", fontsize=8)
+        ax.set_ylabel("gold", fontsize=8)
+    return _svg(fig)
+
+
+def per_class_svg(arms: Sequence[dict]) -> str | None:
+    arms = [a for a in arms if a.get("per_class")]
+    if not arms:
+        return None
+    classes = list(arms[0]["per_class"])
+    for a in arms[1:]:
+        classes += [c for c in a["per_class"] if c not in classes]
+    width = 0.8 / len(arms)
+    fig = _figure(min(max(5.0, 0.9 * len(classes) * max(1, len(arms) / 2) + 2), 12), 3.8)
+    ax = fig.add_subplot()
+    prompt_index: dict[str, int] = {}
+    for i, arm in enumerate(arms):
+        xs = [j + (i - (len(arms) - 1) / 2) * width for j in range(len(classes))]
+        ys = [float((arm["per_class"].get(c) or {}).get("f1") or 0.0) for c in classes]
+        ax.bar(xs, ys, width=width * 0.95, label=arm["name"],
+               color=_arm_color(arm, prompt_index) if arm.get("kind") != "finetune" else FT_COLOR)
+    ax.set_xticks(range(len(classes)), classes, rotation=30 if len(classes) > 5 else 0,
+                  ha="right" if len(classes) > 5 else "center", fontsize=8)
+    ax.set_ylim(0, 1.05)
+    ax.set_ylabel("F1")
+    ax.set_title("F1 per class")
+    ax.grid(axis="y", alpha=0.3)
+    ax.legend(fontsize=8, loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False)
+    return _svg(fig)
+
+
+def _nice_ceiling(x: float) -> float:
+    """Round up to 1, 2 or 5 x 10^k so the request axis ends on a round number."""
+    if x <= 0:
+        return 1.0
+    e = 10 ** math.floor(math.log10(x))
+    for m in (1, 2, 5, 10):
+        if x <= m * e:
+            return m * e
+    return 10 * e
