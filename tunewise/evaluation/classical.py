@@ -19,7 +19,11 @@ from tunewise.tasks.base import Prediction
 
 
 class ClassicalClassifier:
-    """TF-IDF (word 1-2 grams + char_wb 2-5 grams) + LogisticRegression."""
+    """TF-IDF (word 1-2 grams + char_wb 2-5 grams) + LogisticRegression.
+
+    ``features_`` after ``fit`` says which feature sets were used (a set whose vocabulary would
+    be empty, e.g. character n-grams seen only once in a tiny training set, is left out).
+    """
 
     def __init__(self, seed: int = 0, *, max_features: int | None = 200_000, C: float = 4.0,
                  char_ngrams: bool = True, max_iter: int = 2000):
@@ -35,20 +39,23 @@ class ClassicalClassifier:
         self.max_iter = max_iter
         self._pipe = None
         self.classes_: list[str] = []
+        self.features_: list[str] = []
 
-    def _build(self):
+    def _build(self, parts: tuple[str, ...]):
         from sklearn.feature_extraction.text import TfidfVectorizer
         from sklearn.linear_model import LogisticRegression
         from sklearn.pipeline import FeatureUnion, Pipeline
-        feats = [("word", TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, min_df=1,
-                                          max_features=self.max_features, lowercase=True))]
-        if self.char_ngrams:
-            feats.append(("char", TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5),
-                                                  sublinear_tf=True, min_df=2,
-                                                  max_features=self.max_features,
-                                                  lowercase=True)))
+        vectorizers = {
+            # single-character words count too ("I", "5", "a")
+            "word": TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, lowercase=True,
+                                    token_pattern=r"(?u)\b\w+\b",
+                                    max_features=self.max_features),
+            "char": TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True,
+                                    min_df=2, lowercase=True, max_features=self.max_features),
+        }
         clf = LogisticRegression(C=self.C, max_iter=self.max_iter, random_state=self.seed)
-        return Pipeline([("features", FeatureUnion(feats)), ("clf", clf)])
+        feats = FeatureUnion([(name, vectorizers[name]) for name in parts])
+        return Pipeline([("features", feats), ("clf", clf)])
 
     def fit(self, texts: Sequence[str], labels: Sequence[str]) -> "ClassicalClassifier":
         texts = [t or "" for t in texts]
@@ -62,22 +69,23 @@ class ClassicalClassifier:
                 f"training set has {len(texts)} example(s), all labelled "
                 f"{distinct[0] if distinct else '(nothing)'!r}",
                 fix="use a larger or stratified training split (tunewise data split)")
-        pipe = self._build()
-        try:
-            pipe.fit(texts, labels)
-        except ValueError as e:                      # e.g. empty vocabulary (only stop words)
-            if not self.char_ngrams or "vocabulary" not in str(e):
-                raise DataError(f"cannot fit the classical baseline: {e}") from None
-            self.char_ngrams = False
-            pipe = self._build()
+        attempts = [("word", "char"), ("word",), ("char",)] if self.char_ngrams else [("word",)]
+        last = None
+        for parts in attempts:
+            pipe = self._build(parts)
             try:
                 pipe.fit(texts, labels)
-            except ValueError as e2:
-                raise DataError(f"cannot fit the classical baseline: {e2}",
-                                fix="the training texts need some words") from None
-        self._pipe = pipe
-        self.classes_ = [str(c) for c in pipe.named_steps["clf"].classes_]
-        return self
+            except ValueError as e:          # empty vocabulary: texts without words / n-grams
+                if "vocabulary" not in str(e):
+                    raise DataError(f"cannot fit the classical baseline: {e}") from None
+                last = e
+                continue
+            self._pipe = pipe
+            self.features_ = list(parts)
+            self.classes_ = [str(c) for c in pipe.named_steps["clf"].classes_]
+            return self
+        raise DataError(f"cannot fit the classical baseline: {last}",
+                        fix="the training texts need some words")
 
     def _check_fitted(self):
         if self._pipe is None:
