@@ -7,9 +7,10 @@ from pathlib import Path
 import pytest
 
 from tunewise.data.records import Entity, Example
+from tunewise.data.formats.conll import ner_target_text, tags_to_entities
 from tunewise.errors import ConfigError
-from tunewise.tasks.ner import (NERTask, format_entities, ner_metrics, ner_report,
-                                parse_entities, spans_from_tags, tags_from_spans)
+from tunewise.tasks.ner import (NERTask, ner_metrics, ner_report, spans_from_tags,
+                                tags_from_spans)
 
 TYPES = ["PER", "LOC", "ORG"]
 
@@ -58,6 +59,15 @@ def test_entity_scores_agree_with_seqeval(seed):
             assert report[t]["support"] == theirs[t]["support"]
 
 
+@pytest.mark.parametrize("seed", range(5))
+def test_conll_reader_chunks_iob2_like_seqeval(seed):
+    rng = random.Random(seed)
+    for _ in range(200):
+        tags = _random_tags(rng, rng.randint(1, 20))
+        toks = [f"t{i}" for i in range(len(tags))]
+        assert tags_to_entities(toks, tags)[0] == spans_from_tags(tags, toks)
+
+
 def test_tags_round_trip():
     rng = random.Random(0)
     for _ in range(50):
@@ -77,7 +87,7 @@ def test_target_format_and_none():
     task = NERTask(TYPES)
     ex = Example.from_text(" ".join(toks), tokens=toks, entities=ents)
     assert task.target(ex) == "PER: Barack Obama\nLOC: Paris"      # order of appearance
-    assert format_entities([]) == "none"
+    assert ner_target_text([]) == "none"
     assert task.target(_ex("nothing here", [])) == "none"
 
 

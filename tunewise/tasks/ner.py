@@ -1,7 +1,8 @@
 """Named-entity recognition as text generation.
 
-Output format the model learns and is asked for: one entity per line, ``type: text``, in order of
-appearance; ``none`` when the text has no entities::
+Output format the model learns and is asked for (``ner_target_text``, shared with the CoNLL
+reader): one entity per line, ``type: text``, in order of appearance; ``none`` when the text has
+no entities::
 
     person: Barack Obama
     location: Paris
@@ -25,26 +26,16 @@ from typing import Any, Iterable, Sequence
 
 import numpy as np
 
+from tunewise.data.formats.conll import ner_target_text  # the one target format
 from tunewise.data.records import Entity, Example
 from tunewise.errors import ConfigError
 from tunewise.tasks.base import PromptTemplate, Task
 
-NONE_ANSWER = "none"
 _NONE_WORDS = {"none", "no entities", "no entity", "n/a", "na", "nothing", "[]", "{}", "-",
                "none.", "no entities.", "no named entities", "no named entities."}
 _BULLET = re.compile(r"^\s*(?:[-*\u2022\u00b7+>]+|\(?\d{1,3}[.)]|[a-z][.)](?=\s))\s*", re.I)
 _QUOTES = "\"'`\u201c\u201d\u2018\u2019\u00ab\u00bb"
 _TRAIL_PUNCT = ".,;:!?)]}\"'`\u201d\u2019"
-
-
-# -- the target format ---------------------------------------------------------------------------
-
-def format_entities(entities: Iterable[Entity] | None) -> str:
-    """Target text: ``type: text`` per line in order of appearance, or ``none``."""
-    ents = sorted(entities or (), key=lambda e: (e.start, e.end))
-    if not ents:
-        return NONE_ANSWER
-    return "\n".join(f"{e.type}: {e.text}" for e in ents)
 
 
 # -- tags <-> spans (seqeval-compatible) ---------------------------------------------------------
@@ -434,8 +425,8 @@ class NERTask(Task):
 
     def target(self, ex: Example) -> str:
         if ex.entities is not None:
-            return format_entities(ex.entities)
-        return format_entities(self.gold(ex))
+            return ner_target_text(ex.entities)
+        return ner_target_text(self.gold(ex))
 
     def parse(self, text: str, ex: Example, *, dropped: list | None = None) -> list[Entity]:
         return parse_entities(text, self.tokens(ex), self.types, dropped=dropped)
