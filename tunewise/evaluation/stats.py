@@ -117,6 +117,20 @@ def _is_decomposable(metric_fn) -> bool:
     return callable(getattr(metric_fn, "stats", None)) and callable(getattr(metric_fn, "value", None))
 
 
+def _distribution_from_stats(metric_fn, st: np.ndarray, n_resamples: int, seed: int) -> np.ndarray:
+    n = st.shape[0]
+    out = [np.asarray(metric_fn.value(_weights_from_idx(idx, n) @ st), dtype=float)
+           for idx in _resample_index_blocks(n, n_resamples, seed)]
+    return np.concatenate(out)
+
+
+def _percentile_ci(dist: np.ndarray, alpha: float) -> tuple[float, float]:
+    if dist.size == 0:
+        return (0.0, 0.0)
+    low, high = np.percentile(dist, [100 * alpha / 2, 100 * (1 - alpha / 2)])
+    return (float(low), float(high))
+
+
 def bootstrap_distribution(metric_fn, golds: Sequence[Any], preds: Sequence[Any], *,
                            n_resamples: int = 1000, seed: int = 0) -> np.ndarray:
     """The metric on each of ``n_resamples`` bootstrap resamples of the examples."""
@@ -125,9 +139,7 @@ def bootstrap_distribution(metric_fn, golds: Sequence[Any], preds: Sequence[Any]
         return np.zeros(0)
     if _is_decomposable(metric_fn):
         st = np.asarray(metric_fn.stats(golds, preds), dtype=float)
-        out = [np.asarray(metric_fn.value(_weights_from_idx(idx, n) @ st), dtype=float)
-               for idx in _resample_index_blocks(n, n_resamples, seed)]
-        return np.concatenate(out)
+        return _distribution_from_stats(metric_fn, st, n_resamples, seed)
     golds, preds = list(golds), list(preds)
     vals = []
     for idx in _resample_index_blocks(n, n_resamples, seed):
@@ -145,19 +157,29 @@ def bootstrap_ci(metric_fn, golds: Sequence[Any], preds: Sequence[Any], *,
     if not 0 < alpha < 1:
         raise ValueError(f"alpha must be between 0 and 1, got {alpha}")
     dist = bootstrap_distribution(metric_fn, golds, preds, n_resamples=n_resamples, seed=seed)
-    if dist.size == 0:
-        return (0.0, 0.0)
-    low, high = np.percentile(dist, [100 * alpha / 2, 100 * (1 - alpha / 2)])
-    return (float(low), float(high))
+    return _percentile_ci(dist, alpha)
 
 
 def metric_with_ci(metric_fn, golds, preds, *, n_resamples: int = 1000, alpha: float = 0.05,
                    seed: int = 0) -> MetricWithCI:
-    """``MetricWithCI(value=metric_fn(golds, preds), ci=bootstrap_ci(...))``."""
-    value = float(metric_fn(list(golds), list(preds))) if len(golds) else 0.0
-    low, high = bootstrap_ci(metric_fn, golds, preds, n_resamples=n_resamples, alpha=alpha,
-                             seed=seed)
-    return MetricWithCI(value=value, ci=[low, high])
+    """``MetricWithCI(value=metric_fn(golds, preds), ci=bootstrap_ci(...))``.
+
+    A decomposable metric's per-example statistics are computed once for both.
+    """
+    if not 0 < alpha < 1:
+        raise ValueError(f"alpha must be between 0 and 1, got {alpha}")
+    n = _check_lengths(golds, preds)
+    if n == 0:
+        return MetricWithCI(value=0.0, ci=[0.0, 0.0])
+    if _is_decomposable(metric_fn):
+        st = np.asarray(metric_fn.stats(golds, preds), dtype=float)
+        value = float(metric_fn.value(st.sum(axis=0)))
+        dist = _distribution_from_stats(metric_fn, st, n_resamples, seed)
+    else:
+        value = float(metric_fn(list(golds), list(preds)))
+        dist = bootstrap_distribution(metric_fn, golds, preds, n_resamples=n_resamples,
+                                      seed=seed)
+    return MetricWithCI(value=value, ci=list(_percentile_ci(dist, alpha)))
 
 
 def metrics_with_ci(task, golds, preds, *, n_resamples: int = 1000, alpha: float = 0.05,
@@ -217,7 +239,7 @@ def paired_bootstrap(metric_fn, golds: Sequence[Any], preds_a: Sequence[Any],
     da = bootstrap_distribution(metric_fn, golds, preds_a, n_resamples=n_resamples, seed=seed)
     db = bootstrap_distribution(metric_fn, golds, preds_b, n_resamples=n_resamples, seed=seed)
     d = da - db
-    low, high = np.percentile(d, [100 * alpha / 2, 100 * (1 - alpha / 2)])
+    low, high = _percentile_ci(d, alpha)
     le = (np.sum(d <= 0) + 1) / (d.size + 1)
     ge = (np.sum(d >= 0) + 1) / (d.size + 1)
     p = min(1.0, 2 * min(le, ge))
