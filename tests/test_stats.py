@@ -180,3 +180,22 @@ def test_metrics_with_ci_cover_every_task_metric(task, golds, preds):
 def test_mean_score_metric():
     m = MeanScore(lambda g, p: float(len(p) == len(g)))
     assert m(["ab", "c"], ["xy", "zz"]) == 0.5
+
+
+def test_compare_predictions_uses_mcnemar_for_accuracy_and_bootstrap_otherwise():
+    from tunewise.evaluation.stats import compare_predictions
+    task = ClassificationTask(["a", "b", "c"])
+    golds, good = _labels(200, 0.9, seed=8)
+    rng = random.Random(9)
+    bad = [g if rng.random() < 0.6 else ("a" if g != "a" else "b") for g in golds]
+    r = compare_predictions(task, golds, good, bad, n_resamples=300)
+    assert r["n"] == 200 and r["headline_metric"] == "macro_f1"
+    acc = r["metrics"]["accuracy"]
+    assert acc["test"].startswith("McNemar")
+    correct_a = [g == p for g, p in zip(golds, good)]
+    correct_b = [g == p for g, p in zip(golds, bad)]
+    assert acc["p_value"] == mcnemar(correct_a, correct_b)["p_value"]
+    assert acc["only_a_correct"] == sum(x and not y for x, y in zip(correct_a, correct_b))
+    assert acc["diff"] == pytest.approx(plain_accuracy(golds, good) - plain_accuracy(golds, bad))
+    f1 = r["metrics"]["macro_f1"]
+    assert f1["test"] == "paired bootstrap" and f1["ci"][0] > 0 and f1["p_value"] < 0.01

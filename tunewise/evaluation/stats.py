@@ -245,3 +245,31 @@ def paired_bootstrap(metric_fn, golds: Sequence[Any], preds_a: Sequence[Any],
     p = min(1.0, 2 * min(le, ge))
     return {"diff": va - vb, "ci": [float(low), float(high)], "p_value": float(p), "a": va,
             "b": vb, "n_resamples": n_resamples}
+
+
+def compare_predictions(task, golds: Sequence[Any], preds_a: Sequence[Any],
+                        preds_b: Sequence[Any], *, n_resamples: int = 1000, alpha: float = 0.05,
+                        seed: int = 0) -> dict:
+    """Paired comparison of two systems on the same examples, for every metric of ``task``
+    (what ``tunewise eval --compare A.jsonl B.jsonl`` prints).
+
+    Each metric gets ``{a, b, diff, ci, p_value, test}`` where ``diff = a - b`` and ``ci`` is the
+    paired-bootstrap interval of the difference. ``accuracy`` is tested with McNemar's test
+    (``mcnemar`` adds its ``b``/``c`` discordant counts); every other metric with the paired
+    bootstrap p-value. Returns ``{"n", "headline_metric", "metrics": {name: {...}}}``.
+    """
+    from tunewise.tasks.metrics import metric_functions
+    _check_lengths(golds, preds_a, preds_b)
+    out: dict[str, dict] = {}
+    for name, fn in metric_functions(task).items():
+        pb = paired_bootstrap(fn, golds, preds_a, preds_b, n_resamples=n_resamples,
+                              alpha=alpha, seed=seed)
+        row = {"a": pb["a"], "b": pb["b"], "diff": pb["diff"], "ci": pb["ci"],
+               "p_value": pb["p_value"], "test": "paired bootstrap"}
+        if name == "accuracy":
+            mc = mcnemar([g == p for g, p in zip(golds, preds_a)],
+                         [g == p for g, p in zip(golds, preds_b)])
+            row.update(p_value=mc["p_value"], test=f"McNemar ({mc['method']})",
+                       only_a_correct=mc["b"], only_b_correct=mc["c"])
+        out[name] = row
+    return {"n": len(golds), "headline_metric": task.headline_metric, "metrics": out}
