@@ -102,6 +102,14 @@ def prompt_worth(points: Sequence[dict], target: float) -> dict:
                     "the best prompt)"}
 
 
+def _neg(ci):
+    return [-ci[1], -ci[0]] if ci and ci[0] is not None else ci
+
+
+def _flip(t: dict) -> dict:
+    return {**t, "diff": -t["diff"], "ci": _neg(t.get("ci"))}
+
+
 def points_text(diff: float, ci: Sequence[float] | None) -> str:
     """'4.2 ± 3.1 points' from a difference in [0, 1] units and its 95 % CI."""
     if ci and ci[0] is not None and ci[1] is not None:
@@ -198,20 +206,25 @@ def recommend(*, metric: str, majority: dict | None, classical: dict | None,
     ft_better = classical is not None and sig_better("ft_best|classical")
     if ok["classical"] and not prompt_better and not ft_better:
         parts = []
-        if best_prompt is not None:
-            t = tests.get("classical|prompt")
-            parts.append(f"{best_prompt['name']} {best_prompt['score']:.3f}"
-                         + (f" (difference {points_text(t['diff'], t['ci'])}, p = "
-                            f"{t['p_value']:.3g})" if t else ""))
-        if best_ft is not None:
-            t = tests.get("ft_best|classical")
-            parts.append(f"fine-tuned ({best_ft['size']} examples) {best_ft['score']:.3f}"
-                         + (f" (difference {points_text(t['diff'], t['ci'])}, p = "
-                            f"{t['p_value']:.3g})" if t else ""))
+        for key, arm in (("classical|prompt", best_prompt), ("classical|ft_best", best_ft)):
+            if arm is None:
+                continue
+            t = tests.get(key) or (_flip(tests[key.split("|")[1] + "|classical"])
+                                   if key.split("|")[1] + "|classical" in tests else None)
+            label = arm["name"]
+            if t is None:
+                parts.append(f"{label} {arm['score']:.3f}")
+            elif t["significant"] and t["diff"] > 0:
+                parts.append(f"it beats {label} ({arm['score']:.3f}) by "
+                             f"{points_text(t['diff'], t['ci'])}")
+            else:
+                parts.append(f"{label} scores {arm['score']:.3f} (difference "
+                             f"{points_text(-t['diff'], _neg(t['ci']))}, p = {t['p_value']:.3g}, "
+                             "not significant)")
         text = (f"use the classical model: TF-IDF + logistic regression scores {m} "
-                f"{classical['score']:.3f}; no language-model arm is significantly better"
-                + (f" ({'; '.join(parts)})" if parts else "")
-                + ", and it costs a fraction of a language model to run.")
+                f"{classical['score']:.3f}" + (f"; {'; '.join(parts)}" if parts else "")
+                + ". No language-model arm is significantly better, and the classical model "
+                "costs a fraction of a language model to run.")
         return {"kind": "classical", "text": text, "reasons": reasons}
 
     if ok["prompt"] and crossover is None:

@@ -84,6 +84,8 @@ class ModelConfig:
     batch_size: int = 16
     #: classification: "score" (log-likelihood of each label), "generate" (generate + parse), "auto"
     method: str = "auto"
+    #: auto (bf16 autocast where the CPU has bf16 math), bf16, fp32
+    precision: str = "auto"
 
 
 @dataclass
@@ -408,6 +410,8 @@ def _build_model(raw, problems) -> ModelConfig:
     if "method" in d and d["method"] not in PREDICT_METHODS:
         problems.append(f"model.method: {d['method']!r} is not one of "
                         f"{', '.join(PREDICT_METHODS)}")
+    if "precision" in d and d["precision"] not in ("auto", "bf16", "fp32"):
+        problems.append(f"model.precision: {d['precision']!r} is not one of auto, bf16, fp32")
     return ModelConfig(**d)
 
 
@@ -535,22 +539,13 @@ def _check_paths(cfg: CompareConfig, problems: list[str]) -> None:
     except Exception as e:  # noqa: BLE001 - reported as a config problem
         problems.append(f"cost.prices_file: cannot be read ({getattr(e, 'message', e)})")
         return
-    for key in ("price", "compute"):
+    for key, kind in (("price", "api"), ("compute", "compute")):
         name = getattr(cfg.cost, key)
         if not name:
             continue
-        names = _price_names(table, key)
-        if names is not None and name not in names:
-            problems.append(f"cost.{key}: unknown {'price' if key == 'price' else 'compute'} entry "
-                            f"{name!r} ({did_you_mean(name, names)})")
-
-
-def _price_names(table, key: str):
-    """Names of hosted-model (``price``) or compute (``compute``) entries in a loaded price table,
-    whatever its shape; None when it cannot be told."""
-    attr = {"price": ("models", "prices", "hosted"), "compute": ("compute", "local")}[key]
-    for a in attr:
-        v = getattr(table, a, None) if not isinstance(table, dict) else table.get(a)
-        if isinstance(v, dict):
-            return list(v)
-    return None
+        names = table.names(kind) + [a for a, full in table.aliases.items()
+                                     if full in table.entries and table.entries[full].kind == kind]
+        if name not in names:
+            what = "hosted-model price" if kind == "api" else "compute ($/hour)"
+            problems.append(f"cost.{key}: unknown {what} entry {name!r} "
+                            f"({did_you_mean(name, names)})")

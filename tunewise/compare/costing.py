@@ -1,0 +1,81 @@
+"""Cost of the compared arms and the break-even volume, via ``tunewise.cost.estimate``.
+
+Two views of the same measured comparison:
+
+- **local** (the main ``cost`` section): the model compared runs on your own hardware. Training =
+  the measured training seconds x the compute entry's $/hour; a request = $/hour / measured
+  examples per second. A LoRA-merged (or fully) fine-tuned model has the base model's architecture
+  and gets the same short zero-shot prompt, so a fine-tuned call costs what a zero-shot call
+  costs: it is priced at the zero-shot arm's measured throughput when that arm ran (one
+  measurement for two identical workloads, instead of two noisy ones on a shared machine).
+- **hosted** (``extra_costs``, when ``cost.price`` names a hosted model): our prompts and answers
+  counted in that model's tokens; prompted calls pay base prices on the (k-shot) prompt,
+  fine-tuned calls fine-tuned prices on the zero-shot prompt; training = billed tokens per epoch
+  x epochs x the training price.
+"""
+from __future__ import annotations
+
+from typing import Sequence
+
+
+def pick_ft_arm(raws: Sequence[dict], size: int) -> dict | None:
+    """The fine-tuned run whose cost is reported: the lowest seed at ``size``."""
+    runs = [r for r in raws if r["kind"] == "finetune" and r["train_size"] == size]
+    return min(runs, key=lambda r: r.get("seed", 0)) if runs else None
+
+
+def _eps(arm: dict) -> float | None:
+    return (arm.get("timing") or {}).get("examples_per_second")
+
+
+def local_section(*, model: str, compute, prompt_arm: dict, ft_arm: dict,
+                  zero_shot: dict | None) -> dict:
+    from tunewise.cost.estimate import ArmUsage, local_estimate
+    tok_p, tok_f = prompt_arm.get("tokens") or {}, ft_arm.get("tokens") or {}
+    notes = []
+    ft_eps = _eps(ft_arm)
+    if zero_shot is not None and _eps(zero_shot):
+        ft_eps = _eps(zero_shot)
+        notes.append("the fine-tuned model is priced at the zero-shot arm's measured throughput: "
+                     "same architecture (LoRA merged), same zero-shot prompt, same work per call")
+    notes.append("throughput measured on this machine while other work may have been running")
+    secs = float((ft_arm.get("timing") or {}).get("train_seconds") or 0.0)
+    est = local_estimate(
+        compute, model=model,
+        prompt_arms=[ArmUsage(prompt_arm["name"], "prompt", tok_p.get("prompt") or 0.0,
+                              tok_p.get("output") or 0.0, _eps(prompt_arm))],
+        finetuned=ArmUsage(ft_arm["name"], "finetune", tok_f.get("prompt") or 0.0,
+                           tok_f.get("output") or 0.0, ft_eps),
+        train_seconds=secs, epochs=ft_arm.get("epochs"), notes=notes)
+    return est.to_dict()
+
+
+def hosted_section(*, price, task, test, train_subset, prompt_arm: dict, shots, ft_arm: dict,
+                   epochs: int) -> dict:
+    """``shots``: the prompting arm's shots (one list for all, or one list per test example)."""
+    from tunewise.cost.counting import openai_counter
+    from tunewise.cost.estimate import ArmUsage, hosted_estimate
+    counter = openai_counter(price.name, price.encoding or "o200k_base")
+    test = list(test)
+    n = max(len(test), 1)
+    per_ex = shots if shots and isinstance(shots[0], (list, tuple)) else [list(shots)] * len(test)
+    out_tok = sum(counter.text(task.target(ex)) for ex in test) / n
+    p_tok = sum(counter.chat(task.prompt_messages(ex, s)) for ex, s in zip(test, per_ex)) / n
+    f_tok = sum(counter.chat(task.prompt_messages(ex, ())) for ex in test) / n
+    billed = sum(counter.conversation(task.prompt_messages(ex, ()), task.target(ex))
+                 for ex in train_subset)
+    est = hosted_estimate(
+        price, prompt_arms=[ArmUsage(prompt_arm["name"], "prompt", p_tok, out_tok)],
+        finetuned=ArmUsage(ft_arm["name"], "finetune", f_tok, out_tok),
+        train_tokens_per_epoch=billed, epochs=max(int(epochs or 1), 1),
+        notes=[f"projection: the same prompts, answers and {len(train_subset)} training "
+               f"examples on {price.name}; output tokens = the gold answers' tokens"])
+    return est.to_dict()
+
+
+def empty_section(reason: str, model: str) -> dict:
+    """A cost section when there is nothing to compare (no prompting or no fine-tuning arm)."""
+    be = {"versus": None, "finetuned": None, "requests": None, "never": True, "text": reason}
+    return {"mode": "local", "model": model, "pricing": {"name": "n/a"},
+            "training": {"usd": 0.0, "note": reason}, "arms": [], "break_even": be,
+            "notes": [reason]}

