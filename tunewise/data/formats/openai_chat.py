@@ -227,13 +227,14 @@ def to_example(obj: Any, line: int, opts, log) -> Example | None:
         log.error("missing_assistant_message", "the example has no assistant message",
                   "add the answer the model should learn as an assistant message", line=line)
         bad = True
+    gold = _gold(obj, line, log)
+    if bad or gold is None:
+        return None
+    # summary warnings count valid examples only (an invalid one is reported already)
     if "system" not in roles:
         log.tally("missing_system_message", line, message=MISSING_SYSTEM, fix=MISSING_SYSTEM_FIX)
     if "user" not in roles:
         log.tally("missing_user_message", line, message=MISSING_USER, fix=MISSING_USER_FIX)
-    gold = _gold(obj, line, log)
-    if bad or gold is None:
-        return None
     label, entities, tokens, reference, meta = gold
     meta = {**meta, "source": opts.source, "line": line}
     meta.setdefault("id", str(line))

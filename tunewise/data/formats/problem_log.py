@@ -60,6 +60,17 @@ class ProblemLog:
         if len(t.lines) < 20 and line is not None:
             t.lines.append(line)
 
+    def tally_many(self, category: str, count: int, lines: list, *, severity: str = WARNING,
+                   message: str = "", fix: str = "") -> None:
+        """Add ``count`` occurrences at once (``lines``: the first few of them)."""
+        if not count:
+            return
+        t = self._tallies.get(category)
+        if t is None:
+            t = self._tallies[category] = _Tally(severity, message, fix)
+        t.count += count
+        t.lines.extend(lines[: max(20 - len(t.lines), 0)])
+
     def merge(self, other: "ProblemLog", line_offset: int = 0) -> None:
         """Add another log's problems (e.g. from a worker), shifting line numbers."""
         for p in other._kept:
