@@ -257,3 +257,19 @@ def test_target_round_trip_on_wnut17(shared_datasets):
         preds.append(task.parse(task.target(ex), ex))
     assert len(golds) > 1000 and sum(map(len, golds)) > 500
     assert task.metrics(golds, preds)["f1"] > 0.995
+
+
+def test_parser_never_fails_and_returns_valid_spans_on_garbage():
+    rng = random.Random(0)
+    toks = "Barack Obama went to Paris , France with [ Bob ] : PER".split()
+    ex = Example.from_text(" ".join(toks), tokens=toks)
+    task = NERTask(TYPES)
+    vocab = TYPES + ["[", "]", "{", "}", '"', ":", "-", ",", "\n", ";", "(", ")", "none"] + toks
+    answers = ["[" * 5000, '{"PER": [1, null, {"x": 2}]}', "PER:", ": Paris", "\n\n\n"]
+    for _ in range(300):
+        answers.append(" ".join(rng.choice(vocab) for _ in range(rng.randint(0, 40))))
+        answers.append("".join(rng.choice(vocab) for _ in range(rng.randint(0, 40))))
+    for answer in answers:
+        for e in task.parse(answer, ex):
+            assert e.type in TYPES and 0 <= e.start < e.end <= len(toks)
+            assert e.text == " ".join(toks[e.start:e.end])

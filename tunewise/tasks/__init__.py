@@ -5,9 +5,13 @@
     task = make_task(preset="sentiment", examples=train)
     task = task_from_config(run["task"])        # inverse of task.to_config()
 """
-from tunewise.tasks.base import Prediction, PromptTemplate, Task  # noqa: F401
-from tunewise.tasks.classification import ClassificationTask  # noqa: F401
-from tunewise.tasks.factory import (PRESETS, infer_task_kind, make_task,  # noqa: F401
+from tunewise.tasks.base import Prediction, PromptTemplate, Task
+from tunewise.tasks.classification import ClassificationTask
+from tunewise.tasks.factory import (PRESETS, infer_task_kind, make_task,
                                     task_from_config, validate_examples)
-from tunewise.tasks.generation import GenerationTask  # noqa: F401
-from tunewise.tasks.ner import NERTask  # noqa: F401
+from tunewise.tasks.generation import GenerationTask
+from tunewise.tasks.ner import NERTask
+
+__all__ = ["ClassificationTask", "GenerationTask", "NERTask", "PRESETS", "Prediction",
+           "PromptTemplate", "Task", "infer_task_kind", "make_task", "task_from_config",
+           "validate_examples"]

@@ -192,7 +192,7 @@ def _json_items(text: str) -> list[tuple[str, str]] | None:
         return None
     try:
         data = json.loads(t)
-    except ValueError:
+    except (ValueError, RecursionError):
         return None
     pairs: list[tuple[str, str]] = []
 
