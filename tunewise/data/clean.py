@@ -11,6 +11,7 @@ the log. Memory holds the per-row numbers and signatures, never the examples.
 
 Removal reasons (first that applies):
 
+- ``invalid``: the reader rejected the row (its error is in the log)
 - ``empty``: no user text or no assistant answer (after repair)
 - ``low_confidence``: ``meta["confidence"]`` below ``min_confidence``
 - ``mojibake_unrepairable``: still looks like mojibake after repair
@@ -26,6 +27,7 @@ whitespace_normalized).
 """
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import time
@@ -39,11 +41,12 @@ import numpy as np
 
 from tunewise.data import dedup, textfix
 from tunewise.data.records import Example, Message
+from tunewise.data.rowstream import ExampleSource, Row, stream_rows
 from tunewise.errors import DataError, UsageError
 
 KEEP = 0
 #: status codes -> reasons, in the order they are decided
-REASONS = ["kept", "empty", "low_confidence", "mojibake_unrepairable", "overlong",
+REASONS = ["kept", "invalid", "empty", "low_confidence", "mojibake_unrepairable", "overlong",
            "conflicting_labels", "exact_duplicate", "near_duplicate"]
 CODE = {r: i for i, r in enumerate(REASONS)}
 CHANGE_BITS = {textfix.UNICODE_REPAIRED: 1, textfix.MOJIBAKE_STRIPPED: 2, textfix.WHITESPACE: 4}
@@ -105,6 +108,8 @@ class CleanResult:
     log: str
     task: str
     options: dict[str, Any] = field(default_factory=dict)
+    #: the reader's warnings (e.g. the file was not UTF-8), rendered
+    warnings: list[str] = field(default_factory=list)
     seconds: float = 0.0
 
     @property
@@ -191,36 +196,34 @@ class _Rows:
         return len(self.status)
 
 
-def _first_pass(examples: Iterable[Example], opts: CleanOptions, kind: str,
+def _first_pass(rows_in: Iterable[Row], opts: CleanOptions, kind: str,
                 index: dedup.NearDuplicateIndex | None, count_tokens, limit, advance) -> _Rows:
     rows = _Rows()
-    for i, ex in enumerate(examples):
-        fixed, reasons, bad = _repair_example(ex, opts.mojibake)
-        bits = 0
-        for r in reasons:
-            bits |= CHANGE_BITS[r]
-        status = KEEP
-        ntok = -1
-        answer = fixed.reference if kind == "generation" and fixed.reference else fixed.answer
-        if not fixed.input.strip() or not (answer or "").strip():
-            status = CODE["empty"]
-        elif opts.min_confidence is not None and (c := _confidence(fixed)) is not None \
-                and c < opts.min_confidence:
-            status = CODE["low_confidence"]
-        elif bad:
-            status = CODE["mojibake_unrepairable"]
-        elif count_tokens is not None:
-            ntok = count_tokens(fixed)
-            if ntok > limit:
-                status = CODE["overlong"]
-        key = gold = 0
-        sig = -1
-        if status == KEEP:
-            exact, near = dedup.compare_texts(fixed, kind)
-            key = dedup.key_hash(exact)
-            gold = dedup.key_hash(dedup.gold_signature(fixed, kind))
-            if index is not None:
-                sig = index.add(near)
+    for i, row in enumerate(rows_in):
+        status, bits, ntok, key, gold, sig = CODE["invalid"], 0, -1, 0, 0, -1
+        if row.example is not None:
+            fixed, reasons, bad = _repair_example(row.example, opts.mojibake)
+            for r in reasons:
+                bits |= CHANGE_BITS[r]
+            status = KEEP
+            answer = fixed.reference if kind == "generation" and fixed.reference else fixed.answer
+            if not fixed.input.strip() or not (answer or "").strip():
+                status = CODE["empty"]
+            elif opts.min_confidence is not None and (c := _confidence(fixed)) is not None \
+                    and c < opts.min_confidence:
+                status = CODE["low_confidence"]
+            elif bad:
+                status = CODE["mojibake_unrepairable"]
+            elif count_tokens is not None:
+                ntok = count_tokens(fixed)
+                if ntok > limit:
+                    status = CODE["overlong"]
+            if status == KEEP:
+                exact, near = dedup.compare_texts(fixed, kind)
+                key = dedup.key_hash(exact)
+                gold = dedup.key_hash(dedup.gold_signature(fixed, kind))
+                if index is not None:
+                    sig = index.add(near)
         rows.status.append(status)
         rows.changes.append(bits)
         rows.key.append(key)
@@ -228,7 +231,7 @@ def _first_pass(examples: Iterable[Example], opts: CleanOptions, kind: str,
         rows.sig.append(sig)
         rows.twin.append(-1)
         rows.ntok.append(ntok)
-        rows.line.append(_line_of(ex, i))
+        rows.line.append(row.line if row.line is not None else i + 1)
         advance(1)
     return rows
 
@@ -296,16 +299,15 @@ def _short(text: str | None) -> str | None:
     return text[:_LOG_TEXT_CHARS] + "…"
 
 
-def _line_of(ex: Example, i: int) -> int:
-    line = ex.meta.get("line")
-    return int(line) if isinstance(line, int) else i + 1
-
-
-def _log_entry(i: int, ex: Example, fixed: Example, rows: _Rows, reasons: list[str],
+def _log_entry(i: int, row: Row, fixed: Example | None, rows: _Rows, reasons: list[str],
                golds: dict[int, str], groups: dict[int, list[int]], kind: str,
                limit: int | None) -> dict[str, Any]:
     status = rows.status[i]
     entry: dict[str, Any] = {"line": rows.line[i], "index": i}
+    if fixed is None:
+        entry.update(action="removed", reason="invalid", error=row.error)
+        return entry
+    ex = row.example
     gold = dedup.gold_signature(fixed, kind) if kind != "generation" else None
     if status != KEEP:
         reason = REASONS[status]
@@ -334,12 +336,14 @@ def _log_entry(i: int, ex: Example, fixed: Example, rows: _Rows, reasons: list[s
     return entry
 
 
-def clean_examples(examples: Callable[[], Iterable[Example]], out: str | os.PathLike, *,
+def clean_examples(examples: ExampleSource, out: str | os.PathLike, *,
                    log: str | os.PathLike | None = None, task: str | None = None,
                    options: CleanOptions | None = None, source: str = "<input>",
                    progress: bool = True) -> CleanResult:
-    """Clean the examples that ``examples()`` yields (called twice: one call per pass)."""
+    """Clean what ``examples(problem_log)`` yields (called three times: a peek to infer the task
+    kind, then one call per pass). Rows the reader rejects are removed as ``invalid``."""
     from tunewise.data import write_chat_jsonl
+    from tunewise.fileio import atomic_write
     from tunewise.progress import bar
 
     opts = options or CleanOptions()
@@ -351,34 +355,26 @@ def clean_examples(examples: Callable[[], Iterable[Example]], out: str | os.Path
         raise UsageError(f"the log {log_path} and the output are the same file",
                          fix="give --log a different path")
 
-    it = iter(examples())
-    head = []
-    for ex in it:
-        head.append(ex)
-        if len(head) >= 2000:
-            break
-    if not head:
-        raise DataError(f"{source} holds no examples", fix="check the file and its --format")
-    kind = task or dedup.infer_kind(head)
+    head = [r.example for r in itertools.islice(stream_rows(examples, source), 2000)
+            if r.example is not None]
+    kind = task or (dedup.infer_kind(head) if head else "generation")
     if kind not in ("classification", "ner", "generation"):
         raise UsageError(f"unknown task {kind!r}", fix="use classification, ner or generation")
-
-    def _chain(a: list, b: Iterator) -> Iterator:
-        yield from a
-        yield from b
-
+    if opts.min_confidence is not None and head and \
+            not any(_confidence(e) is not None for e in head):
+        raise UsageError(f"--min-confidence given but {source} has no confidence values",
+                         fix="drop --min-confidence, or give data with a confidence column")
+    del head
     use_near = opts.near_dup_threshold is not None and opts.near_dup_threshold <= 1
     index = (dedup.NearDuplicateIndex(dedup.NearDupConfig(threshold=opts.near_dup_threshold,
                                                           num_perm=opts.num_perm))
              if use_near else None)
     count_tokens, limit = _token_counter(opts)
-    if opts.min_confidence is not None and not any(_confidence(e) is not None for e in head):
-        raise UsageError(f"--min-confidence given but {source} has no confidence values",
-                         fix="drop --min-confidence, or give data with a confidence column")
 
+    reader_logs: list = []
     with bar("clean: reading", None, disable=not progress) as advance:
-        rows = _first_pass(_chain(head, it), opts, kind, index, count_tokens, limit, advance)
-    del head
+        rows = _first_pass(stream_rows(examples, source, reader_logs), opts, kind, index,
+                           count_tokens, limit, advance)
     groups = _resolve_exact(rows, kind, opts.conflicts)
     if index is not None:
         _resolve_near(rows, index)
@@ -386,24 +382,29 @@ def clean_examples(examples: Callable[[], Iterable[Example]], out: str | os.Path
     n = len(rows)
     twins_wanted = {t for t in rows.twin if t >= 0}
 
-    removed = Counter()
-    changed = Counter()
-    repairs = Counter()
+    removed: Counter = Counter()
+    changed: Counter = Counter()
+    repairs: Counter = Counter()
     counts = {"kept": 0, "changed_rows": 0, "seen": 0}
     golds: dict[int, str] = {}
 
     def kept_examples(logf, advance) -> Iterator[Example]:
         i = -1
-        for i, ex in enumerate(examples()):
+        for i, row in enumerate(stream_rows(examples, source)):
             if i >= n:
                 raise DataError(f"{source} changed while it was being cleaned (more rows "
                                 "on the second read)", fix="run clean again on a stable file")
-            fixed, reasons, _ = _repair_example(ex, opts.mojibake)
-            for r in reasons:
-                repairs[r] += 1
-            if i in twins_wanted and kind != "generation":
-                golds[i] = dedup.gold_signature(fixed, kind)
             status = rows.status[i]
+            fixed, reasons = None, []
+            if row.example is not None:
+                fixed, reasons, _ = _repair_example(row.example, opts.mojibake)
+                for r in reasons:
+                    repairs[r] += 1
+                if i in twins_wanted and kind != "generation":
+                    golds[i] = dedup.gold_signature(fixed, kind)
+            elif status != CODE["invalid"]:
+                raise DataError(f"{source} changed while it was being cleaned (row {i + 1} "
+                                "differs on the second read)", fix="run clean on a stable file")
             if status != KEEP:
                 removed[REASONS[status]] += 1
             else:
@@ -413,7 +414,7 @@ def clean_examples(examples: Callable[[], Iterable[Example]], out: str | os.Path
                 if reasons:
                     counts["changed_rows"] += 1
             if status != KEEP or reasons:
-                entry = _log_entry(i, ex, fixed, rows, reasons, golds, groups, kind, limit)
+                entry = _log_entry(i, row, fixed, rows, reasons, golds, groups, kind, limit)
                 logf.write(json.dumps(entry, ensure_ascii=False))
                 logf.write("\n")
             advance(1)
@@ -421,7 +422,6 @@ def clean_examples(examples: Callable[[], Iterable[Example]], out: str | os.Path
                 yield fixed
         counts["seen"] = i + 1
 
-    from tunewise.fileio import atomic_write
     with bar("clean: writing", n, disable=not progress) as advance:
         with atomic_write(log_path) as logf:
             write_chat_jsonl(out, kept_examples(logf, advance))
@@ -431,6 +431,7 @@ def clean_examples(examples: Callable[[], Iterable[Example]], out: str | os.Path
     total_removed = sum(removed.values())
     # the promise of this command: every input row is either kept or logged as removed
     assert counts["kept"] + total_removed == n, (counts["kept"], total_removed, n)
+    warnings = [p.render() for lg in reader_logs for p in lg.problems if not p.is_error]
     return CleanResult(
         input_rows=n, kept=counts["kept"],
         removed={r: removed[r] for r in REASONS[1:] if removed[r]},
@@ -439,6 +440,7 @@ def clean_examples(examples: Callable[[], Iterable[Example]], out: str | os.Path
         repairs={r: repairs[r] for r in CHANGE_BITS if repairs[r]},
         out=str(out), log=str(log_path), task=kind,
         options={k: v for k, v in opts.__dict__.items()},
+        warnings=warnings[:50],
         seconds=round(time.perf_counter() - started, 3))
 
 
@@ -464,8 +466,8 @@ def clean(path: str | os.PathLike, out: str | os.PathLike, *, log: str | os.Path
                         min_confidence=min_confidence, max_tokens=max_tokens, model=model,
                         mojibake=mojibake)
 
-    def examples() -> Iterator[Example]:
+    def examples(problem_log) -> Iterator[Example]:
         return iter_examples(path, format=format, task=task, text_column=text_column,
-                             label_column=label_column, encoding=encoding)
+                             label_column=label_column, encoding=encoding, log=problem_log)
     return clean_examples(examples, out, log=log, task=task, options=opts, source=str(path),
                           progress=progress)
