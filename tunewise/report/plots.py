@@ -37,6 +37,17 @@ def _svg(fig) -> str:
     return s[s.index("<svg"):]
 
 
+def _tex(s: str) -> str:
+    """Escape text for matplotlib labels: a "$" would otherwise start math mode."""
+    return str(s).replace("$", r"\$")
+
+
+def _thousands(ax, axis: str = "x") -> None:
+    from matplotlib.ticker import FuncFormatter
+    f = FuncFormatter(lambda v, _pos: f"{v:,.0f}")
+    (ax.xaxis if axis == "x" else ax.yaxis).set_major_formatter(f)
+
+
 def _metric_value(arm: dict, metric: str) -> tuple[float | None, list | None]:
     m = (arm.get("metrics") or {}).get(metric) or {}
     return m.get("value"), m.get("ci")
@@ -68,7 +79,7 @@ def learning_curve_svg(results: dict) -> str | None:
         if ci and None not in ci:
             ax.axhspan(ci[0], ci[1], color=color, alpha=0.12, lw=0)
         ax.axhline(v, color=color, lw=1.6, ls="--" if arm["kind"] != "prompt" else "-",
-                   label=f"{arm['name']} {fmt.metric(v)}")
+                   label=_tex(f"{arm['name']} {fmt.metric(v)}"))
     if curve:
         xs = [p["train_size"] for p in curve]
         ys = [p["mean"] for p in curve]
@@ -90,7 +101,7 @@ def learning_curve_svg(results: dict) -> str | None:
         cross = results.get("crossover") or {}
         if cross.get("found") and cross.get("train_size"):
             ax.axvline(cross["train_size"], color="black", lw=1, ls=":")
-            ax.annotate(f"crossover vs {cross.get('versus', '')}: {cross['train_size']:,}",
+            ax.annotate(_tex(f"crossover vs {cross.get('versus', '')}: {cross['train_size']:,}"),
                         xy=(cross["train_size"], ax.get_ylim()[0]), xytext=(4, 6),
                         textcoords="offset points", fontsize=8)
     ax.set_xlabel("training examples")
@@ -120,8 +131,8 @@ def cost_svg(cost: dict | None, *, max_requests: float | None = None) -> str | N
         slope = float(ac.get("usd_per_request") or 0.0)
         color = _arm_color({"name": ac["arm"], "kind": ac.get("kind")}, prompt_index)
         ax.plot([0, max_requests], [start, start + slope * max_requests], color=color, lw=2,
-                label=f"{ac['arm']}: {fmt.usd(ac.get('usd_per_1k_requests'))} / 1k requests"
-                      + (f" + {fmt.usd(start)} training" if start else ""))
+                label=_tex(f"{ac['arm']}: {fmt.usd(ac.get('usd_per_1k_requests'))} / 1k requests"
+                           + (f" + {fmt.usd(start)} training" if start else "")))
     if be_n:
         prompt_cost = next((a for a in cost["arms"] if a["arm"] == be.get("versus")), None)
         y = be_n * float(prompt_cost["usd_per_request"]) if prompt_cost else None
@@ -133,11 +144,12 @@ def cost_svg(cost: dict | None, *, max_requests: float | None = None) -> str | N
         ax.text(0.02, 0.95, "no break-even: the fine-tuned call is not cheaper",
                 transform=ax.transAxes, fontsize=9, va="top")
     ax.set_xlim(0, max_requests)
+    _thousands(ax)
     ax.set_ylim(bottom=0)
     ax.set_xlabel("requests served")
     ax.set_ylabel("cumulative cost (USD)")
     where = cost.get("pricing", {}).get("name") or cost.get("model") or ""
-    ax.set_title(f"Cost against request volume ({cost.get('mode', '')}: {where})")
+    ax.set_title(_tex(f"Cost against request volume ({cost.get('mode', '')}: {where})"))
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8, loc="upper left")
     return _svg(fig)
@@ -164,7 +176,7 @@ def confusion_svg(arms: Sequence[dict]) -> str | None:
                 for j, c in enumerate(row):
                     ax.text(j, i, str(c), ha="center", va="center", fontsize=8,
                             color="white" if c > top / 2 else "black")
-        ax.set_title(arm["name"], fontsize=10)
+        ax.set_title(_tex(arm["name"]), fontsize=10)
         ax.set_xlabel("predicted", fontsize=8)
         ax.set_ylabel("gold", fontsize=8)
     return _svg(fig)
@@ -184,7 +196,7 @@ def per_class_svg(arms: Sequence[dict]) -> str | None:
     for i, arm in enumerate(arms):
         xs = [j + (i - (len(arms) - 1) / 2) * width for j in range(len(classes))]
         ys = [float((arm["per_class"].get(c) or {}).get("f1") or 0.0) for c in classes]
-        ax.bar(xs, ys, width=width * 0.95, label=arm["name"],
+        ax.bar(xs, ys, width=width * 0.95, label=_tex(arm["name"]),
                color=_arm_color(arm, prompt_index) if arm.get("kind") != "finetune" else FT_COLOR)
     ax.set_xticks(range(len(classes)), classes, rotation=30 if len(classes) > 5 else 0,
                   ha="right" if len(classes) > 5 else "center", fontsize=8)

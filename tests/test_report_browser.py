@@ -1,0 +1,97 @@
+"""Render report.html in headless Chromium and check every plot is really drawn.
+
+Needs /usr/bin/chromium (or `chromium` on PATH), chromedriver and selenium; `.ci/run` installs
+them (Debian: `apt-get install -y chromium chromium-driver`). Skips with the reason otherwise.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+
+import pytest
+
+from tunewise.report import example_results, render_report
+
+pytestmark = pytest.mark.browser
+
+PLOTS = ("learning_curve", "cost", "per_class_f1", "confusion")
+FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+         "--disable-component-update", "--no-first-run", "--disable-dev-shm-usage")
+
+
+def _find(*names: str) -> str | None:
+    for n in names:
+        p = shutil.which(n) or (n if os.path.isabs(n) and os.access(n, os.X_OK) else None)
+        if p:
+            return p
+    return None
+
+
+@pytest.fixture(scope="module")
+def driver():
+    chromium = _find("/usr/bin/chromium", "chromium", "chromium-browser", "google-chrome")
+    chromedriver = _find("/usr/bin/chromedriver", "chromedriver")
+    if not chromium or not chromedriver:
+        pytest.skip("headless Chromium not found (need chromium and chromedriver: "
+                    "`apt-get install -y chromium chromium-driver`)")
+    try:
+        from selenium import webdriver
+        from selenium.webdriver.chrome.service import Service
+    except ImportError:
+        pytest.skip("selenium is not installed (pip install selenium; it is in the test extra)")
+    opts = webdriver.ChromeOptions()
+    opts.binary_location = chromium
+    profile = tempfile.mkdtemp(prefix="tunewise-chromium-")
+    for f in (*FLAGS, f"--user-data-dir={profile}", "--window-size=1200,900"):
+        opts.add_argument(f)
+    d = webdriver.Chrome(service=Service(executable_path=chromedriver), options=opts)
+    try:
+        yield d
+    finally:
+        d.quit()
+        shutil.rmtree(profile, ignore_errors=True)
+
+
+JS_PLOT = """
+const fig = document.getElementById(arguments[0]);
+if (!fig) return null;
+const svg = fig.querySelector('svg');
+if (!svg) return {svg: false};
+const r = svg.getBoundingClientRect();
+let drawn = 0;
+for (const p of svg.querySelectorAll('path')) {
+  const b = p.getBBox();
+  const cs = getComputedStyle(p);
+  if ((b.width > 0 || b.height > 0) && cs.display !== 'none' && cs.visibility !== 'hidden') drawn++;
+}
+const texts = Array.from(svg.querySelectorAll('text')).map(t => t.textContent).join(' ');
+return {svg: true, width: r.width, height: r.height, drawn: drawn, texts: texts};
+"""
+
+
+def test_plots_are_drawn(driver, tmp_path):
+    results = example_results()
+    paths = render_report(results, tmp_path)
+    driver.get(paths["html"].resolve().as_uri())
+    assert driver.execute_script("return document.readyState") == "complete"
+    for key in PLOTS:
+        info = driver.execute_script(JS_PLOT, f"plot-{key}")
+        assert info and info["svg"], f"plot {key}: no <svg> in the page"
+        assert info["width"] > 100 and info["height"] > 100, f"plot {key}: rendered size {info}"
+        assert info["drawn"] >= 5, f"plot {key}: only {info['drawn']} drawn paths"
+    # the plots carry the numbers they show
+    lc = driver.execute_script(JS_PLOT, "plot-learning_curve")["texts"]
+    assert "4-shot 0.600" in lc and "crossover vs 4-shot: 64" in lc
+    cost = driver.execute_script(JS_PLOT, "plot-cost")["texts"]
+    assert "break-even: 2,500 requests" in cost
+    # self-contained: the page fetched nothing
+    assert driver.execute_script(
+        "return performance.getEntriesByType('resource').length") == 0
+    headline = driver.find_element("css selector", "p.headline").text
+    assert headline == results["recommendation"]["headline"]
+    out = os.environ.get("TUNEWISE_SCREENSHOT")
+    if out:  # for a human look: TUNEWISE_SCREENSHOT=/tmp/report.png pytest -m browser
+        driver.set_window_size(1200, driver.execute_script(
+            "return document.body.scrollHeight") + 50)
+        driver.save_screenshot(out)
