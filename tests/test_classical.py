@@ -117,4 +117,4 @@ def test_beats_chance_and_majority_clearly_on_movie_reviews(shared_datasets):
     acc = float(np.mean([p == r[0] for p, r in zip(pred, test)]))
     base = majority_baseline([r[0] for r in train], [r[0] for r in test], ["0", "1"])
     assert base["accuracy"] < 0.56                    # the classes are balanced
-    assert acc > 0.68, acc                            # ~0.73 measured; chance is 0.5
+    assert acc > 0.68, acc                            # 0.76 measured; chance is 0.5
