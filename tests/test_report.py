@@ -239,3 +239,26 @@ def test_format_helpers():
     assert fmt.points(0.062) == "+6.2 points" and fmt.points(-0.01) == "-1.0 points"
     assert fmt.metric_ci(0.8431, [0.8, 0.88]) == "0.843 [0.800, 0.880]"
     assert fmt.metric_ci(0.5, None) == "0.500"
+
+
+def test_empty_cost_section_says_why(tmp_path):
+    r = example_results()
+    reason = "no fine-tuning arm ran: nothing to break even"
+    be = {"versus": None, "finetuned": None, "requests": None, "never": True, "text": reason}
+    r["cost"] = {"mode": "local", "model": "m", "pricing": {"name": "n/a"},
+                 "training": {"usd": 0.0, "note": reason}, "arms": [], "break_even": be}
+    r["break_even"] = be
+    r["extra_costs"] = []
+    paths = render_report(r, tmp_path)
+    md = (tmp_path / "report.md").read_text()
+    assert reason in _section(md, "## Cost and break-even")
+    assert "Break-even against None" not in md
+    assert "cost" not in {p.stem for p in paths["plots"]}
+
+
+def test_cost_notes_are_shown(tmp_path):
+    r = example_results()
+    r["cost"]["notes"] = ["throughput measured on a busy machine"]
+    render_report(r, tmp_path)
+    md = (tmp_path / "report.md").read_text()
+    assert "- throughput measured on a busy machine" in _section(md, "## Cost and break-even")

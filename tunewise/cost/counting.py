@@ -1,20 +1,15 @@
-"""Token counts per model, offline: OpenAI's o200k/cl100k vocabularies (via ``bpe-openai``) for
-hosted models, the model's own Hugging Face tokenizer and chat template for local ones.
+"""Token counts per model for pricing, offline.
 
-Chat overhead for hosted models follows OpenAI's published counting recipe (cookbook
-"How to count tokens with tiktoken"): 3 tokens per message, 1 more when a message has a
-``name``, and 3 tokens that prime the assistant's reply.
+Hosted models: OpenAI's o200k/cl100k vocabularies and chat accounting (3 tokens per message, 1 more
+per ``name``, 3 to prime the reply), via ``tunewise.data.tokens``. Local models: the prompt exactly
+as inference sees it (``tasks.render.encode_prompt``: chat template with the generation prompt)
+and, for training, the answer plus its end-of-turn token (``encode_answer``).
 """
 from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
 from typing import Callable, Sequence
-
-#: OpenAI chat-format overheads (see module docstring)
-TOKENS_PER_MESSAGE = 3
-TOKENS_PER_NAME = 1
-REPLY_PRIMING = 3
 
 
 @dataclass
@@ -44,25 +39,19 @@ class TokenCounter:
         return 1 if self.encoding.startswith("hf:") else 0
 
 
-@functools.lru_cache(maxsize=8)
-def _bpe(encoding: str):
-    import bpe_openai
-    return bpe_openai.get_encoding(encoding)
-
-
 def openai_counter(model: str, encoding: str) -> TokenCounter:
-    enc = _bpe(encoding)
+    """OpenAI chat accounting with ``encoding`` (o200k_base / cl100k_base), counted offline by
+    ``tunewise.data.tokens.OpenAICounter`` (bpe-openai); the price entry names the encoding, so
+    models whose names ``tokens`` does not know (a user's own entry) count too."""
+    from tunewise.data.tokens import OpenAICounter
+    c = OpenAICounter(model)
+    c.encoding_name = encoding
 
     def text(s: str) -> int:
-        return len(enc.encode_ordinary(s))
+        return c.count_texts([s])[0]
 
     def chat(messages: Sequence[dict]) -> int:
-        n = REPLY_PRIMING
-        for m in messages:
-            n += TOKENS_PER_MESSAGE + text(str(m.get("content") or "")) + text(str(m.get("role", "")))
-            if m.get("name"):
-                n += TOKENS_PER_NAME + text(str(m["name"]))
-        return n
+        return c.count_messages([list(messages)])[0]
     return TokenCounter(model, encoding, text, chat)
 
 

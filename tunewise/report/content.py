@@ -222,7 +222,7 @@ def _crossover(results: dict) -> list[Block]:
 
 
 def cost_blocks(cost: dict, *, heading: str, level: int = 2, plot: bool = True) -> list[Block]:
-    """The blocks for one cost section (also used by `tunewise cost --report`)."""
+    """The blocks for one cost section (main or scenario)."""
     from tunewise.report import plots
     out: list[Block] = [Heading(heading, level)]
     pr = cost.get("pricing") or {}
@@ -236,6 +236,10 @@ def cost_blocks(cost: dict, *, heading: str, level: int = 2, plot: bool = True) 
         out.append(Paragraph(f"Hosted prices for {pr.get('name') or cost.get('model')}"
                              + (f" ({src})" if src else "") + "."))
     tr = cost.get("training") or {}
+    be = cost.get("break_even") or {}
+    if not cost.get("arms"):   # nothing to compare (no prompting or no fine-tuning arm)
+        out.append(Paragraph(be.get("text") or tr.get("note") or "No cost comparison.", "note"))
+        return out
     out.append(Paragraph(f"Training cost: {fmt.usd(tr.get('usd'))}"
                          + (f" ({tr['note']})" if tr.get("note") else "") + "."))
     rows = []
@@ -248,7 +252,6 @@ def cost_blocks(cost: dict, *, heading: str, level: int = 2, plot: bool = True) 
                      fmt.usd(ac.get("usd_per_request")), fmt.usd(ac.get("usd_per_1k_requests"))])
     out.append(Table(["arm", "kind", "prompt tokens", "output tokens", "per request",
                       "per 1,000 requests"], rows, [False, False, True, True, True, True]))
-    be = cost.get("break_even") or {}
     if be:
         if be.get("never") or be.get("requests") is None:
             txt = (f"Break-even against {be.get('versus')}: never; the fine-tuned call is not "
@@ -260,6 +263,8 @@ def cost_blocks(cost: dict, *, heading: str, level: int = 2, plot: bool = True) 
                    + (f", saving {fmt.usd(be['saving_per_request'])} per request"
                       if be.get("saving_per_request") else "") + ".")
         out.append(Paragraph(txt))
+    if cost.get("notes"):
+        out.append(Bullets([str(n) for n in cost["notes"]], "Notes"))
     if plot:
         svg = plots.cost_svg(cost)
         if svg:
