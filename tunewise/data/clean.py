@@ -167,16 +167,25 @@ def _repair_example(ex: Example, mojibake: str) -> tuple[Example, list[str], boo
 
 
 def _token_counter(options: CleanOptions) -> tuple[Callable[[Example], int] | None, int | None]:
-    """(count tokens of one example, limit), or (None, None) when no length check is asked."""
+    """(count tokens of one example, limit), or (None, None) when no length check is asked.
+
+    The count is exact (chat-formatted, the model's own tokenizer) only when a cheap upper bound
+    from the byte length exceeds the limit; below the bound a row cannot be overlong, and the
+    function returns 0 for it.
+    """
     if options.max_tokens is None and options.model is None:
         return None, None
-    from tunewise.data import tokens as tok
-    counter = tok.get_counter(options.model)
-    limit = options.max_tokens if options.max_tokens is not None else counter.context_length
-    if limit is None:
-        raise UsageError(f"the context length of {options.model!r} is unknown",
-                         fix="pass --max-tokens N")
-    return counter.count_example, int(limit)
+    from tunewise.data.tokens import token_counter
+    counter = token_counter(options.model)
+    limit = int(options.max_tokens if options.max_tokens is not None else counter.context_length)
+
+    def count(ex: Example) -> int:
+        n_bytes = sum(len((m.content or "").encode("utf-8")) + len(m.role) + len(m.name or "")
+                      for m in ex.messages)
+        if counter.length_bound(n_bytes, len(ex.messages)) <= limit:
+            return 0
+        return counter.count_examples([ex])[0]
+    return count, limit
 
 
 class _Rows:

