@@ -1,6 +1,7 @@
 """The streaming fast path of ``check`` for chat JSONL.
 
-Each line is parsed with orjson and tested with a handful of cheap conditions that together mean
+Each line is decoded with msgspec into a strict schema (validated in C) and tested with a handful
+of cheap conditions that together mean
 "this line is a plainly valid chat example" (messages of system/user/assistant with non-empty
 string content, optional name/weight done right, an assistant answer, no possible duplicate key,
 no special-token text, label in the declared set, a length bound under the context). Such a line
@@ -16,8 +17,10 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass
+from typing import Annotated, Literal
 
-import orjson
+import msgspec
+from msgspec import UNSET, Meta, UnsetType
 
 from tunewise.data.formats import openai_chat
 from tunewise.data.formats.jsonrecords import BAD, diagnose_line
@@ -27,7 +30,24 @@ from tunewise.data.formats.textio import InputFile, open_bytes
 
 BLOCK = 8 << 20                  # bytes read at a time
 PARALLEL_MIN_BYTES = 48 << 20    # smaller files are checked in this process
-_OPTIONAL_KEYS = frozenset(("role", "content", "name", "weight"))
+
+
+class _FastMessage(msgspec.Struct, forbid_unknown_fields=True):
+    """A message the fast path accepts as is; anything else is diagnosed in full."""
+
+    role: Literal["system", "user", "assistant"]
+    content: Annotated[str, Meta(min_length=1)]
+    name: str | UnsetType = UNSET
+    weight: Literal[0, 1] | UnsetType = UNSET
+
+
+class _FastRecord(msgspec.Struct, forbid_unknown_fields=True):
+    messages: Annotated[list[_FastMessage], Meta(min_length=1)]
+    label: Annotated[str, Meta(min_length=1)] | UnsetType = UNSET
+    reference: str | UnsetType = UNSET
+
+
+_DECODER = msgspec.json.Decoder(_FastRecord)
 
 
 @dataclass
@@ -51,23 +71,8 @@ class _Settings:
 
 
 def _special_pattern(checker) -> re.Pattern:
-    alts = [rb"<\|[A-Za-z0-9_\-]{1,40}\|>"] + [re.escape(t.encode("utf-8"))
-                                                for t in checker.model_specials]
-    return re.compile(b"|".join(alts))
-
-
-def _extra_keys_ok(m: dict, role) -> bool:
-    """Message keys beyond role/content: only a string name, or a 0/1 weight on an assistant."""
-    for k in m:
-        if k not in _OPTIONAL_KEYS:
-            return False
-    if "name" in m and type(m["name"]) is not str:
-        return False
-    if "weight" in m:
-        w = m["weight"]
-        if role != "assistant" or type(w) not in (int, float) or w not in (0, 1):
-            return False
-    return True
+    alts = [r"<\|[A-Za-z0-9_\-]{1,40}\|>"] + [re.escape(t) for t in checker.model_specials]
+    return re.compile("|".join(alts))
 
 
 class _Scanner:
@@ -105,8 +110,8 @@ class _Scanner:
             self.checker.check(ex)
 
     def scan(self, lines: list[bytes], first: int) -> None:
-        loads = orjson.loads
-        JSONError = orjson.JSONDecodeError
+        decode = _DECODER.decode
+        Invalid = (msgspec.ValidationError, msgspec.DecodeError)
         slow = self.slow
         special = self.special.search
         labels = self.labels
@@ -114,40 +119,18 @@ class _Scanner:
         n_ok = 0
         for i, raw in enumerate(lines, first):
             try:
-                d = loads(raw)
-            except JSONError:
+                rec = decode(raw)     # the schema checks types, roles, keys, non-empty content
+            except Invalid:
                 slow(raw, i)
                 continue
-            if type(d) is not dict:
-                slow(raw, i)
-                continue
-            msgs = d.get("messages")
-            nk = len(d)
-            if type(msgs) is not list or not msgs:
-                slow(raw, i)
-                continue
-            label = None
-            if nk != 1:
-                label = d.get("label")
-                ref = d.get("reference")
-                if (nk != 1 + (label is not None) + (ref is not None)
-                        or (label is not None and (type(label) is not str or not label))
-                        or (ref is not None and type(ref) is not str)):
-                    slow(raw, i)
-                    continue
-            has_a = has_u = has_s = False
+            msgs = rec.messages
+            has_a = has_u = has_s = lt = False
             last = None
             for m in msgs:
-                if type(m) is not dict:
-                    break
-                c = m.get("content")
-                if type(c) is not str or not c:
-                    break
-                n = len(m)
-                nk += n
-                r = m.get("role")
-                if n != 2 and not _extra_keys_ok(m, r):
-                    break
+                r = m.role
+                c = m.content
+                if "<" in c:
+                    lt = True
                 if r == "assistant":
                     if c.isspace():
                         break
@@ -155,21 +138,38 @@ class _Scanner:
                     last = c
                 elif r == "user":
                     has_u = True
-                elif r == "system":
-                    has_s = True
                 else:
-                    break
+                    has_s = True
             else:
-                if not has_a or raw.count(b'":') != nk or b'" :' in raw or b'"\t:' in raw:
+                if not has_a:
                     slow(raw, i)
                     continue
-                if b"<" in raw and special(raw):
+                label = rec.label
+                n_keys = 1 + 2 * len(msgs) + (label is not UNSET) + (rec.reference is not UNSET)
+                # Duplicate keys: every key in the text is followed by one structural colon, so
+                # colons >= keys in the text >= keys after decoding (duplicates collapse).
+                n_colons = raw.count(b":")
+                if n_colons != n_keys:
+                    extra = 0     # names / weights present: count them, check weight placement
+                    for m in msgs:
+                        if m.name is not UNSET:
+                            extra += 1
+                        if m.weight is not UNSET:
+                            extra += 1
+                            if m.role != "assistant":
+                                extra = -1_000_000
+                    n_keys += extra
+                    if n_colons != n_keys and (
+                            raw.count(b'":') != n_keys or b'" :' in raw or b'"\t:' in raw
+                            or b'"\r:' in raw):
+                        slow(raw, i)   # colons in the text: count key-ending quotes instead
+                        continue
+                if (lt or (label is not UNSET and "<" in label)) and (
+                        any(special(m.content) for m in msgs)
+                        or (label is not UNSET and special(label))):
                     slow(raw, i)
                     continue
-                if b"\\u" in raw and any("<" in m["content"] for m in msgs):
-                    slow(raw, i)   # escaped characters could spell a special token
-                    continue
-                if labels is not None and (label if label is not None else last) not in labels:
+                if labels is not None and (label if label is not UNSET else last) not in labels:
                     slow(raw, i)
                     continue
                 n_ok += 1
@@ -182,8 +182,8 @@ class _Scanner:
                     if len(self.no_user_lines) < 20:
                         self.no_user_lines.append(i)
                 if counter is not None and len(raw) + len(msgs) * self.per_msg + self.per_conv > self.ctx:
-                    conv = [{"role": m["role"], "content": m["content"],
-                             **({"name": m["name"]} if "name" in m else {})} for m in msgs]
+                    conv = [{"role": m.role, "content": m.content,
+                             **({"name": m.name} if m.name is not UNSET else {})} for m in msgs]
                     self.checker.maybe_too_long(i, conv, len(raw))
                 continue
             slow(raw, i)
