@@ -92,6 +92,7 @@ class ProblemLog:
     def _finish_tallies(self) -> list[Problem]:
         out = []
         for cat, t in self._tallies.items():
+            t.lines.sort()
             shown = ", ".join(map(str, t.lines[:5])) + (", ..." if t.count > 5 else "")
             msg = t.message.format(count=f"{t.count:,}", n=t.count)
             if t.lines:
