@@ -89,6 +89,9 @@ def learning_curve_svg(results: dict) -> str | None:
             ax.fill_between(xs, los, his, color=FT_COLOR, alpha=0.22, lw=0,
                             label="fine-tuned 95% CI")
         ax.plot(xs, ys, color=FT_COLOR, lw=2.4, marker="o", label="fine-tuned (mean over seeds)")
+        if len(xs) == 1 and los[0] is not None and his[0] is not None:  # no band from one point
+            ax.errorbar(xs, ys, yerr=[[ys[0] - los[0]], [his[0] - ys[0]]], color=FT_COLOR,
+                        capsize=6, lw=2)
         for p in curve:
             vals = p.get("values") or []
             if len(vals) > 1:
@@ -141,8 +144,9 @@ def cost_svg(cost: dict | None, *, max_requests: float | None = None) -> str | N
             ax.annotate(f"break-even: {fmt.requests(be_n)} requests", xy=(be_n, y),
                         xytext=(8, -14), textcoords="offset points", fontsize=9)
     elif be:
-        ax.text(0.02, 0.95, "no break-even: the fine-tuned call is not cheaper",
-                transform=ax.transAxes, fontsize=9, va="top")
+        ax.text(0.98, 0.04, "no break-even: the fine-tuned call is not cheaper",
+                transform=ax.transAxes, fontsize=9, va="bottom", ha="right",
+                bbox={"facecolor": "white", "edgecolor": "#cccccc", "alpha": 0.9})
     ax.set_xlim(0, max_requests)
     _thousands(ax)
     ax.set_ylim(bottom=0)
