@@ -22,7 +22,8 @@ def _run_dir(tmp_path, name, **over):
             "task": {"kind": "classification", "labels": ["neg", "pos"],
                      "headline_metric": "macro_f1"},
             "config": {"epochs": 3, "lr": 1e-4}, "seed": 7, "best_epoch": 2,
-            "metrics": {"macro_f1": 0.81, "accuracy": 0.9}, "created": "2025-03-01T10:00:00Z"}
+            "metrics": {"macro_f1": 0.81, "accuracy": 0.9}, "created": "2025-03-01T10:00:00Z",
+            "status": "done", "n_train": 64}
     data.update(over)
     (d / "run.json").write_text(json.dumps(data))
     return d
@@ -37,7 +38,8 @@ def test_migrations_applied_in_order_and_idempotent(tmp_path):
     assert mig.migrate(db) == []          # second run applies nothing
     assert mig.applied(db) == names
     cols = _columns(db, "runs")
-    assert {"id", "run_dir", "model", "headline_metric", "headline_value"} <= set(cols)
+    assert {"id", "run_dir", "model", "headline_metric", "headline_value", "status",
+            "n_train"} <= set(cols)
 
 
 def test_new_migration_upgrades_old_database(tmp_path):
@@ -91,6 +93,7 @@ def test_record_list_get(tmp_path, monkeypatch):
     assert a.headline_metric == "macro_f1" and a.headline_value == pytest.approx(0.81)
     assert b.headline_value == pytest.approx(0.5)
     assert a.config == {"epochs": 3, "lr": 1e-4}
+    assert (a.status, a.n_train) == ("done", 64)
     assert [r.id for r in list_runs()] == [b.id, a.id]      # newest first
     assert get_run(a.id[:5]).run_dir == a.run_dir
     # re-recording the same directory updates the row, keeps the id

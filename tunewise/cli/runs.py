@@ -33,14 +33,17 @@ def list_cmd(limit, as_json):
     t = Table(title=f"runs in {db_path()}")
     t.add_column("id", no_wrap=True)
     t.add_column("created", no_wrap=True)
-    for col in ("model", "method", "task", "seed", "best epoch", "metric", "run dir"):
+    for col in ("model", "method", "task", "n", "seed", "best epoch", "metric", "status",
+                "run dir"):
         t.add_column(col, overflow="fold")
     for r in recs:
         metric = (f"{r.headline_metric} {r.headline_value:.3f}"
                   if r.headline_value is not None else (r.headline_metric or ""))
-        t.add_row(r.id, (r.created or "")[:16].replace("T", " "), r.model or "", r.method or "", r.task_kind or "",
+        t.add_row(r.id, (r.created or "")[:16].replace("T", " "), r.model or "", r.method or "",
+                  r.task_kind or "", "" if r.n_train is None else str(r.n_train),
                   "" if r.seed is None else str(r.seed),
-                  "" if r.best_epoch is None else str(r.best_epoch), metric, r.run_dir)
+                  "" if r.best_epoch is None else str(r.best_epoch), metric, r.status or "",
+                  r.run_dir)
     console.print(t)
 
 
@@ -59,8 +62,8 @@ def show_cmd(run_id, as_json):
     if as_json:
         emit_json(r.to_dict())
         return
-    for k in ("id", "run_dir", "created", "recorded", "model", "method", "task_kind", "seed",
-              "best_epoch", "headline_metric", "headline_value"):
+    for k in ("id", "run_dir", "status", "created", "recorded", "model", "method", "task_kind",
+              "n_train", "seed", "best_epoch", "headline_metric", "headline_value"):
         v = getattr(r, k)
         if v is not None:
             console.print(f"[bold]{k}[/]: {escape(str(v))}")

@@ -85,3 +85,10 @@ def m002_headline_metric(db: sqlite3.Connection) -> None:
     db.execute("ALTER TABLE runs ADD COLUMN headline_metric TEXT")
     db.execute("ALTER TABLE runs ADD COLUMN headline_value REAL")
     db.execute("CREATE INDEX runs_created ON runs (created)")
+
+
+@migration
+def m003_status_and_size(db: sqlite3.Connection) -> None:
+    # run.json "status" (running / done / failed...) and the number of training examples
+    db.execute("ALTER TABLE runs ADD COLUMN status TEXT")
+    db.execute("ALTER TABLE runs ADD COLUMN n_train INTEGER")

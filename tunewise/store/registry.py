@@ -35,6 +35,8 @@ class RunRecord:
     recorded: str = ""                   #: when it entered the registry
     headline_metric: str | None = None   #: the task's headline metric name
     headline_value: float | None = None  #: its value at the best epoch
+    status: str | None = None            #: run.json "status": running, done, failed...
+    n_train: int | None = None           #: training examples
     task: dict = field(default_factory=dict)     #: Task.to_config()
     config: dict = field(default_factory=dict)   #: the training config
     metrics: dict = field(default_factory=dict)  #: run.json "metrics"
@@ -74,8 +76,9 @@ def _run_id(run_dir: Path, created: str | None) -> str:
     return hashlib.sha1(f"{run_dir}\0{created or ''}".encode()).hexdigest()[:12]
 
 
-def _headline(task: dict, metrics: dict) -> tuple[str | None, float | None]:
-    name = task.get("headline_metric") if isinstance(task, dict) else None
+def _headline(task: dict, metrics: dict, name: str | None = None
+              ) -> tuple[str | None, float | None]:
+    name = name or (task.get("headline_metric") if isinstance(task, dict) else None)
     if not name:
         name = {"classification": "macro_f1", "ner": "f1", "generation": "rouge_l"}.get(
             task.get("kind") if isinstance(task, dict) else None)
@@ -120,7 +123,7 @@ def record_run(run_dir: str | os.PathLike, *, db: str | os.PathLike | None = Non
     metrics = data.get("metrics") if isinstance(data.get("metrics"), dict) else {}
     config = data.get("config") if isinstance(data.get("config"), dict) else {}
     created = data.get("created")
-    hname, hvalue = _headline(task, metrics)
+    hname, hvalue = _headline(task, metrics, _str(data.get("headline_metric")))
     now = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
     with connect(db) as conn:
         row = conn.execute("SELECT id FROM runs WHERE run_dir = ?", (str(run_dir),)).fetchone()
@@ -131,7 +134,8 @@ def record_run(run_dir: str | os.PathLike, *, db: str | os.PathLike | None = Non
             seed=_int(data.get("seed", config.get("seed"))), best_epoch=_int(data.get("best_epoch")),
             created=_str(created), recorded=now, task_json=json.dumps(task),
             config_json=json.dumps(config, default=str), metrics_json=json.dumps(metrics, default=str),
-            headline_metric=hname, headline_value=hvalue)
+            headline_metric=hname, headline_value=hvalue, status=_str(data.get("status")),
+            n_train=_int(data.get("n_train")))
         cols = ", ".join(values)
         marks = ", ".join("?" for _ in values)
         updates = ", ".join(f"{c} = excluded.{c}" for c in values if c != "id")
@@ -187,6 +191,7 @@ def _record(r: sqlite3.Row) -> RunRecord:
                      task_kind=r["task_kind"], seed=r["seed"], best_epoch=r["best_epoch"],
                      created=r["created"], recorded=r["recorded"],
                      headline_metric=r["headline_metric"], headline_value=r["headline_value"],
+                     status=r["status"], n_train=r["n_train"],
                      task=js(r["task_json"]), config=js(r["config_json"]),
                      metrics=js(r["metrics_json"]))
 
