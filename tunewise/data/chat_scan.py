@@ -111,7 +111,7 @@ class _Scanner:
 
     def scan(self, lines: list[bytes], first: int) -> None:
         decode = _DECODER.decode
-        Invalid = (msgspec.ValidationError, msgspec.DecodeError)
+        Invalid = (ValueError, RecursionError)   # msgspec errors, UnicodeDecodeError
         slow = self.slow
         special = self.special.search
         labels = self.labels
