@@ -208,6 +208,8 @@ class _Rows:
 def _first_pass(rows_in: Iterable[Row], opts: CleanOptions, kind: str,
                 index: dedup.NearDuplicateIndex | None, count_tokens, limit, advance) -> _Rows:
     rows = _Rows()
+    # rows with the same exact key have the same near-duplicate text: one signature per key
+    sig_of_key: dict[int, int] = {}
     for i, row in enumerate(rows_in):
         status, bits, ntok, key, gold, sig = CODE["invalid"], 0, -1, 0, 0, -1
         if row.example is not None:
@@ -232,7 +234,9 @@ def _first_pass(rows_in: Iterable[Row], opts: CleanOptions, kind: str,
                 key = dedup.key_hash(exact)
                 gold = dedup.key_hash(dedup.gold_signature(fixed, kind))
                 if index is not None:
-                    sig = index.add(near)
+                    sig = sig_of_key.get(key, -1)
+                    if sig < 0:
+                        sig = sig_of_key[key] = index.add(near)
         rows.status.append(status)
         rows.changes.append(bits)
         rows.key.append(key)
@@ -292,10 +296,11 @@ def _resolve_near(rows: _Rows, index: dedup.NearDuplicateIndex) -> None:
         return
     sig_of_row = np.frombuffer(rows.sig, dtype=np.int64)
     status = np.frombuffer(rows.status, dtype=np.uint8)
+    # after the exact stage at most one row per signature is still kept: that row stands for it
     row_of_sig = np.full(index.n, -1, dtype=np.int64)
-    has = sig_of_row >= 0
-    row_of_sig[sig_of_row[has]] = np.flatnonzero(has)
-    eligible = status[row_of_sig] == KEEP
+    live = (sig_of_row >= 0) & (status == KEEP)
+    row_of_sig[sig_of_row[live]] = np.flatnonzero(live)
+    eligible = row_of_sig >= 0
     for sig, twin_sig in index.greedy_twins(eligible).items():
         r = int(row_of_sig[sig])
         rows.status[r] = CODE["near_duplicate"]
@@ -405,15 +410,17 @@ def clean_examples(examples: ExampleSource, out: str | os.PathLike, *,
                                 "on the second read)", fix="run clean again on a stable file")
             status = rows.status[i]
             fixed, reasons = None, []
-            if row.example is not None:
+            if row.example is not None and rows.changes[i] == 0:
+                fixed = row.example             # pass 1 found nothing to repair
+            elif row.example is not None:
                 fixed, reasons, _ = _repair_example(row.example, opts.mojibake)
                 for r in reasons:
                     repairs[r] += 1
-                if i in twins_wanted and kind != "generation":
-                    golds[i] = dedup.gold_signature(fixed, kind)
             elif status != CODE["invalid"]:
                 raise DataError(f"{source} changed while it was being cleaned (row {i + 1} "
                                 "differs on the second read)", fix="run clean on a stable file")
+            if fixed is not None and i in twins_wanted and kind != "generation":
+                golds[i] = dedup.gold_signature(fixed, kind)
             if status != KEEP:
                 removed[REASONS[status]] += 1
             else:
