@@ -236,6 +236,8 @@ def test_format_helpers():
     assert fmt.requests(2499.2) == "2,500" and fmt.requests(None) == "never"
     assert fmt.usd(0.3) == "$0.30" and fmt.usd(0.000123456) == "$0.000123"
     assert fmt.usd(1234.5) == "$1,234.50" and fmt.usd(-0.5) == "-$0.50"
+    assert fmt.usd(0.0376) == "$0.0376" and fmt.usd(0.01734) == "$0.0173"
+    assert fmt.usd(0.0002) == "$0.0002" and fmt.usd(0.999) == "$0.999"
     assert fmt.points(0.062) == "+6.2 points" and fmt.points(-0.01) == "-1.0 points"
     assert fmt.metric_ci(0.8431, [0.8, 0.88]) == "0.843 [0.800, 0.880]"
     assert fmt.metric_ci(0.5, None) == "0.500"

@@ -258,7 +258,8 @@ def hosted_estimate(entry, *, prompt_arms: Sequence[ArmUsage], finetuned: ArmUsa
         output_per_1m=entry.ft_output), finetuned.prompt_tokens, finetuned.output_tokens)
     usd = hosted_training_cost(train_tokens_per_epoch, epochs, entry.training)
     training = TrainingCost(usd=usd, tokens=int(train_tokens_per_epoch), epochs=int(epochs),
-                            note=f"{train_tokens_per_epoch:,} billed tokens x {epochs} epochs x "
+                            note=f"{train_tokens_per_epoch:,} billed tokens x {epochs} "
+                                 f"epoch{'s' if epochs != 1 else ''} x "
                                  f"{fmt.usd(entry.training)} per 1M")
     vs = _pick_versus(p_costs, versus)
     be = BreakEven(vs.arm, f_cost.arm, break_even_requests(usd, vs.usd_per_request,
@@ -288,7 +289,7 @@ def local_estimate(compute, *, model: str, prompt_arms: Sequence[ArmUsage], fine
             raise UsageError("local training cost needs train_seconds, or train_examples, epochs "
                              "and train_examples_per_second (measured)")
         train_seconds = training_seconds(train_examples, epochs, train_examples_per_second)
-        how = (f"{train_examples:,} examples x {epochs} epochs / "
+        how = (f"{train_examples:,} examples x {epochs} epoch{'s' if epochs != 1 else ''} / "
                f"{train_examples_per_second:,.1f} examples/s")
     else:
         how = "measured"

@@ -26,20 +26,24 @@ def points(diff: float | None, digits: int = 1, sign: bool = True) -> str:
 
 
 def usd(x: float | None) -> str:
-    """Dollars, with enough digits for tiny per-request amounts: 1234.5 -> "$1,234.50",
-    0.3 -> "$0.30", 0.000123 -> "$0.000123"."""
+    """Dollars: cents from $1 up, else three significant digits (never fewer than two decimals),
+    so small per-request amounts stay comparable: 1234.5 -> "$1,234.50", 0.3 -> "$0.30",
+    0.0376 -> "$0.0376", 0.000123 -> "$0.000123"."""
     if x is None or _nan(x):
         return "n/a"
     if x == 0:
         return "$0.00"
     neg = "-" if x < 0 else ""
     a = abs(x)
-    if a >= 0.01:
+    if a >= 1:
         return f"{neg}${a:,.2f}"
     if a < 1e-9:
         return f"{neg}${a:.2e}"
-    digits = -math.floor(math.log10(a)) + 2          # three significant digits, no exponent
-    return f"{neg}${a:.{digits}f}".rstrip("0").rstrip(".")
+    digits = max(2, -math.floor(math.log10(a)) + 2)      # three significant digits
+    text = f"{a:.{digits}f}"
+    whole, frac = text.split(".")
+    frac = frac.rstrip("0").ljust(2, "0")
+    return f"{neg}${whole}.{frac}"
 
 
 def requests(n: float | None) -> str:
