@@ -15,6 +15,12 @@ def _columns(db: sqlite3.Connection, table: str) -> list[str]:
     return [r[1] for r in db.execute(f"PRAGMA table_info({table})")]
 
 
+def _isolate(monkeypatch, tmp_path):
+    """A fresh registry at tmp_path/home/runs.db, whatever the environment says."""
+    monkeypatch.setenv("TUNEWISE_HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("TUNEWISE_RUNS_DB", raising=False)
+
+
 def _run_dir(tmp_path, name, **over):
     d = tmp_path / name
     d.mkdir()
@@ -82,7 +88,7 @@ def test_failed_migration_is_not_recorded(tmp_path):
 
 
 def test_record_list_get(tmp_path, monkeypatch):
-    monkeypatch.setenv("TUNEWISE_HOME", str(tmp_path / "home"))
+    _isolate(monkeypatch, tmp_path)
     a = record_run(_run_dir(tmp_path, "a"))
     b = record_run(_run_dir(tmp_path, "b", seed=1, created="2025-04-01T10:00:00Z",
                             metrics={"val": {"macro_f1": 0.5}}))
@@ -104,8 +110,17 @@ def test_record_list_get(tmp_path, monkeypatch):
     assert len(list_runs()) == 2
 
 
+def test_runs_db_override(tmp_path, monkeypatch):
+    _isolate(monkeypatch, tmp_path)
+    monkeypatch.setenv("TUNEWISE_RUNS_DB", str(tmp_path / "elsewhere" / "r.db"))
+    rec = record_run(_run_dir(tmp_path, "a"))
+    assert (tmp_path / "elsewhere" / "r.db").is_file()
+    assert not (tmp_path / "home" / "runs.db").exists()
+    assert [r.id for r in list_runs()] == [rec.id]
+
+
 def test_get_run_errors(tmp_path, monkeypatch):
-    monkeypatch.setenv("TUNEWISE_HOME", str(tmp_path / "home"))
+    _isolate(monkeypatch, tmp_path)
     with pytest.raises(UsageError, match="no run with id"):
         get_run("ffff")
     with pytest.raises(InputError, match="run.json"):
@@ -118,7 +133,7 @@ def test_get_run_errors(tmp_path, monkeypatch):
 
 
 def test_ambiguous_prefix(tmp_path, monkeypatch):
-    monkeypatch.setenv("TUNEWISE_HOME", str(tmp_path / "home"))
+    _isolate(monkeypatch, tmp_path)
     ids = [record_run(_run_dir(tmp_path, f"r{i}", id=f"ab{i}")).id for i in range(2)]
     assert ids == ["ab0", "ab1"]
     with pytest.raises(UsageError, match="matches 2 runs"):
@@ -127,7 +142,7 @@ def test_ambiguous_prefix(tmp_path, monkeypatch):
 
 
 def test_cli_runs(tmp_path, cli):
-    env = {"TUNEWISE_HOME": str(tmp_path / "home")}
+    env = {"TUNEWISE_HOME": str(tmp_path / "home"), "TUNEWISE_RUNS_DB": str(tmp_path / "r.db")}
     d = _run_dir(tmp_path, "run")
     r = cli("runs", "add", str(d), "--json", env=env)
     assert r.returncode == 0, r.stderr
@@ -138,5 +153,11 @@ def test_cli_runs(tmp_path, cli):
     assert [x["id"] for x in runs] == [rid]
     r = cli("runs", "show", rid[:6], env=env)
     assert r.returncode == 0 and rid in r.stdout and "macro_f1" in r.stdout
+    r = cli("runs", "list", env={**env, "COLUMNS": "250"})
+    assert r.returncode == 0 and rid in r.stdout and "done" in r.stdout
+    import shutil
+    shutil.rmtree(d)
+    r = cli("runs", "list", env={**env, "COLUMNS": "250"})
+    assert "folder missing" in r.stdout
     r = cli("runs", "show", "nope", env=env)
     assert r.returncode == 2 and "no run with id" in r.stderr and "Traceback" not in r.stderr

@@ -18,6 +18,8 @@ def runs():
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
 def list_cmd(limit, as_json):
     """List registered runs, newest first."""
+    from pathlib import Path
+
     from rich.table import Table
 
     from tunewise.cli.output import console, emit_json
@@ -42,7 +44,8 @@ def list_cmd(limit, as_json):
         t.add_row(r.id, (r.created or "")[:16].replace("T", " "), r.model or "", r.method or "",
                   r.task_kind or "", "" if r.n_train is None else str(r.n_train),
                   "" if r.seed is None else str(r.seed),
-                  "" if r.best_epoch is None else str(r.best_epoch), metric, r.status or "",
+                  "" if r.best_epoch is None else str(r.best_epoch), metric,
+                  (r.status or "") if Path(r.run_dir).is_dir() else "folder missing",
                   r.run_dir)
     console.print(t)
 

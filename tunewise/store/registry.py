@@ -46,7 +46,10 @@ class RunRecord:
 
 
 def db_path() -> Path:
-    """``$TUNEWISE_HOME/runs.db`` (``TUNEWISE_HOME`` defaults to ``~/.cache/tunewise``)."""
+    """``$TUNEWISE_RUNS_DB`` if set (e.g. a throwaway registry for tests), else
+    ``$TUNEWISE_HOME/runs.db`` (``TUNEWISE_HOME`` defaults to ``~/.cache/tunewise``)."""
+    if os.environ.get("TUNEWISE_RUNS_DB"):
+        return Path(os.environ["TUNEWISE_RUNS_DB"])
     from tunewise.models.cache import tunewise_home
     return tunewise_home() / "runs.db"
 
