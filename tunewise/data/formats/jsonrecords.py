@@ -95,8 +95,13 @@ def diagnose_line(raw: bytes, line: int, log) -> Any:
     try:
         orjson.loads(text)
     except orjson.JSONDecodeError:
-        log.error("invalid_json", "non-standard JSON (NaN, Infinity or an integer out of range)",
-                  "write standard JSON: use null for missing numbers", line=line)
+        import re
+        m = re.search(r"(?<![\w\"])(NaN|-?Infinity|-?\d{20,})(?![\w\"])", text)
+        what = f"{m.group()!r}" if m else "NaN, Infinity or an integer out of range"
+        log.error("invalid_json", f"non-standard JSON: {what} is not a JSON value"
+                  + (f" (column {m.start() + 1})" if m else ""),
+                  "write standard JSON: null for a missing number, a string for huge integers",
+                  line=line, column=m.start() + 1 if m else None)
         return BAD
     dups = duplicate_keys(text)
     for k in dups:
