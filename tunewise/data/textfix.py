@@ -128,3 +128,22 @@ def repair(text: str, *, mojibake: str = "strip") -> tuple[str, list[str]]:
             reasons.append(WHITESPACE)
         out = spaced
     return out, reasons
+
+
+def repair_words(text: str) -> str:
+    """ftfy on each whitespace-separated word, separators kept, a word never emptied.
+
+    For token-aligned data (NER): the words stay the same in number and position, so entity
+    spans over ``tokens`` remain valid when tokens and messages are repaired alike.
+    """
+    if text.isascii() and "&" not in text and not _CONTROL.search(text):
+        return text
+    from ftfy import fix_text
+    parts = re.split(r"(\s+)", text)
+    for i in range(0, len(parts), 2):
+        w = parts[i]
+        if w and not (w.isascii() and "&" not in w and not _CONTROL.search(w)):
+            fixed = fix_text(w, _ftfy_config())
+            if fixed and not any(c.isspace() for c in fixed):
+                parts[i] = fixed
+    return "".join(parts)
