@@ -14,6 +14,9 @@ DATA = Path(__file__).parent / "data"
 
 os.environ.setdefault("TUNEWISE_HOME", str(ROOT / ".cache" / "tunewise"))
 os.environ["TUNEWISE_NO_PROGRESS"] = "1"
+# training runs made by tests must not fill the user's run registry
+import tempfile as _tempfile
+os.environ["TUNEWISE_RUNS_DB"] = os.path.join(_tempfile.mkdtemp(prefix="tunewise-test-"), "runs.db")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 
