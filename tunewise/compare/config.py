@@ -224,8 +224,7 @@ def load_config(config: str | os.PathLike | dict | CompareConfig, *,
     problems: list[str] = []
     cfg = _build(raw, problems)
     cfg.base_dir = base_dir
-    if not problems:
-        _check_paths(cfg, problems)
+    _check_paths(cfg, problems)
     if problems:
         raise ConfigError(problems, source=source)
     return cfg
@@ -549,14 +548,16 @@ def _build_cost(raw, problems) -> CostConfig:
 def _check_paths(cfg: CompareConfig, problems: list[str]) -> None:
     """Files named in ``data`` exist; the price entries exist (checked before any model loads)."""
     for k in ("path", "train", "val", "test"):
-        p = cfg.resolve(getattr(cfg.data, k))
+        v = getattr(cfg.data, k)
+        p = cfg.resolve(v) if isinstance(v, str) else None
         if p is not None and not os.path.exists(p):
             problems.append(f"data.{k}: {p} does not exist (fix: check the path; relative paths "
                             "are read from the config file's folder)")
-    if cfg.cost.prices_file:
+    if isinstance(cfg.cost.prices_file, str):
         p = cfg.resolve(cfg.cost.prices_file)
         if not os.path.exists(p):
             problems.append(f"cost.prices_file: {p} does not exist")
+            return
     try:
         from tunewise.cost import prices
     except ImportError:  # the price table is not there yet: checked when the cost is computed
@@ -569,7 +570,7 @@ def _check_paths(cfg: CompareConfig, problems: list[str]) -> None:
         return
     for key, kind in (("price", "api"), ("compute", "compute")):
         name = getattr(cfg.cost, key)
-        if not name:
+        if not name or not isinstance(name, str):
             continue
         names = table.names(kind) + [a for a, full in table.aliases.items()
                                      if full in table.entries and table.entries[full].kind == kind]

@@ -220,7 +220,10 @@ def _arm_calls(cfg, task, splits, test, plan, train_fp, base_model, bf16, pred_d
                 epochs = ft.epochs_for(label if label == "all" else size)
                 if epochs is None and label != "all":
                     epochs = ft.epochs_for(size)
-                inputs = {"arm": "finetune", "size": size, "seed": s, "data_seed": cfg.seed,
+                # what the training run depends on (the test sample is added for the arm's
+                # cache key only, so a new test sample re-predicts without retraining)
+                inputs = {"arm": "finetune", "task": task.to_config(), "size": size, "seed": s,
+                          "data_seed": cfg.seed,
                           "train": train_fp, "val": val_fp, "max_val": ft.max_val,
                           "model": m.name, "method": ft.method, "config": ft.config,
                           "epochs": epochs, "bf16": bf16}
