@@ -225,7 +225,8 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=None, help="check worker processes (default auto)")
     ap.add_argument("--side", choices=["tunewise", "baseline", "clean"], help=argparse.SUPPRESS)
     ap.add_argument("--file", help=argparse.SUPPRESS)
-    ap.add_argument("--skip-baseline", action="store_true", help="only run tunewise")
+    ap.add_argument("--skip-baseline", action="store_true", help="do not run the baseline")
+    ap.add_argument("--skip-clean", action="store_true", help="do not run clean")
     args = ap.parse_args()
     if args.side:
         fn = {"tunewise": lambda: side_tunewise(args.file, args.workers),
@@ -247,7 +248,7 @@ def main() -> None:
         rows = [("tunewise check", tw)]
         if not args.skip_baseline:
             rows.append(("baseline json+pandas", _run_side("baseline", str(path), None)))
-        cl = _run_side("clean", str(path), None)
+        cl = {} if args.skip_clean else _run_side("clean", str(path), None)
         if cl.get("n"):
             rows.append(("tunewise clean", cl))
     print(f"\n{'':24} {'examples':>10} {'seconds':>8} {'examples/s':>12} {'peak RSS MB':>12}")
@@ -265,7 +266,7 @@ def main() -> None:
               f"peak RSS <= 1,024 MB)")
         print(f"same findings: examples {tw['n']:,} vs {b['n']:,}; over context {tw['over_context']} vs "
               f"{b['over_context']}")
-    if not cl.get("n"):
+    if not cl.get("n") and not args.skip_clean:
         print("clean: not benchmarked yet (bench_clean is filled in by the clean stage)")
 
 
