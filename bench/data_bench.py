@@ -89,7 +89,7 @@ def generate(path: Path, n: int, seed: int = 0) -> int:
     pairs = real_texts()
     with open(path, "wb") as fh:
         buf = []
-        for i in range(n):
+        for _ in range(n):
             text, answer = pairs[rng.randrange(len(pairs))]
             msgs = []
             if rng.random() < 0.7:
@@ -140,7 +140,7 @@ def side_baseline(path: str) -> dict:
     allowed = {"role", "content", "name", "weight", "tool_calls", "tool_call_id", "function_call"}
     roles_ok = {"system", "user", "assistant", "tool", "function"}
     n_valid = 0
-    for line, msgs in enumerate(df["messages"], 1):
+    for msgs in df["messages"]:
         bad = False
         if not isinstance(msgs, list) or not msgs:
             errors["missing_messages_list"] = errors.get("missing_messages_list", 0) + 1

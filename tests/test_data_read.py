@@ -12,7 +12,7 @@ from tunewise.data.formats import detect_format, resolve_format
 from tunewise.data.formats.conll import ner_target_text
 from tunewise.data.formats.textio import UnreadableInput, inspect
 from tunewise.data.read import read_with_problems
-from tunewise.data.records import Entity, Example
+from tunewise.data.records import Entity
 from tunewise.errors import DataError, UnknownNameError, UsageError
 
 DATA = Path(__file__).parent / "data"

@@ -18,7 +18,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Iterable, Sequence
 
-from tunewise.data.formats import ReadOptions, iter_format, json_container
+from tunewise.data.formats import iter_format, json_container
 from tunewise.data.formats.problem_log import ProblemLog
 from tunewise.data.formats.textio import UnreadableInput
 from tunewise.data.problems import ERROR, WARNING, Problem
