@@ -128,8 +128,34 @@ def split_batch(batch: Sequence[int], parts: int) -> list[list[int]]:
     return out
 
 
-def collate(items: Sequence[Encoded], pad_id: int):
-    """Right-padded tensors: input_ids, attention_mask, labels (IGNORE on padding)."""
+#: a shared prefix shorter than this is not worth a separate pass
+MIN_SHARED_PREFIX = 8
+
+
+def shared_prefix_len(items: Sequence[Encoded]) -> int:
+    """Tokens at the start that every sequence of the batch shares and that carry no loss
+    (the system prompt and chat framing): they can run once for the whole batch. At least one
+    prompt token stays outside, since the last prompt position predicts the first answer token."""
+    if len(items) < 2:
+        return 0
+    first = items[0].input_ids
+    n = min(len(e) for e in items)
+    for e in items[1:]:
+        k = 0
+        ids = e.input_ids
+        while k < n and ids[k] == first[k]:
+            k += 1
+        n = k
+    # stop before the first trained position, minus the one that predicts it
+    first_trained = min(next((i for i, t in enumerate(e.labels) if t != IGNORE), len(e))
+                        for e in items)
+    n = min(n, first_trained - 1)
+    return n if n >= MIN_SHARED_PREFIX else 0
+
+
+def collate(items: Sequence[Encoded], pad_id: int, *, share_prefix: bool = False):
+    """Right-padded tensors: input_ids, attention_mask, labels (IGNORE on padding). With
+    ``share_prefix``, ``prefix_len`` = the batch's shared, loss-free prefix (see AnswerLoss)."""
     import torch
     width = max(len(e) for e in items)
     ids = torch.full((len(items), width), pad_id, dtype=torch.long)
@@ -140,7 +166,10 @@ def collate(items: Sequence[Encoded], pad_id: int):
         ids[row, :n] = torch.tensor(e.input_ids)
         labels[row, :n] = torch.tensor(e.labels)
         mask[row, :n] = 1
-    return {"input_ids": ids, "attention_mask": mask, "labels": labels}
+    out = {"input_ids": ids, "attention_mask": mask, "labels": labels}
+    if share_prefix:
+        out["prefix_len"] = shared_prefix_len(items)
+    return out
 
 
 # -- --show-mask ------------------------------------------------------------------------------

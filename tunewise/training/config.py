@@ -95,6 +95,9 @@ class TrainConfig:
     #: examples per mega-batch factor for length grouping: examples are shuffled, cut into chunks
     #: of batch_size*group_factor, and sorted by length within each chunk (less padding)
     group_factor: int = 32
+    #: run the prompt prefix every example of a batch shares (system prompt, chat framing) once
+    #: per batch instead of once per example (same loss and gradients, less compute)
+    share_prefix: bool = True
 
     # -- (de)serialisation ------------------------------------------------------------------
     def to_dict(self) -> dict:
@@ -316,3 +319,22 @@ def _coerce(cls, name: str, val: Any, problems: list[str], label: str) -> Any:
         problems.append(f"{label}: expected {type(default).__name__}, got {val!r}")
         return default
     return val
+
+
+def field_docs() -> dict[str, str]:
+    """Help text of every setting, taken from the ``#:`` comments above the fields in this file
+    (written once, reused by the CLI). Keys: TrainConfig field names and ``lora_<field>``."""
+    import inspect
+    docs: dict[str, str] = {}
+    for cls, prefix in ((TrainConfig, ""), (LoraConfig, "lora_")):
+        pending: list[str] = []
+        for line in inspect.getsource(cls).splitlines():
+            s = line.strip()
+            if s.startswith("#:"):
+                pending.append(s[2:].strip())
+            elif ":" in s and not s.startswith(("#", '"', "def", "@", "class")) and pending:
+                docs[prefix + s.split(":", 1)[0].strip()] = " ".join(pending)
+                pending = []
+            elif not s.startswith("#"):
+                pending = []
+    return docs

@@ -55,6 +55,8 @@ class TrainResult:
     tokens: dict
     stopped_early: bool = False
     headline_metric: str = ""
+    #: the trained model (best epoch's weights) and tokenizer, ready to use in this process
+    lm: object = field(default=None, repr=False)
 
     def to_dict(self) -> dict:
         return {"run_dir": str(self.run_dir), "best_epoch": self.best_epoch,
@@ -81,6 +83,14 @@ class AnswerLoss(torch.nn.Module):
 
     The body runs on every position (the answer attends to the prompt), but the 49k-word
     vocabulary head runs only where the next token is an answer token (labels != -100).
+
+    ``prefix_len`` > 0 (see ``batching.shared_prefix_len``): the first ``prefix_len`` tokens are
+    the same in every row and carry no loss (system prompt, chat framing). They run through the
+    body once (batch 1); their keys/values are expanded over the batch (a view, no copy) and the
+    rest of each row attends to them through the KV cache. Gradients flow back through the
+    expansion into the single prefix pass, so loss and gradients equal the unshared computation
+    (up to float rounding) for a fraction of the work.
+
     Wrapping this module (not the bare model) in DDP keeps gradient all-reduce in the forward path.
     """
 
@@ -88,14 +98,39 @@ class AnswerLoss(torch.nn.Module):
         super().__init__()
         self.model = model
 
-    def forward(self, input_ids, attention_mask, labels):
+    def forward(self, input_ids, attention_mask, labels, prefix_len: int = 0):
         body, head = model_parts(self.model)
-        hidden = body(input_ids=input_ids, attention_mask=attention_mask,
-                      use_cache=False).last_hidden_state
+        if prefix_len:
+            hidden = self._shared_prefix_body(body, input_ids, attention_mask, prefix_len)
+            labels = labels[:, prefix_len:]
+        else:
+            hidden = body(input_ids=input_ids, attention_mask=attention_mask,
+                          use_cache=False).last_hidden_state
         targets = labels[:, 1:]
         keep = targets != IGNORE
         logits = head(hidden[:, :-1][keep]).float()
         return F.cross_entropy(logits, targets[keep], reduction="sum"), keep.sum()
+
+    @staticmethod
+    def _shared_prefix_body(body, input_ids, attention_mask, p: int):
+        from transformers import DynamicCache
+        cache_kw = _cache_kwarg(body)
+        B, L = input_ids.shape
+        pre = DynamicCache()
+        body(input_ids=input_ids[:1, :p], attention_mask=attention_mask[:1, :p],
+             use_cache=True, **{cache_kw: pre})
+        layers = [(layer.keys.expand(B, -1, -1, -1), layer.values.expand(B, -1, -1, -1))
+                  for layer in pre.layers]
+        cache = DynamicCache(ddp_cache_data=layers)
+        pos = torch.arange(p, L, device=input_ids.device)[None].expand(B, -1)
+        return body(input_ids=input_ids[:, p:], attention_mask=attention_mask,
+                    position_ids=pos, use_cache=True, **{cache_kw: cache}).last_hidden_state
+
+
+def _cache_kwarg(body) -> str:
+    """transformers 5 calls the cache argument ``cache``; 4.x ``past_key_values``."""
+    import inspect
+    return "cache" if "cache" in inspect.signature(body.forward).parameters else "past_key_values"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -326,7 +361,7 @@ def run(train_examples: Sequence[Example], val_examples: Sequence[Example], task
                     mine = pieces[a * dist.world_size + dist.rank]
                     # a process with no examples left still joins the all-reduce (loss x 0)
                     items = [train_enc[i] for i in (mine or batch[:1])]
-                    tensors = collate(items, pad_id)
+                    tensors = collate(items, pad_id, share_prefix=cfg.share_prefix)
                     sync = (a == cfg.grad_accum - 1) or not dist.enabled
                     with (contextlib.nullcontext() if sync else ddp_loss.no_sync()):
                         with autocast(bf16):
@@ -422,7 +457,7 @@ def run(train_examples: Sequence[Example], val_examples: Sequence[Example], task
     result = TrainResult(run_dir=out, best_epoch=st.best_epoch, metrics=metrics,
                          history=st.history, timing=timing, params=params,
                          tokens=counts.to_dict(), stopped_early=st.stopped_early,
-                         headline_metric=task.headline_metric)
+                         headline_metric=task.headline_metric, lm=eval_lm)
     if main:
         model.eval()
         rd.save_final(out, model, lm.tokenizer, cfg.method)
