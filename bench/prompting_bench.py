@@ -8,6 +8,7 @@ Arms, all on the embedded model with the same prompt (the sentiment preset, chat
 - baseline: ``model.generate`` once per example (greedy), the text parsed with ``task.parse``
   (an unparseable answer counts as wrong)
 - tunewise zero-shot: ``predict`` (label log-likelihood, batched, shared-prefix KV cache)
+- tunewise zero-shot calibrated: the same with contextual calibration (``calibrate=True``)
 - tunewise 4-shot: the same with 4 class-balanced shots drawn from reviews outside the sample
 
 Usage::
@@ -132,6 +133,9 @@ def main(argv=None):
     predict(task, lm, examples[:4], **kw)
     run("tunewise zero-shot", lambda: [p.pred for p in predict(task, lm, examples, **kw)],
         len(examples))
+    run("tunewise 0-shot calib.",
+        lambda: [p.pred for p in predict(task, lm, examples, calibrate=True, **kw)],
+        len(examples))
     run(f"tunewise {args.shots}-shot",
         lambda: [p.pred for p in predict(task, lm, examples, shots=shots, **kw)], len(examples))
     nb = min(args.baseline_n or len(examples), len(examples))
@@ -145,6 +149,8 @@ def main(argv=None):
           f"(target >= 10x); accuracy {z['acc']:.3f} vs {b['acc']:.3f}")
     print(f"{args.shots}-shot speed-up vs baseline: {k['eps'] / b['eps']:.1f}x; "
           f"accuracy {k['acc']:.3f}")
+    c = results["tunewise 0-shot calib."]
+    print(f"calibrated zero-shot: {c['eps'] / b['eps']:.1f}x examples/s; accuracy {c['acc']:.3f}")
     print(f"{args.shots}-shot time / zero-shot time: {z['eps'] / k['eps']:.2f}x (target <= 1.5x)")
     return results
 

@@ -40,6 +40,8 @@ from tunewise.errors import UsageError
 @click.option("--batch-size", type=int, default=16, show_default=True)
 @click.option("--max-new-tokens", type=int, default=None, metavar="N",
               help="generation budget (default: from the task)")
+@click.option("--calibrate", is_flag=True,
+              help="contextual calibration of label scores (removes the model's label prior)")
 @click.option("--bf16", is_flag=True, help="bfloat16 autocast on CPU (faster on BF16 CPUs)")
 @click.option("--seed", type=int, default=0, show_default=True,
               help="shot selection and bootstrap seed")
@@ -52,8 +54,8 @@ from tunewise.errors import UsageError
               help="paired test of two predictions files instead of an evaluation")
 @click.option("--json", "as_json", is_flag=True, help="print one JSON object on stdout")
 def eval_cmd(data, model, adapter, arm, train, shots, shots_from, shot_selection, task, labels,
-             method, limit, batch_size, max_new_tokens, bf16, seed, out, fmt, text_column,
-             label_column, compare, as_json):
+             method, limit, batch_size, max_new_tokens, calibrate, bf16, seed, out, fmt,
+             text_column, label_column, compare, as_json):
     """Evaluate one arm on a split: metrics with 95% bootstrap CIs, per-class report,
     confusion matrix and timing.
 
@@ -86,7 +88,7 @@ def eval_cmd(data, model, adapter, arm, train, shots, shots_from, shot_selection
                    shots_from=shots_from, shot_selection=shot_selection, train=train,
                    task=task, labels=label_list, method=method, seed=seed, limit=limit,
                    out=out, batch_size=batch_size, max_new_tokens=max_new_tokens, bf16=bf16,
-                   read_options=read_options, progress=True)
+                   calibrate=calibrate, read_options=read_options, progress=True)
     if as_json:
         from tunewise.cli.output import emit_json
         emit_json(res.to_dict())
@@ -113,7 +115,7 @@ def render(res) -> None:
     elif d["arm"] != "classical":
         what += " · zero-shot"
     if d["arm"] != "classical":
-        what += f" · {s['method']}"
+        what += f" · {s['method']}" + (" (calibrated)" if s.get("calibrate") else "")
     console.print(f"[bold]{escape(what)}[/] on {d['n']:,} {res.task.kind} examples"
                   + (f" from {escape(s['data'])}" if s.get("data") else ""))
     t = Table(title="metrics (95% bootstrap CI)", title_justify="left")

@@ -142,7 +142,7 @@ def evaluate(data, *, model: str | None = None, adapter: str | os.PathLike | Non
              labels: Sequence[str] | None = None, method: str = "auto", seed: int = 0,
              limit: int | None = None, out: str | os.PathLike | None = None,
              batch_size: int = 16, max_new_tokens: int | None = None, bf16: bool = False,
-             n_resamples: int = 1000, read_options: dict | None = None,
+             calibrate: bool = False, n_resamples: int = 1000, read_options: dict | None = None,
              progress: bool = True) -> EvalResult:
     """Run one arm on ``data`` (a file or a list of Example) and measure it.
 
@@ -155,6 +155,7 @@ def evaluate(data, *, model: str | None = None, adapter: str | os.PathLike | Non
       None = inferred from the data. ``labels``: classification labels / NER types.
     - ``method``: "auto", "score" (label log-likelihood) or "generate" (generate and parse).
     - ``limit``: evaluate only the first N examples. ``out``: predictions JSONL path.
+    - ``calibrate``: contextual calibration of label scores (see ``predict``).
     """
     if arm not in ARMS:
         raise UsageError(f"unknown arm {arm!r}", fix=f"use one of: {', '.join(ARMS)}")
@@ -213,7 +214,7 @@ def evaluate(data, *, model: str | None = None, adapter: str | os.PathLike | Non
     else:
         preds = predict(the_task, lm, examples, shots=shot_lists, method=method,
                         batch_size=batch_size, max_new_tokens=max_new_tokens, bf16=bf16,
-                        progress=progress)
+                        calibrate=calibrate and method == "score", progress=progress)
     seconds = time.perf_counter() - t0
 
     result = _measure(the_task, examples, preds, n_resamples=n_resamples, seed=seed)
@@ -235,7 +236,8 @@ def evaluate(data, *, model: str | None = None, adapter: str | os.PathLike | Non
                 else None, "shot_selection": shot_selection if shots else None,
                 "train": str(train) if isinstance(train, (str, os.PathLike)) else None,
                 "method": method if arm == "prompt" else "classical", "seed": seed,
-                "limit": limit, "batch_size": batch_size, "bf16": bf16}
+                "limit": limit, "batch_size": batch_size, "bf16": bf16,
+                "calibrate": bool(calibrate and arm == "prompt" and method == "score")}
     res = EvalResult(arm=arm_name, task=the_task, model=lm.name if lm else None,
                      predictions=preds, examples=examples, timing=timing, settings=settings,
                      notes=notes, **result)

@@ -62,13 +62,16 @@ def default_max_new_tokens(task: Task, tokenizer) -> int:
 def predict(task: Task, lm, examples: Sequence[Example], *, shots=(), method: str = "auto",
             batch_size: int = 16, max_new_tokens: int | None = None, bf16: bool = False,
             prefix_cache: bool = True, length_normalize: bool = False,
-            progress: bool = True) -> list[Prediction]:
+            calibrate: bool = False, progress: bool = True) -> list[Prediction]:
     """Predict ``examples`` with ``lm`` (a LoadedModel) through ``task``.
 
     ``shots``: examples shown as earlier chat turns, the same for every example, or one list per
     example. ``method``: "auto" (score for classification, generate otherwise), "score",
     "generate". ``bf16``: autocast the model to bfloat16 (CPU). ``length_normalize``: pick the
-    label with the best mean log-prob per token instead of the best total.
+    label with the best mean log-prob per token instead of the best total. ``calibrate``:
+    contextual calibration (Zhao et al. 2021): subtract the label distribution the prompt gives
+    content-free inputs (``CONTENT_FREE``) from each example's, which removes the model's prior
+    preference for some labels (classification scoring only; off by default).
     """
     from tunewise.progress import bar
     from tunewise.tasks.render import encode_answer, encode_prompt
@@ -86,8 +89,10 @@ def predict(task: Task, lm, examples: Sequence[Example], *, shots=(), method: st
     try:
         with bar(f"predicting ({method})", len(examples), disable=not progress) as advance:
             if method == "score":
+                prior = (_content_free_prior(task, lm, shots, batch_size, bf16, length_normalize)
+                         if calibrate else None)
                 preds = _predict_score(task, lm, examples, prompts, batch_size, bf16,
-                                       prefix_cache, length_normalize, advance)
+                                       prefix_cache, length_normalize, advance, prior)
             else:
                 preds = _predict_generate(task, lm, examples, prompts, batch_size,
                                           max_new_tokens, bf16, advance)
@@ -107,27 +112,56 @@ def _check_context(prompts, lm, examples) -> None:
                          f"tokens: {where}{more}", fix="use fewer shots or shorter inputs")
 
 
-def _predict_score(task, lm, examples, prompts, batch_size, bf16, prefix_cache, norm, advance):
+#: inputs without content, for contextual calibration
+CONTENT_FREE = ("", "N/A", "[MASK]")
+
+
+def _log_normalise(values: Sequence[float]) -> list[float]:
+    import math
+    m = max(values)
+    lse = m + math.log(sum(math.exp(v - m) for v in values))
+    return [v - lse for v in values]
+
+
+def _scorer(task, lm, batch_size, bf16, prefix_cache=True):
     from tunewise.prompting.scoring import LabelScorer, ScoreOptions
     from tunewise.tasks.render import encode_answer
-    tok = lm.tokenizer
-    answers = [encode_answer(tok, lab) for lab in task.labels]
-    scorer = LabelScorer(lm.model, answers, pad_id=tok.pad_token_id,
-                         options=ScoreOptions(batch_size=batch_size, prefix_cache=prefix_cache,
-                                              bf16=bf16))
+    answers = [encode_answer(lm.tokenizer, lab) for lab in task.labels]
+    return answers, LabelScorer(lm.model, answers, pad_id=lm.tokenizer.pad_token_id,
+                                options=ScoreOptions(batch_size=batch_size,
+                                                     prefix_cache=prefix_cache, bf16=bf16))
+
+
+def _content_free_prior(task, lm, shots, batch_size, bf16, norm) -> list[float]:
+    """Mean log label distribution for content-free inputs (with the shared shots; without
+    shots when they differ per example)."""
+    from tunewise.tasks.render import encode_prompt
+    shared = list(shots) if shots and isinstance(shots[0], Example) else []
+    cf = [Example.from_text(x) for x in CONTENT_FREE]
+    prompts = [encode_prompt(lm.tokenizer, task.prompt_messages(ex, shared)) for ex in cf]
+    _, scorer = _scorer(task, lm, batch_size, bf16)
+    rows = [_log_normalise(s.per_token if norm else s.total) for s in scorer.score(prompts)]
+    return [sum(col) / len(col) for col in zip(*rows)]
+
+
+def _predict_score(task, lm, examples, prompts, batch_size, bf16, prefix_cache, norm, advance,
+                   prior=None):
+    answers, scorer = _scorer(task, lm, batch_size, bf16, prefix_cache)
     t0 = time.perf_counter()
     scores = scorer.score(prompts, on_batch=advance)
     per = (time.perf_counter() - t0) / len(examples)
     out = []
     for ex, p, s in zip(examples, prompts, scores):
         key = s.per_token if norm else s.total
+        extra = {"method": "score", "scores": dict(zip(task.labels, s.total)),
+                 "scores_per_token": dict(zip(task.labels, s.per_token))}
+        if prior is not None:
+            key = [v - c for v, c in zip(_log_normalise(key), prior)]
+            extra["calibrated"] = dict(zip(task.labels, key))
         j = max(range(len(task.labels)), key=lambda k: key[k])
         out.append(Prediction(
             gold=task.gold(ex), pred=task.labels[j], raw=task.labels[j], latency_s=per,
-            tokens_in=len(p), tokens_out=len(answers[j]),
-            extra={"method": "score",
-                   "scores": dict(zip(task.labels, s.total)),
-                   "scores_per_token": dict(zip(task.labels, s.per_token))}))
+            tokens_in=len(p), tokens_out=len(answers[j]), extra=extra))
     return out
 
 
