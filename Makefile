@@ -30,7 +30,7 @@ test-fast: install
 	$(PY) -m pytest -q -m "not slow" -p no:cacheprovider
 
 demo: install
-	bash bench/../scripts/demo.sh $(PY) $(DEMO_OUT)
+	bash scripts/demo.sh $(PY) $(DEMO_OUT)
 
 clean:
 	rm -rf $(VENV) .cache $(DEMO_OUT)

@@ -171,3 +171,39 @@ def test_fine_tune_over_classical_when_significantly_better():
     raws = _raws(golds, prompt={"zero-shot": 0.6}, curve={16: 0.7, 64: 0.9}, classical=0.7)
     _, rec = _analyse(raws, golds, break_even=10)
     assert rec["kind"] == "fine-tune"
+
+
+# -- learning-curve subsets ----------------------------------------------------------------------
+
+def test_training_subsets_are_stratified_nested_and_seeded():
+    from collections import Counter
+
+    from tunewise.compare.datasets import stratified_order, subsample
+    from tunewise.data.records import Example
+    pool = [Example.from_text(f"t{i}", lab, label=lab)
+            for i, lab in enumerate(["a"] * 600 + ["b"] * 300 + ["c"] * 100)]
+    order = stratified_order(pool, seed=3)
+    assert sorted(e.input for e in order) == sorted(e.input for e in pool)   # a permutation
+    for n in (16, 64, 256):
+        c = Counter(e.label for e in order[:n])
+        for lab, share in (("a", 0.6), ("b", 0.3), ("c", 0.1)):
+            assert abs(c[lab] - share * n) <= 2, (n, c)
+    assert order[:16] == stratified_order(pool, seed=3)[:16]       # same seed, same subset
+    assert order[:64] != stratified_order(pool, seed=4)[:64]       # another seed, another draw
+    assert set(map(id, subsample(pool, 16, 3))) <= set(map(id, subsample(pool, 64, 3)))
+    assert subsample(pool, None, 0) == pool
+
+
+def test_class_folders_reader(tmp_path):
+    from tunewise.compare.datasets import read_class_folders
+    for lab, texts in (("sport", ["goal  scored\n", "a match"]), ("tech", ["new chip"])):
+        (tmp_path / lab).mkdir()
+        for i, t in enumerate(texts):
+            (tmp_path / lab / f"{i:03}.txt").write_text(t)
+    (tmp_path / "tech" / "empty.txt").write_text("  \n")
+    skipped = []
+    exs = read_class_folders(tmp_path, skipped=skipped)
+    assert skipped == [str(tmp_path / "tech" / "empty.txt")]
+    assert [(e.input, e.label, e.answer) for e in exs] == [
+        ("goal scored", "sport", "sport"), ("a match", "sport", "sport"),
+        ("new chip", "tech", "tech")]

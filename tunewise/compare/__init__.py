@@ -5,17 +5,14 @@
     print(results["recommendation"]["headline"])
 
 Modules: ``config`` (typed YAML config, validated at once), ``run`` (the orchestration),
-``analysis`` (pure rules: headline metric, crossover, prompt worth, recommendation), ``findings``
-(scores, curve and paired tests from predictions), ``scoring`` (multi-seed bootstrap), ``cache``
-(interruption-safe per-arm results), ``datasets`` (data loading incl. demo data).
+``arms`` (one function per arm), ``analysis`` (pure rules: headline metric, crossover, prompt
+worth, recommendation), ``findings`` (scores, curve and paired tests from predictions),
+``scoring`` (multi-seed bootstrap), ``costing`` (local and hosted cost, break-even), ``cache``
+(interruption-safe per-arm results), ``datasets`` (data loading, subsets), ``shipped`` (the
+example configs).
 """
 from __future__ import annotations
 
-
-def compare(*args, **kwargs):
-    """Run a comparison; see ``tunewise.compare.run.compare``."""
-    from tunewise.compare.run import compare as _compare
-    return _compare(*args, **kwargs)
-
+from tunewise.compare.run import compare
 
 __all__ = ["compare"]

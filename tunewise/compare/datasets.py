@@ -45,10 +45,12 @@ class Splits:
 
 # -- reading -------------------------------------------------------------------------------------
 
-def read_class_folders(folder: str | Path, *, encoding: str | None = None) -> list[Example]:
+def read_class_folders(folder: str | Path, *, encoding: str | None = None,
+                       skipped: list | None = None) -> list[Example]:
     """A folder of class folders of .txt files -> one classification Example per file.
 
-    ``folder/<label>/<name>.txt``: the file's text is the input, the folder name the label."""
+    ``folder/<label>/<name>.txt``: the file's text (whitespace runs collapsed) is the input, the
+    folder name the label. Empty files are left out and appended to ``skipped``."""
     folder = Path(folder)
     classes = sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
     if not classes:
@@ -66,6 +68,8 @@ def read_class_folders(folder: str | Path, *, encoding: str | None = None) -> li
             if text:
                 out.append(Example.from_text(text, c.name, label=c.name,
                                              meta={"source": str(f), "line": 1}))
+            elif skipped is not None:
+                skipped.append(str(f))
     if not out:
         raise InputError(f"{folder}: the class folders hold no non-empty .txt files")
     return out
@@ -150,11 +154,14 @@ def _clean_and_split(cfg, d, src: str, source: str, data_dir: Path, say) -> Spli
         kwargs = _reader_kwargs(d)
         current = src
         if Path(src).is_dir() or d.format == "folder":
-            exs = read_class_folders(src, encoding=d.encoding)
+            empty: list[str] = []
+            exs = read_class_folders(src, encoding=d.encoding, skipped=empty)
             current = str(data_dir / "input.jsonl")
             write_chat_jsonl(current, exs)
             kwargs = {}
-            notes.append(f"read {len(exs)} documents from the class folders of {src}")
+            notes.append(f"read {len(exs)} documents from the class folders of {src}"
+                         + (f"; left out {len(empty)} empty file(s): {', '.join(empty[:5])}"
+                            if empty else ""))
             files["input"] = current
         if d.clean:
             say(f"data: cleaning {current}")

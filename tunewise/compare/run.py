@@ -184,8 +184,9 @@ def _arm_calls(cfg, task, splits, test, plan, train_fp, base_model, bf16, pred_d
     """(name, inputs, fn) for every arm in order; ``inputs`` = what its result depends on."""
     calls = []
     m = cfg.model
-    calls.append(("majority", {"arm": "majority", "train": train_fp},
-                  lambda: arm_fns.majority_arm(task, splits.train, test)))
+    if task.kind in ("classification", "ner"):   # generation has no majority answer
+        calls.append(("majority", {"arm": "majority", "train": train_fp},
+                      lambda: arm_fns.majority_arm(task, splits.train, test)))
     if cfg.arms.classical and task.kind == "classification":
         calls.append(("classical", {"arm": "classical", "train": train_fp, "seed": cfg.seed},
                       lambda: arm_fns.classical_arm(task, splits.train, test, seed=cfg.seed,
@@ -213,36 +214,37 @@ def _arm_calls(cfg, task, splits, test, plan, train_fp, base_model, bf16, pred_d
     if ft.enabled:
         from tunewise.compare.cache import fingerprint
         val_fp = examples_fingerprint(splits.val)
-        for size in plan["sizes"]:
-            label = "all" if size == len(splits.train) else size
-            for s in range(ft.seeds_for(label if label == "all" else size)):
-                name = f"finetune-n{size}-s{s}"
-                epochs = ft.epochs_for(label if label == "all" else size)
-                if epochs is None and label != "all":
-                    epochs = ft.epochs_for(size)
-                # what the training run depends on (the test sample is added for the arm's
-                # cache key only, so a new test sample re-predicts without retraining)
-                inputs = {"arm": "finetune", "task": task.to_config(), "size": size, "seed": s,
-                          "data_seed": cfg.seed,
-                          "train": train_fp, "val": val_fp, "max_val": ft.max_val,
-                          "model": m.name, "method": ft.method, "config": ft.config,
-                          "epochs": epochs, "bf16": bf16}
+        conf = ft.config
+        if isinstance(conf, str):          # a training YAML: its content, not its path, counts
+            from tunewise.training.config import read_yaml
+            conf = read_yaml(cfg.resolve(conf))
+        # seed 0 of every size first, then the extra seeds: a run cut short by max_minutes
+        # still has the whole curve
+        pairs = sorted(((s, size) for size in plan["sizes"]
+                        for s in range(ft.seeds_for("all" if size == len(splits.train)
+                                                    else size))))
+        for s, size in pairs:
+            name = f"finetune-n{size}-s{s}"
+            epochs = ft.epochs_for("all" if size == len(splits.train) else size)
+            # what the training run depends on (the test sample is added for the arm's
+            # cache key only, so a new test sample re-predicts without retraining)
+            inputs = {"arm": "finetune", "task": task.to_config(), "size": size, "seed": s,
+                      "data_seed": cfg.seed,
+                      "train": train_fp, "val": val_fp, "max_val": ft.max_val,
+                      "model": m.name, "method": ft.method, "config": conf,
+                      "epochs": epochs, "bf16": bf16}
 
-                def fn(size=size, s=s, name=name, epochs=epochs, inputs=inputs):
-                    subset = datasets.stratified_order(splits.train,
-                                                       seed=cfg.seed * 1000 + s)[:size]
-                    val = datasets.subsample(splits.val, ft.max_val, cfg.seed + s)
-                    conf = ft.config
-                    if isinstance(conf, str):
-                        from tunewise.training.config import read_yaml
-                        conf = read_yaml(cfg.resolve(conf))
-                    return arm_fns.finetune_arm(
-                        task, subset, val, test, name=name, model=m.name, method=ft.method,
-                        train_config=conf or {}, seed=s, run_dir=out / "runs" / name,
-                        epochs=epochs, batch_size=m.batch_size, bf16=bf16, progress=progress,
-                        predictions_path=pred_dir / f"{name}.jsonl", say=say,
-                        inputs_hash=fingerprint(inputs))
-                calls.append((name, inputs, fn))
+            def fn(size=size, s=s, name=name, epochs=epochs, inputs=inputs):
+                subset = datasets.stratified_order(splits.train,
+                                                   seed=cfg.seed * 1000 + s)[:size]
+                val = datasets.subsample(splits.val, ft.max_val, cfg.seed + s)
+                return arm_fns.finetune_arm(
+                    task, subset, val, test, name=name, model=m.name, method=ft.method,
+                    train_config=conf or {}, seed=s, run_dir=out / "runs" / name,
+                    epochs=epochs, batch_size=m.batch_size, bf16=bf16, progress=progress,
+                    predictions_path=pred_dir / f"{name}.jsonl", say=say,
+                    inputs_hash=fingerprint(inputs))
+            calls.append((name, inputs, fn))
     return calls
 
 
