@@ -114,6 +114,7 @@ def train_cmd(train_path, val_path, model, config_path, task_kind, out, resume, 
     result = train(train_path, val=val_path, model=model, config=config_path, out=out,
                    resume=resume, task=task_kind, say=say, **overrides)
     merged = merge_run(result.run_dir) if (merge and main_rank) else None
+    distributed.shutdown(distributed.init())
     if not main_rank:
         return 0
     if as_json:
