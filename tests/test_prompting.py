@@ -44,13 +44,33 @@ def _score(tiny, answers, prompts, **opts):
                        options=ScoreOptions(**opts)).score(prompts)
 
 
-def test_scores_equal_a_plain_forward_pass(tiny, answers):
-    prompts = _prompts(tiny.tokenizer)
-    got = _score(tiny, answers, prompts, batch_size=16)
+@pytest.mark.parametrize("mode", ["tree", "repeat"])
+@pytest.mark.parametrize("prefix_cache", [True, False])
+def test_scores_equal_a_plain_forward_pass(tiny, answers, mode, prefix_cache):
+    prompts = _prompts(tiny.tokenizer, shots=[("great fun", "positive")])
+    got = _score(tiny, answers, prompts, batch_size=3, mode=mode, prefix_cache=prefix_cache)
     for p, s in zip(prompts, got):
         ref = [_reference(tiny.model, p, a) for a in answers]
         assert s.total == pytest.approx(ref, abs=1e-4)
         assert s.per_token == pytest.approx([r / len(a) for r, a in zip(ref, answers)], abs=1e-4)
+
+
+def test_eager_attention_takes_the_tree_mask_too(tiny, answers):
+    prompts = _prompts(tiny.tokenizer)
+    scorer = LabelScorer(tiny.model, answers, pad_id=tiny.tokenizer.pad_token_id)
+    assert scorer.mode == "tree"
+    sdpa = scorer.score(prompts)
+    cfg = tiny.model.config
+    old = cfg._attn_implementation
+    try:
+        tiny.model.set_attn_implementation("eager")
+        eager = LabelScorer(tiny.model, answers, pad_id=tiny.tokenizer.pad_token_id)
+        assert eager._float_mask
+        got = eager.score(prompts)
+    finally:
+        tiny.model.set_attn_implementation(old)
+    for a, b in zip(sdpa, got):
+        assert a.total == pytest.approx(b.total, abs=1e-4)
 
 
 def test_prefix_cache_gives_the_same_scores_as_no_cache(tiny, answers):

@@ -14,8 +14,11 @@ How the work is kept small (the model is the expensive part, the vocabulary head
 2. **Suffix pass.** Each batch runs only the per-example part of the prompt through the model
    *body* (right-padded, attention mask + explicit position ids), and applies the LM head at one
    position per row: the last prompt token, whose distribution scores every label's first token.
-3. **Continuation pass.** The batch cache is repeated once per label and the remaining answer
-   tokens of all labels are scored in one pass (a few tokens per row).
+3. **Answer tokens.** The remaining answer tokens of every label are appended to each row in the
+   same pass, with a 4-D "tree" attention mask: each label's tokens see the prompt and their own
+   earlier tokens, never another label's, and their position ids continue from the prompt. One
+   forward pass per batch, no cache copies. (Models whose attention implementation cannot take
+   a custom mask fall back to a second pass over the batch cache repeated once per label.)
 
 Examples are sorted by length so that batches need little padding; scores come back in input
 order. Padding in the middle of a row (between prefix, suffix and answer) is masked out and the
@@ -42,6 +45,9 @@ class ScoreOptions:
     #: run the model under ``torch.autocast("cpu", bfloat16)`` (faster on CPUs with BF16 support;
     #: log-probabilities are still computed in fp32)
     bf16: bool = False
+    #: "tree" (answers appended with a tree attention mask, one pass), "repeat" (second pass
+    #: over the cache repeated per label) or "auto" (tree where the attention supports it)
+    mode: str = "auto"
 
 
 @dataclass
@@ -111,6 +117,14 @@ class LabelScorer:
         self.options = options or ScoreOptions()
         self.body, self.head = _parts(model)
         self._cache_kw = _cache_kwarg(self.body)
+        impl = getattr(getattr(self.body, "config", None), "_attn_implementation", None)
+        mode = self.options.mode
+        if mode == "auto":
+            mode = "tree" if impl in ("sdpa", "eager") else "repeat"
+        if mode not in ("tree", "repeat"):
+            raise ValueError(f"unknown scoring mode {mode!r}")
+        self.mode = mode
+        self._float_mask = impl == "eager"  # eager adds the mask; sdpa takes booleans
         try:
             self.device = next(model.parameters()).device
         except StopIteration:  # pragma: no cover
@@ -162,24 +176,87 @@ class LabelScorer:
             for start in range(0, len(order), bs):
                 idx = order[start:start + bs]
                 rows = [list(prompts[i][n_prefix:]) for i in idx]
-                for i, s in zip(idx, self._score_batch(rows, n_prefix, prefix_kv)):
+                fn = self._score_batch_tree if self.mode == "tree" else self._score_batch
+                for i, s in zip(idx, fn(rows, n_prefix, prefix_kv)):
                     results[i] = s
                 if on_batch:
                     on_batch(len(idx))
         return results  # type: ignore[return-value]
 
-    def _score_batch(self, rows: list[list[int]], n_prefix: int, prefix_kv) -> list[LabelScores]:
-        dev, B, L = self.device, len(rows), len(self.answers)
+    def _batch_inputs(self, rows, n_prefix, prefix_kv):
+        dev, B = self.device, len(rows)
         lens = torch.tensor([len(r) for r in rows], device=dev)
         width = int(lens.max())
         ids = torch.full((B, width), self.pad_id, dtype=torch.long, device=dev)
         for b, r in enumerate(rows):
             ids[b, :len(r)] = torch.tensor(r, device=dev)
+        cache = _new_cache([(k.expand(B, -1, -1, -1), v.expand(B, -1, -1, -1))
+                            for k, v in prefix_kv]) if prefix_kv else _new_cache()
+        return lens, width, ids, cache
+
+    def _results(self, total: torch.Tensor) -> list[LabelScores]:
+        n_tok = torch.tensor([len(a) for a in self.answers], dtype=torch.float,
+                             device=total.device)
+        norm = total / n_tok
+        return [LabelScores(total=total[b].tolist(), per_token=norm[b].tolist())
+                for b in range(total.shape[0])]
+
+    def _score_batch_tree(self, rows: list[list[int]], n_prefix: int,
+                          prefix_kv) -> list[LabelScores]:
+        """One pass: suffix + every label's answer tokens, with a tree attention mask."""
+        dev, B = self.device, len(rows)
+        lens, width, ids, cache = self._batch_inputs(rows, n_prefix, prefix_kv)
+        # label tokens fed after the suffix: a[:-1] of each label (a[0] is scored from the
+        # suffix's last position); owner[k] = label of fed token k, step[k] = its index
+        feed, owner, step, target = [], [], [], []
+        for j, a in enumerate(self.answers):
+            for t in range(len(a) - 1):
+                feed.append(a[t])
+                owner.append(j)
+                step.append(t)
+                target.append(a[t + 1])
+        T = len(feed)
+        Q = width + T
+        if T:
+            ids = torch.cat([ids, torch.tensor(feed, device=dev)[None].expand(B, -1)], 1)
+        step_t = torch.tensor(step, dtype=torch.long, device=dev)
+        owner_t = torch.tensor(owner, dtype=torch.long, device=dev)
+        pos = torch.cat([(n_prefix + torch.arange(width, device=dev))[None].expand(B, -1),
+                         n_prefix + lens[:, None] + step_t[None]], 1)
+        # mask (B, 1, Q, n_prefix + Q): True = may attend
+        q_idx = torch.arange(width, device=dev)
+        real = q_idx[None] < lens[:, None]                                   # (B, width)
+        suf_suf = (q_idx[None, :, None] >= q_idx[None, None, :]) & real[:, None, :]
+        lab_suf = real[:, None, :].expand(B, T, width)
+        lab_lab = (owner_t[:, None] == owner_t[None, :]) & (step_t[None, :] <= step_t[:, None])
+        top = torch.cat([suf_suf, torch.zeros(B, width, T, dtype=torch.bool, device=dev)], 2)
+        bottom = torch.cat([lab_suf, lab_lab[None].expand(B, -1, -1)], 2)
+        mask = torch.cat([top, bottom], 1)
+        if n_prefix:
+            mask = torch.cat([torch.ones(B, Q, n_prefix, dtype=torch.bool, device=dev), mask], 2)
+        mask = mask[:, None]
+        if self._float_mask:
+            mask = torch.zeros(mask.shape, device=dev).masked_fill(
+                ~mask, torch.finfo(torch.float32).min)
+
+        hidden = self._body(ids, mask, pos, cache)                           # (B, Q, H)
+        last = hidden[torch.arange(B, device=dev), lens - 1]
+        first_ids = torch.tensor([a[0] for a in self.answers], device=dev)
+        total = self._logprobs(last)[:, first_ids].clone()                   # (B, L)
+        if T:
+            lp = self._logprobs(hidden[:, width:])                           # (B, T, V)
+            tok_lp = lp.gather(2, torch.tensor(target, device=dev)[None, :, None]
+                               .expand(B, -1, 1))[..., 0]                    # (B, T)
+            total.index_add_(1, owner_t, tok_lp)
+        return self._results(total)
+
+    def _score_batch(self, rows: list[list[int]], n_prefix: int, prefix_kv) -> list[LabelScores]:
+        """Two passes: the suffix, then every label's answer tokens on the repeated cache."""
+        dev, B, L = self.device, len(rows), len(self.answers)
+        lens, width, ids, cache = self._batch_inputs(rows, n_prefix, prefix_kv)
         suffix_mask = (torch.arange(width, device=dev)[None] < lens[:, None]).long()
         mask = torch.cat([torch.ones(B, n_prefix, dtype=torch.long, device=dev), suffix_mask], 1)
         pos = (n_prefix + torch.arange(width, device=dev))[None].expand(B, -1)
-        cache = _new_cache([(k.expand(B, -1, -1, -1), v.expand(B, -1, -1, -1))
-                            for k, v in prefix_kv]) if prefix_kv else _new_cache()
 
         hidden = self._body(ids, mask, pos, cache)
         last = hidden[torch.arange(B, device=dev), lens - 1]            # (B, H)
@@ -215,9 +292,7 @@ class LabelScorer:
             contrib.index_add_(0, row_of, tok_lp)
             total = total + contrib.view(B, L)
 
-        n_tok = torch.tensor([len(a) for a in self.answers], dtype=torch.float, device=dev)
-        norm = total / n_tok
-        return [LabelScores(total=total[b].tolist(), per_token=norm[b].tolist()) for b in range(B)]
+        return self._results(total)
 
 
 def score_answers(model, prompts: Sequence[Sequence[int]], answers: Sequence[Sequence[int]], *,
