@@ -4,10 +4,12 @@ Precedence: dataclass defaults < YAML file (``--config``) < CLI flags / keyword 
 ``validate()`` checks every field and reports all problems at once (``ConfigError``) before any
 model is loaded.
 
-The defaults were measured on the embedded SmolLM2-135M-Instruct with a few hundred short
-classification examples (movie-review sentiment, 2 CPU cores): LoRA r=8, alpha=16 on the attention
-q/v projections, lr 1e-3 with linear decay and 6% warmup, 3 epochs with early stopping, batch 8.
-See bench/train_bench.py for the figures.
+Defaults, measured on the embedded SmolLM2-135M-Instruct (bench/train_bench.py: 800 movie
+reviews, 200 held out, 2 shared CPU cores): LoRA r=8, alpha=16 on q_proj/v_proj, AdamW lr 1e-3
+with 6% linear warmup and linear decay, batch 8 -> one epoch reaches 0.85 held-out accuracy
+(zero-shot label scoring: 0.605; Trainer + PEFT with the full-sequence loss: see the bench).
+These are one measured setting that works, not the result of a sweep. Epochs default to 3 with
+early stopping (patience 2), so small data gets more passes and the best epoch is kept.
 """
 from __future__ import annotations
 
@@ -76,6 +78,10 @@ class TrainConfig:
     seed: int = 0
     #: "auto" (bf16 autocast when the CPU/GPU supports it), "bf16" or "fp32"
     precision: str = "auto"
+    #: also score the per-epoch validation in bf16. Off by default: measured on 800 movie
+    #: reviews, bf16 *training* matched fp32 (val loss 0.1994 vs 0.1988, accuracy 0.850 = 0.850
+    #: when scored in fp32), but bf16 *scoring* flipped borderline examples (0.845 vs 0.850)
+    eval_bf16: bool = False
 
     #: fraction of the training file carved out (stratified, seeded) as validation when no
     #: validation file is given

@@ -239,6 +239,8 @@ class _State:
     train_examples: int = 0
     train_tokens: int = 0   # real (non-padding) tokens through the model in training steps
     eval_seconds: float = 0.0
+    win_loss: float = 0.0   # answer-token loss sum since the last logged row
+    win_tokens: int = 0     # answer tokens since the last logged row
 
     def to_dict(self) -> dict:
         import dataclasses
@@ -318,7 +320,9 @@ def run(train_examples: Sequence[Example], val_examples: Sequence[Example], task
         f"validation: {len(val_enc)} examples")
     say(f"{cfg.epochs} epoch(s) x {batches_per_epoch} steps of {cfg.batch_size} examples"
         f"{f' over {dist.world_size} processes' if dist.enabled else ''}; "
-        f"{cfg.optimizer} lr {cfg.lr:g} ({cfg.scheduler}); precision {'bf16 autocast' if bf16 else 'fp32'}")
+        f"{cfg.optimizer} lr {cfg.lr:g} ({cfg.scheduler}); training in "
+        f"{'bf16 autocast' if bf16 else 'fp32'}, evaluation in "
+        f"{'bf16' if bf16 and cfg.eval_bf16 else 'fp32'}")
 
     info = {**run_info, "status": "running", "config": cfg.to_dict(), "seed": cfg.seed,
             "params": params, "tokens": counts.to_dict(), "world_size": dist.world_size}
@@ -390,14 +394,18 @@ def run(train_examples: Sequence[Example], val_examples: Sequence[Example], task
                 st.step += 1
                 st.batch += 1
                 loss_value = float(step_loss) / max(n_global, 1)
+                st.win_loss += float(step_loss)
+                st.win_tokens += n_global
                 tps = st.train_tokens / max(st.train_seconds, 1e-9)
                 advance(1, info=f"loss {loss_value:.3f} {tps:,.0f} tok/s")
                 if st.step % cfg.log_every == 0 or st.batch == len(batches):
+                    # mean loss per answer token over the steps since the last row
                     st.rows.append({"kind": "train", "epoch": st.epoch + 1, "step": st.step,
-                                    "loss": round(loss_value, 6),
+                                    "loss": round(st.win_loss / max(st.win_tokens, 1), 6),
                                     "lr": scheduler.get_last_lr()[0],
                                     "examples_per_second": st.train_examples / st.train_seconds,
                                     "tokens_per_second": tps})
+                    st.win_loss, st.win_tokens = 0.0, 0
                 if not math.isfinite(loss_value):
                     raise TrainingError(
                         f"the training loss became {loss_value} at step {st.step}",
@@ -412,9 +420,10 @@ def run(train_examples: Sequence[Example], val_examples: Sequence[Example], task
             if main:
                 t0 = time.perf_counter()
                 model.eval()
-                vloss = validation_loss(loss_fn, val_enc, pad_id, cfg.eval_batch_size, bf16)
+                eval_bf16 = bf16 and cfg.eval_bf16
+                vloss = validation_loss(loss_fn, val_enc, pad_id, cfg.eval_batch_size, eval_bf16)
                 preds = predict_examples(task, eval_lm, val_examples,
-                                         batch_size=cfg.eval_batch_size, bf16=bf16)
+                                         batch_size=cfg.eval_batch_size, bf16=eval_bf16)
                 metrics = task.metrics([p.gold for p in preds], [p.pred for p in preds])
                 model.train()
                 st.eval_seconds += time.perf_counter() - t0
