@@ -74,7 +74,7 @@ def predict(task: Task, lm, examples: Sequence[Example], *, shots=(), method: st
     preference for some labels (classification scoring only; off by default).
     """
     from tunewise.progress import bar
-    from tunewise.tasks.render import encode_answer, encode_prompt
+    from tunewise.tasks.render import encode_prompt
     method = resolve_method(task, method)
     examples = list(examples)
     if not examples:
@@ -168,7 +168,8 @@ def _predict_score(task, lm, examples, prompts, batch_size, bf16, prefix_cache, 
 def _predict_generate(task, lm, examples, prompts, batch_size, max_new_tokens, bf16, advance):
     from tunewise.prompting.generate import GenerateOptions, generate
     opts = GenerateOptions(batch_size=batch_size, bf16=bf16, stop=stop_strings(task),
-                           max_new_tokens=max_new_tokens or default_max_new_tokens(task, lm.tokenizer))
+                           max_new_tokens=(max_new_tokens
+                                           or default_max_new_tokens(task, lm.tokenizer)))
     gens = generate(lm.model, lm.tokenizer, prompts, options=opts, on_batch=advance)
     return [Prediction(gold=task.gold(ex), pred=task.parse(g.text, ex), raw=g.text,
                        latency_s=g.latency_s, tokens_in=g.tokens_in, tokens_out=g.tokens_out,

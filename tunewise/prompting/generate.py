@@ -75,7 +75,8 @@ def generate(model, tokenizer, prompts: Sequence[Sequence[int]], *,
         return []
     device = next(model.parameters()).device
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
-    stop_ids = sorted({i for i in (end_of_turn_id(tokenizer), tokenizer.eos_token_id) if i is not None})
+    stop_ids = sorted({i for i in (end_of_turn_id(tokenizer), tokenizer.eos_token_id)
+                       if i is not None})
     order = sorted(range(len(prompts)), key=lambda i: len(prompts[i]))
     out: list[Generation | None] = [None] * len(prompts)
     bs = max(1, int(opts.batch_size))
