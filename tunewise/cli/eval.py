@@ -147,7 +147,7 @@ def render(res) -> None:
     tm = d["timing"]
     eps = tm.get("examples_per_second")
     console.print(f"timing: {eps:,.1f} examples/s over {tm['seconds']:.1f}s "
-                  f"(model load {tm['load_seconds']:.1f}s, not counted); tokens in "
+                  f"(model load + warm-up {tm['load_seconds']:.1f}s, not counted); tokens in "
                   f"{tm['tokens_in']:,}, out {tm['tokens_out']:,}" if eps else
                   f"timing: {tm['seconds']:.2f}s")
     for n in d["notes"]:

@@ -46,7 +46,8 @@ class EvalResult:
     report: dict
     #: classification: {"labels", "columns", "matrix"} (rows gold, columns predicted)
     confusion: dict | None
-    #: examples_per_second and seconds (prediction loop only), load_seconds, token totals
+    #: examples_per_second and seconds (prediction loop only), load_seconds (model loading and
+    #: one untimed warm-up prediction), token totals
     timing: dict
     #: one Prediction per evaluated example, in input order
     predictions: list[Prediction]
@@ -206,6 +207,14 @@ def evaluate(data, *, model: str | None = None, adapter: str | os.PathLike | Non
         from tunewise.prompting.shots import shots_for
         validate_examples(the_task, pool)
         shot_lists = shots_for(examples, pool, shots, method=shot_selection, seed=seed)
+
+    if arm == "prompt":
+        # untimed warm-up: the first forward pass pages the weights in and picks kernels;
+        # it belongs to loading, not to the per-example cost
+        t_warm = time.perf_counter()
+        predict(the_task, lm, examples[:1], method=method, max_new_tokens=2, bf16=bf16,
+                progress=False)
+        load_seconds += time.perf_counter() - t_warm
 
     t0 = time.perf_counter()
     if arm == "classical":
