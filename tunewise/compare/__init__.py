@@ -13,6 +13,10 @@ example configs).
 """
 from __future__ import annotations
 
+from tunewise.callable_module import make_callable
 from tunewise.compare.run import compare
+
+# `tunewise.compare(...)` keeps working after `import tunewise.compare.<submodule>`
+make_callable(__name__, "compare")
 
 __all__ = ["compare"]

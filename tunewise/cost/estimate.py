@@ -22,8 +22,6 @@ from __future__ import annotations
 import math
 import os
 import random
-import sys
-import types
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
@@ -483,12 +481,7 @@ def _examples(data) -> list:
     return list(data)
 
 
-class _CallableModule(types.ModuleType):
-    """``tunewise.cost.estimate(...)`` calls ``estimate()``: the package attribute
-    ``tunewise.cost.estimate`` is this module once it is imported, so the module is callable."""
+# `tunewise.cost.estimate(...)` works whether or not this submodule was imported first
+from tunewise.callable_module import make_callable  # noqa: E402
 
-    def __call__(self, *args, **kwargs) -> CostEstimate:
-        return estimate(*args, **kwargs)
-
-
-sys.modules[__name__].__class__ = _CallableModule
+make_callable(__name__, "estimate")

@@ -11,8 +11,6 @@ A file that cannot be read at all (missing, a directory, binary, empty) raises `
 from __future__ import annotations
 
 import os
-import sys
-import types
 from typing import Iterator
 
 from tunewise.data.formats import ReadOptions, detect_format, iter_format, resolve_format
@@ -91,12 +89,7 @@ def _data_error(path: str, log: ProblemLog) -> DataError:
                      fix=f"fix them, or run `tunewise data check {path}` for the full report")
 
 
-class _CallableModule(types.ModuleType):
-    """``tunewise.data.read`` is both this module and the ``read`` function: importing the
-    submodule rebinds the package attribute to the module, so the module is made callable."""
+# `tunewise.data.read(...)` works whether or not this submodule was imported first
+from tunewise.callable_module import make_callable  # noqa: E402
 
-    def __call__(self, path, **kw):
-        return read(path, **kw)
-
-
-sys.modules[__name__].__class__ = _CallableModule
+make_callable(__name__, "read")
