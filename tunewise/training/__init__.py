@@ -34,9 +34,6 @@ def __getattr__(name: str):
     raise AttributeError(name)
 
 
-Data = "str | os.PathLike | Sequence[Example]"
-
-
 def _read(data, what: str) -> tuple[list, str]:
     """(examples, source description) from a path or a list of Example."""
     if isinstance(data, (str, os.PathLike)):
@@ -110,7 +107,7 @@ def train(train: Any = None, *, val: Any = None, model: str | None = None,
 
     Returns a ``TrainResult``; files are described in ``tunewise.training.run_dir``.
     """
-    from tunewise.errors import ConfigError, UsageError
+    from tunewise.errors import UsageError
     from tunewise.training import distributed, recipe, run_dir as rd
     say = say or (lambda msg: print(msg, flush=True))
 
