@@ -129,7 +129,7 @@ def compare_arms(task, golds, raws: Sequence[dict], metric: str, *, alpha: float
     for size in sorted(ft_by_size):
         p = [r["preds"] for r in sorted(ft_by_size[size], key=lambda r: r.get("seed", 0))]
         preds[f"ft{size}"] = p
-        pt = {"size": size, "score": score(p), "name": f"fine-tuned ({size} examples)"}
+        pt = {"size": size, "score": score(p), "name": f"fine-tuned on {size} examples"}
         if "prompt" in preds:
             pt["vs_prompt"] = test(p, preds["prompt"])
         points.append(pt)
