@@ -57,3 +57,25 @@ def test_own_system_prompt_is_kept():
     msgs = task.prompt_messages(ex, shots=[Example.from_text("q2", "no", label="no")])
     assert [m["role"] for m in msgs] == ["system", "user", "assistant", "user"]
     assert msgs[0]["content"] == "Mine." and msgs[2]["content"] == "no"
+
+
+def test_atomic_write_uses_normal_file_permissions(tmp_path):
+    import os
+    umask = os.umask(0o022)
+    try:
+        write_jsonl(tmp_path / "x.jsonl", [{"a": 1}])
+    finally:
+        os.umask(umask)
+    assert (tmp_path / "x.jsonl").stat().st_mode & 0o777 == 0o644
+
+
+def test_public_functions_stay_callable_after_submodule_imports():
+    import importlib
+
+    import tunewise
+    from tunewise import data
+    for mod in ("tunewise.data.read", "tunewise.data.clean", "tunewise.data.split",
+                "tunewise.data.stats", "tunewise.cost.estimate", "tunewise.compare.run"):
+        importlib.import_module(mod)
+    assert all(callable(f) for f in (data.read, data.clean, data.split, data.stats,
+                                     tunewise.cost.estimate, tunewise.compare))

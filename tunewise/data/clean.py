@@ -512,3 +512,9 @@ def clean(path: str | os.PathLike, out: str | os.PathLike, *, log: str | os.Path
                              label_column=label_column, encoding=encoding, log=problem_log)
     return clean_examples(examples, out, log=log, task=task, options=opts, source=str(path),
                           progress=progress)
+
+
+# `tunewise.data.clean(...)` works whether or not this submodule was imported first
+from tunewise.callable_module import make_callable  # noqa: E402
+
+make_callable(__name__, "clean")

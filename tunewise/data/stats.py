@@ -188,3 +188,9 @@ def stats(path: str | os.PathLike, *, model: str | None = None, price_model: str
                       label_column=label_column, encoding=encoding),
         model=model, price_model=price_model, prices=prices, task=task, source=os.fspath(path),
         progress=progress)
+
+
+# `tunewise.data.stats(...)` works whether or not this submodule was imported first
+from tunewise.callable_module import make_callable  # noqa: E402
+
+make_callable(__name__, "stats")
