@@ -30,21 +30,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("TUNEWISE_HOME", str(ROOT / ".cache" / "tunewise"))
 
-MR = ROOT.parent / "shared" / "datasets" / "mr" / "rt-polarity.all"
-LABELS = {"0": "negative", "1": "positive"}
-
-
-def load_mr(path: Path = MR):
-    """All (text, label) pairs: cp1252, split on \\n only (the file contains byte 0x85)."""
-    rows = []
-    for line in path.read_bytes().decode("cp1252").split("\n"):
-        line = line.strip()
-        if not line:
-            continue
-        lab, _, text = line.partition(" ")
-        if lab in LABELS and text.strip():
-            rows.append((text.strip(), LABELS[lab]))
-    return rows
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from mr import LABELS, MR, load_mr  # noqa: E402,F401
 
 
 def balanced_sample(rows, n: int, seed: int, exclude=()):

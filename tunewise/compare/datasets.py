@@ -173,6 +173,7 @@ def _clean_and_split(cfg, d, src: str, source: str, data_dir: Path, say) -> Spli
             current = cleaned
             files.update({"clean": cleaned, "clean_log": log})
             notes.append(_clean_note(res, log))
+            say(f"data: {notes[-1]}")
         if d.max_examples:
             pool = read(current, **kwargs)
             if len(pool) > d.max_examples:
@@ -195,14 +196,12 @@ def _clean_and_split(cfg, d, src: str, source: str, data_dir: Path, say) -> Spli
 
 
 def _clean_note(res, log: str) -> str:
-    removed = getattr(res, "removed", None) or {}
-    kept = getattr(res, "kept", None)
-    if kept is None:
-        return f"cleaned (every removed or changed row is in {log})"
-    why = ", ".join(f"{n} {r}" for r, n in sorted(removed.items(), key=lambda t: -t[1]))
-    return (f"cleaned: {getattr(res, 'input_rows', '?')} rows in, {kept} kept, "
-            f"{sum(removed.values())} removed ({why or 'none'}), "
-            f"{getattr(res, 'changed_rows', 0)} repaired; every row's reason is in {log}")
+    """What cleaning found, in one line (a CleanResult from tunewise.data.clean)."""
+    def per_reason(counts: dict) -> str:
+        return ", ".join(f"{r} {n:,}" for r, n in sorted(counts.items(), key=lambda t: -t[1])) or "none"
+    return (f"cleaned: {res.input_rows:,} rows in, {res.kept:,} kept; removed {res.removed_rows:,} "
+            f"({per_reason(res.removed)}); repaired {res.changed_rows:,} "
+            f"({per_reason(res.changed)}); every row's reason is in {log}")
 
 
 # -- seeded, stratified, nested subsets ----------------------------------------------------------

@@ -16,6 +16,7 @@ from __future__ import annotations
 import importlib.util
 import logging
 import os
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -38,6 +39,10 @@ TINY_CONFIG = dict(hidden_size=64, intermediate_size=128, num_hidden_layers=2,
                    rms_norm_eps=1e-5, rope_theta=100000.0)
 
 log = logging.getLogger(__name__)
+# PEFT (0.21) reads transformers' `is_gradient_checkpointing`, deprecated in transformers 5: noise
+# on every adapter load/creation that the user can do nothing about. Only that message is hidden.
+warnings.filterwarnings("ignore", message=r".*`is_gradient_checkpointing` is deprecated",
+                        category=FutureWarning)
 _MEMO: dict[tuple, Any] = {}
 
 

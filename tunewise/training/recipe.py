@@ -147,11 +147,8 @@ def prepare_model(model, cfg: TrainConfig):
     target_modules = "all-linear" if targets == ["all-linear"] else list(targets)
     pcfg = PeftLoraConfig(r=cfg.lora.r, lora_alpha=cfg.lora.alpha, lora_dropout=cfg.lora.dropout,
                           target_modules=target_modules, bias="none", task_type="CAUSAL_LM")
-    import warnings
     try:
-        with warnings.catch_warnings():  # PEFT calls a transformers method deprecated in v5
-            warnings.simplefilter("ignore", FutureWarning)
-            return get_peft_model(model, pcfg)
+        return get_peft_model(model, pcfg)  # (its v5 deprecation noise: see models/load.py)
     except ValueError as e:
         names = sorted({n.rsplit(".", 1)[-1] for n, m in model.named_modules()
                         if isinstance(m, torch.nn.Linear)})

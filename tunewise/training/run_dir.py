@@ -89,11 +89,8 @@ def save_final(run_dir: Path, model, tokenizer, method: str) -> Path:
     from tunewise.training.checkpoint import _atomic_dir
     final = Path(run_dir) / (ADAPTER if method == "lora" else FULL_MODEL)
     tmp, commit = _atomic_dir(final)
-    import warnings
     try:
-        with warnings.catch_warnings():  # PEFT calls a transformers method deprecated in v5
-            warnings.simplefilter("ignore", FutureWarning)
-            model.save_pretrained(str(tmp), safe_serialization=True)
+        model.save_pretrained(str(tmp), safe_serialization=True)
         if method != "lora":
             tokenizer.save_pretrained(str(tmp))
         commit()
