@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import click
 
+from tunewise.cli.options import reader_options
+
 # what each reason means, for the summary table
 REASON_HELP = {
     "invalid": "the reader rejected the row",
@@ -29,10 +31,6 @@ def register(group: click.Group) -> None:
               help="Cleaned chat JSONL to write.")
 @click.option("--log", "log", type=click.Path(dir_okay=False), default=None,
               help="Log JSONL, one line per removed or changed row [default: OUT.log.jsonl].")
-@click.option("--format", "fmt", default=None,
-              help="Input format (chat, prompt_completion, alpaca, csv, conll) [default: detected].")
-@click.option("--task", default=None,
-              help="classification | ner | generation [default: inferred from the data].")
 @click.option("--near-dup-threshold", type=float, default=0.9, show_default=True,
               help="Word-3-gram Jaccard similarity at which inputs count as near-duplicates "
                    "(> 1 turns near-duplicate removal off).")
@@ -48,9 +46,7 @@ def register(group: click.Group) -> None:
 @click.option("--mojibake", type=click.Choice(["strip", "drop", "keep"]), default="strip",
               show_default=True,
               help="What ftfy cannot repair: strip the garbled characters, drop the row, or keep it.")
-@click.option("--text-column", default=None, help="CSV: the text column.")
-@click.option("--label-column", default=None, help="CSV: the label column.")
-@click.option("--encoding", default=None, help="Input encoding [default: detected].")
+@reader_options
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
 def clean_cmd(file, out, log, fmt, task, near_dup_threshold, conflicts, min_confidence,
               max_tokens, model, mojibake, text_column, label_column, encoding, as_json):

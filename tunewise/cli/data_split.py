@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import click
 
+from tunewise.cli.options import reader_options
+
 
 def register(group: click.Group) -> None:
     group.add_command(split_cmd)
@@ -19,12 +21,7 @@ def register(group: click.Group) -> None:
 @click.option("--near-dup-threshold", type=float, default=0.9, show_default=True,
               help="Near-duplicate inputs (word-3-gram Jaccard >= this) stay in one split "
                    "(> 1: exact duplicates only).")
-@click.option("--format", "fmt", default=None, help="Input format [default: detected].")
-@click.option("--task", default=None,
-              help="classification | ner | generation [default: inferred from the data].")
-@click.option("--text-column", default=None, help="CSV: the text column.")
-@click.option("--label-column", default=None, help="CSV: the label column.")
-@click.option("--encoding", default=None, help="Input encoding [default: detected].")
+@reader_options
 @click.option("--json", "as_json", is_flag=True, help="Print the manifest as one JSON object.")
 def split_cmd(file, out_dir, val, test, seed, near_dup_threshold, fmt, task, text_column,
               label_column, encoding, as_json):

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import click
 
+from tunewise.cli.options import reader_options
+
 
 def register(group: click.Group) -> None:
     group.add_command(stats_cmd)
@@ -17,12 +19,7 @@ def register(group: click.Group) -> None:
               help="Price-table entry for the training cost (e.g. gpt-4o-mini, gpt-4.1-nano).")
 @click.option("--prices", type=click.Path(dir_okay=False), default=None,
               help="Your price YAML, merged over the shipped table.")
-@click.option("--format", "fmt", default=None, help="Input format [default: detected].")
-@click.option("--task", default=None,
-              help="classification | ner | generation [default: inferred from the data].")
-@click.option("--text-column", default=None, help="CSV: the text column.")
-@click.option("--label-column", default=None, help="CSV: the label column.")
-@click.option("--encoding", default=None, help="Input encoding [default: detected].")
+@reader_options
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
 def stats_cmd(file, model, price_model, prices, fmt, task, text_column, label_column, encoding,
               as_json):

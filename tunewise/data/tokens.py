@@ -18,6 +18,7 @@ context, which keeps the per-example context check exact at a fraction of the co
 from __future__ import annotations
 
 import json
+from abc import ABC, abstractmethod
 from functools import lru_cache
 from pathlib import Path
 from typing import Iterable, Sequence
@@ -57,7 +58,7 @@ def is_openai_model(model: str | None) -> bool:
     return bool(model) and openai_encoding_name(model) is not None
 
 
-class TokenCounter:
+class TokenCounter(ABC):
     """Counts tokens for one model. Use ``token_counter(name)`` (memoized)."""
 
     name: str
@@ -67,17 +68,18 @@ class TokenCounter:
     per_message_overhead: int
     per_conversation_overhead: int
 
+    @abstractmethod
     def count_texts(self, texts: Sequence[str]) -> list[int]:
-        raise NotImplementedError
+        """Token count of each plain text."""
 
     @property
     def special_tokens(self) -> list[str]:
         """Texts the tokenizer turns into special tokens (chat markers, end of text...)."""
         return []
 
+    @abstractmethod
     def count_messages(self, conversations: Sequence[Sequence[dict]]) -> list[int]:
         """Chat-formatted token count of each conversation (list of {"role", "content"})."""
-        raise NotImplementedError
 
     def count_examples(self, examples: Iterable, batch_size: int = 1024) -> list[int]:
         out: list[int] = []
