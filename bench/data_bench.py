@@ -15,6 +15,12 @@ its own subprocess so that its peak RSS is its own:
     python bench/data_bench.py --n 300000 --workers 1
 
 Prints examples/s and peak RSS side by side and the speed ratio.
+
+Measured on a quiet 2-core machine, 1,000,000 examples (249 MB), 2026-11-28:
+
+    tunewise check        507,685 ex/s   73 MB (+2 workers, each <= 75 MB)
+    baseline json+pandas   47,175 ex/s  1,549 MB                      ratio 10.8x
+    tunewise clean          9,777 ex/s  324 MB
 """
 from __future__ import annotations
 

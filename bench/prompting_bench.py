@@ -11,6 +11,13 @@ Arms, all on the embedded model with the same prompt (the sentiment preset, chat
 - tunewise zero-shot calibrated: the same with contextual calibration (``calibrate=True``)
 - tunewise 4-shot: the same with 4 class-balanced shots drawn from reviews outside the sample
 
+Measured on a quiet 2-core machine, 2 threads, 400 reviews, 2026-11-28:
+
+    baseline generate        1.39 ex/s  accuracy 0.190 (most answers match no label)
+    tunewise zero-shot      17.76 ex/s  accuracy 0.580   12.8x
+    tunewise 0-shot calib.  15.61 ex/s  accuracy 0.585   11.2x
+    tunewise 4-shot         14.28 ex/s  accuracy 0.615   10.3x; 4-shot / zero-shot time 1.24x
+
 Usage::
 
     python bench/prompting_bench.py             # 400 reviews

@@ -19,15 +19,14 @@ Figures: training examples/s (training steps only), real (non-padding) tokens/s,
 accuracy of label scoring (``tunewise.evaluation.evaluate.predict``) on the 200 held-out reviews,
 plus the zero-shot accuracy of the untrained model for reference.
 
-Measured here (2 cores shared by ~8 agents, load 5-8, ``--threads 1`` for both arms because two
-OpenMP threads per process collapsed 10x under that oversubscription):
+Measured on a quiet 2-core machine (AVX-512 BF16), 2 threads, 2026-11-28:
 
-    baseline  0.71 examples/s  42 real tokens/s  accuracy 0.730
-    tunewise  1.65 examples/s  98 real tokens/s  accuracy 0.835 (bf16 scoring; the same adapter
-              scores 0.850 in fp32, now the default for per-epoch evaluation)   ratio 2.31x
-    zero-shot accuracy 0.605; tunewise with fp32 training: 1.47 examples/s, accuracy 0.850
+    baseline  2.57 examples/s  153 real tokens/s  accuracy 0.730
+    tunewise  5.91 examples/s  352 real tokens/s  accuracy 0.850        ratio 2.30x
+    zero-shot accuracy (untrained model, label scoring) 0.605
 
-Rerun on a quiet machine with the default threads for the figures that matter.
+The 3x target is not reached on this CPU: a bare LoRA forward+backward at 8 x 60 tokens in bf16
+takes ~1.1 s here, i.e. the step is bound by the model body's matmuls, which both arms must run.
 
 Usage::
 
