@@ -28,6 +28,23 @@ def shared_datasets() -> Path:
 
 
 @pytest.fixture(scope="session")
+def mr_reviews(shared_datasets) -> list[tuple[str, str]]:
+    """(label "0"/"1", text) of every movie review in ../shared/datasets/mr, in file order.
+
+    The file is cp1252 and holds byte 0x85 (a line break to str.splitlines()): split on \\n only.
+    """
+    path = shared_datasets / "mr" / "rt-polarity.all"
+    if not path.exists():
+        pytest.skip(f"{path} not found")
+    rows = []
+    for line in path.read_bytes().decode("cp1252").split("\n"):
+        lab, _, text = line.strip().partition(" ")
+        if lab in ("0", "1") and text.strip():
+            rows.append((lab, text.strip()))
+    return rows
+
+
+@pytest.fixture(scope="session")
 def tiny():
     """The tiny random Llama with the real SmolLM2 tokenizer (LoadedModel)."""
     from tunewise.models import load_model

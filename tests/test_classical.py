@@ -102,15 +102,9 @@ def test_classical_refuses_other_tasks_and_bad_labels():
     assert [p.line for p in e.value.problems] == [2]
 
 
-def _mr(shared):
-    raw = (shared / "mr" / "rt-polarity.all").read_bytes().decode("cp1252")
-    rows = [line.split(" ", 1) for line in raw.split("\n") if line.strip()]
+def test_beats_chance_and_majority_clearly_on_movie_reviews(mr_reviews):
+    rows = list(mr_reviews)
     random.Random(0).shuffle(rows)
-    return rows
-
-
-def test_beats_chance_and_majority_clearly_on_movie_reviews(shared_datasets):
-    rows = _mr(shared_datasets)
     train, test = rows[:3000], rows[3000:4000]
     clf = ClassicalClassifier(seed=0).fit([r[1] for r in train], [r[0] for r in train])
     pred = clf.predict([r[1] for r in test])
