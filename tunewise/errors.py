@@ -30,6 +30,18 @@ class InputError(UsageError):
     """The input file cannot be opened or read (missing, a directory, binary, empty...)."""
 
 
+class OutputError(UsageError):
+    """An output file cannot be written (disk full, file-size limit, read-only or missing folder):
+    exit 2, with the path, the operating system's reason and a fix. The previous file at that
+    path, if any, is left as it was (outputs are written to a temporary file and renamed)."""
+
+    def __init__(self, message: str, *, fix: str | None = None, path: str | None = None,
+                 errno: int | None = None):
+        super().__init__(message, fix=fix)
+        self.path = path
+        self.errno = errno
+
+
 class ConfigError(TunewiseError):
     """A configuration file or option has invalid values; lists every problem at once."""
 

@@ -5,6 +5,7 @@ Inputs are never modified; an interrupted write never leaves a half-written outp
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import tempfile
@@ -16,14 +17,26 @@ from typing import IO, Any, Iterator
 def atomic_write(path: str | os.PathLike, mode: str = "w", encoding: str | None = "utf-8",
                  newline: str | None = None) -> Iterator[IO]:
     """Open a temporary file beside ``path``; on success fsync and rename it over ``path``."""
+    from tunewise.outputs_guard import write_error
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        if path.is_dir():
+            raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(path))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as e:
+        raise write_error(e, path) from None
     binary = "b" in mode
     try:
         with os.fdopen(fd, mode, encoding=None if binary else encoding,
                        newline=None if binary else newline) as fh:
-            yield fh
+            try:
+                yield fh
+            except OSError as e:
+                # an OSError naming another file (a read of the input) is not a write failure
+                if e.filename not in (None, tmp) or getattr(e, "errno", None) not in _WRITE_ERRNOS:
+                    raise
+                raise write_error(e, path) from None
             fh.flush()
             os.fsync(fh.fileno())
         # mkstemp creates 0600 files; give the output the permissions a plain open() would
@@ -31,10 +44,33 @@ def atomic_write(path: str | os.PathLike, mode: str = "w", encoding: str | None 
         os.umask(umask)
         os.chmod(tmp, 0o666 & ~umask)
         os.replace(tmp, path)
+        fsync_dir(path.parent)
+    except OSError as e:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise write_error(e, path) from None
     except BaseException:
-        with contextlib.suppress(FileNotFoundError):
+        with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
+
+
+#: errno values that mean "this write failed" (as opposed to a read error passing through)
+_WRITE_ERRNOS = {errno.ENOSPC, errno.EFBIG, errno.EDQUOT, errno.EROFS, errno.EIO}
+
+
+def fsync_dir(folder: str | os.PathLike) -> None:
+    """fsync a folder so a rename inside it survives a power cut (no-op where unsupported)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
 
 
 def write_json(path: str | os.PathLike, obj: Any, indent: int | None = 2) -> None:

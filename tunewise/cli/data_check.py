@@ -50,7 +50,7 @@ def check_cmd(file, fmt, task, model, labels, text_column, label_column, encodin
 
 def render(report) -> None:
     """Problems grouped by category (errors first), then a summary table and the verdict."""
-    from rich.markup import escape
+    from tunewise.cli.output import safe as escape
     from rich.table import Table
 
     from tunewise.cli.output import console
@@ -82,11 +82,12 @@ def render(report) -> None:
                   header_style="bold", title_justify="left")
     table.add_column("")
     table.add_column("value", justify="right")
-    table.add_row("format", report.format or "?")
+    table.add_row("format", escape(report.format or "?"))
     table.add_row("records", f"{report.n_records:,}")
     table.add_row("valid examples", f"{report.n_examples:,}")
     if report.context_length:
-        table.add_row("model / context", f"{report.model} / {report.context_length:,} tokens")
+        table.add_row("model / context",
+                      f"{escape(str(report.model))} / {report.context_length:,} tokens")
         table.add_row("over context", f"{report.n_over_context:,}")
     table.add_row("errors", f"{report.n_errors:,}")
     table.add_row("warnings", f"{report.n_warnings:,}")

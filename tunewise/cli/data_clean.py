@@ -72,7 +72,7 @@ def clean_cmd(file, out, log, fmt, task, near_dup_threshold, conflicts, min_conf
 
 
 def _render(res) -> None:
-    from rich.markup import escape
+    from tunewise.cli.output import safe as escape
     from rich.table import Table
 
     from tunewise.cli.output import console

@@ -47,7 +47,7 @@ def split_cmd(file, out_dir, val, test, seed, near_dup_threshold, fmt, task, tex
 
 
 def _render(m: dict, out_dir: str) -> None:
-    from rich.markup import escape
+    from tunewise.cli.output import safe as escape
     from rich.table import Table
 
     from tunewise.cli.output import console

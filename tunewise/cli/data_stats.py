@@ -43,7 +43,7 @@ def stats_cmd(file, model, price_model, prices, fmt, task, text_column, label_co
 
 
 def _render(r: dict) -> None:
-    from rich.markup import escape
+    from tunewise.cli.output import safe as escape
     from rich.table import Table
 
     from tunewise.cli.output import console

@@ -103,7 +103,7 @@ def _ci(m) -> str:
 
 
 def render(res) -> None:
-    from rich.markup import escape
+    from tunewise.cli.output import safe as escape
     from rich.table import Table
 
     from tunewise.cli.output import console
@@ -157,7 +157,7 @@ def render(res) -> None:
 
 
 def render_compare(res: dict) -> None:
-    from rich.markup import escape
+    from tunewise.cli.output import safe as escape
     from rich.table import Table
 
     from tunewise.cli.output import console

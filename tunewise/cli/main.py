@@ -1,7 +1,9 @@
 """Entry point: ``tunewise <command>``. Renders TunewiseError without a traceback.
 
-Exit codes: 0 ok, 1 problems found (data problems, failed run), 2 usage error or unreadable input,
-3 internal error (a bug: please report it; TUNEWISE_DEBUG=1 shows the traceback), 130 interrupted.
+Exit codes: 0 ok, 1 problems found (data problems, failed run), 2 usage error, unreadable input or
+an output that cannot be written (disk full, file-size limit, read-only folder: the message names
+the path, the reason and a fix; a previous file there is left intact), 3 internal error (a bug:
+please report it; TUNEWISE_DEBUG=1 shows the traceback), 130 interrupted.
 """
 from __future__ import annotations
 
@@ -35,7 +37,12 @@ def _register() -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    from tunewise.cli.output import err_console, render_error
+    from tunewise.cli.output import err_console, render_error, safe
+    import signal
+    if hasattr(signal, "SIGXFSZ"):
+        # past a file-size limit (ulimit -f) a write then fails with EFBIG, which is reported
+        # with the path, instead of the process being killed by the signal without a word
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
     code = 0
     try:
         _register()
@@ -57,10 +64,18 @@ def main(argv: list[str] | None = None) -> None:
         code = 130
     except BrokenPipeError:
         code = 0
+    except OSError as e:
+        if os.environ.get("TUNEWISE_DEBUG"):
+            raise
+        # a file-system failure no command anticipated: still the path, the reason and a fix
+        from tunewise.outputs_guard import os_error_message
+        err_console.print(f"[bold red]error:[/] {safe(os_error_message(e))}")
+        err_console.print("[yellow]fix:[/] check the path, free space and permissions, then retry")
+        code = 2
     except Exception as e:  # a bug: say so, in words
         if os.environ.get("TUNEWISE_DEBUG"):
             raise
-        err_console.print(f"[bold red]internal error:[/] {type(e).__name__}: {e}")
+        err_console.print(f"[bold red]internal error:[/] {safe(type(e).__name__)}: {safe(str(e))}")
         err_console.print("this is a bug in tunewise; rerun with TUNEWISE_DEBUG=1 for the traceback")
         code = 3
     sys.exit(code)

@@ -11,6 +11,14 @@ console = Console(highlight=False, soft_wrap=True)
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
+def safe(value) -> str:
+    """``value`` as text that rich prints literally: every user-supplied string (a path, a run id,
+    a label, a message quoting the data) goes through this before it meets rich markup, so
+    ``[/x]`` or ``[bold]`` in it is printed as written instead of crashing or restyling output."""
+    from rich.markup import escape
+    return escape(str(value))
+
+
 def emit_json(obj) -> None:
     """Print one JSON object on stdout (the only thing on stdout in --json mode)."""
     from tunewise.fileio import _json_default
@@ -21,7 +29,7 @@ def emit_json(obj) -> None:
 
 def render_error(exc) -> None:
     """Print a TunewiseError (or one of its subclasses) in words, never a traceback."""
-    from rich.markup import escape
+    escape = safe
     err_console.print(f"[bold red]error:[/] {escape(exc.message)}")
     problems = getattr(exc, "problems", None)
     if problems and not isinstance(problems[0], str):

@@ -22,17 +22,17 @@ def list_cmd(limit, as_json):
 
     from rich.table import Table
 
-    from tunewise.cli.output import console, emit_json
+    from tunewise.cli.output import console, emit_json, safe
     from tunewise.store import db_path, list_runs
     recs = list_runs(limit=limit)
     if as_json:
         emit_json({"db": str(db_path()), "runs": [r.to_dict() for r in recs]})
         return
     if not recs:
-        console.print(f"no runs recorded yet in {db_path()} "
+        console.print(f"no runs recorded yet in {safe(db_path())} "
                       "(`tunewise train` records each run; `tunewise runs add RUN_DIR` adds one)")
         return
-    t = Table(title=f"runs in {db_path()}")
+    t = Table(title=f"runs in {safe(db_path())}")
     t.add_column("id", no_wrap=True)
     t.add_column("created", no_wrap=True)
     for col in ("model", "method", "task", "n", "seed", "best epoch", "metric", "status",
@@ -41,12 +41,13 @@ def list_cmd(limit, as_json):
     for r in recs:
         metric = (f"{r.headline_metric} {r.headline_value:.3f}"
                   if r.headline_value is not None else (r.headline_metric or ""))
-        t.add_row(r.id, (r.created or "")[:16].replace("T", " "), r.model or "", r.method or "",
-                  r.task_kind or "", "" if r.n_train is None else str(r.n_train),
-                  "" if r.seed is None else str(r.seed),
-                  "" if r.best_epoch is None else str(r.best_epoch), metric,
-                  (r.status or "") if Path(r.run_dir).is_dir() else "folder missing",
-                  r.run_dir)
+        cells = (r.id, (r.created or "")[:16].replace("T", " "), r.model or "", r.method or "",
+                 r.task_kind or "", "" if r.n_train is None else str(r.n_train),
+                 "" if r.seed is None else str(r.seed),
+                 "" if r.best_epoch is None else str(r.best_epoch), metric,
+                 (r.status or "") if Path(r.run_dir).is_dir() else "folder missing",
+                 r.run_dir)
+        t.add_row(*(safe(c) for c in cells))
     console.print(t)
 
 
@@ -57,7 +58,7 @@ def show_cmd(run_id, as_json):
     """Show one run: RUN_ID is its id or a unique prefix of it."""
     import json
 
-    from rich.markup import escape
+    from tunewise.cli.output import safe as escape
 
     from tunewise.cli.output import console, emit_json
     from tunewise.store import get_run
@@ -86,4 +87,4 @@ def add_cmd(run_dir, as_json):
     if as_json:
         emit_json(r.to_dict())
     else:
-        console.print(f"recorded run {r.id} ({r.run_dir})")
+        console.print(f"recorded run {safe(r.id)} ({safe(r.run_dir)})")

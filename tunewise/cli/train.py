@@ -98,8 +98,9 @@ def train_cmd(train_path, val_path, model, config_path, task_kind, out, resume, 
         raise UsageError("give --train FILE (or --resume RUN_DIR)",
                          fix="tunewise train --train data.jsonl [-o RUN_DIR]")
 
-    say = (lambda m: err_console.print(m, highlight=False)) if as_json else \
-        (lambda m: console.print(m, highlight=False))
+    # the library's messages are plain text quoting paths, run ids and labels: no markup
+    say = (lambda m: err_console.print(m, highlight=False, markup=False)) if as_json else \
+        (lambda m: console.print(m, highlight=False, markup=False))
     main_rank = distributed.env_world_size() <= 1 or \
         __import__("os").environ.get("RANK", "0") == "0"
     if resume is not None:

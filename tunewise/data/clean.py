@@ -375,6 +375,11 @@ def _log_entry(i: int, row: Row, fixed: Example | None, rows: _Rows, reasons: li
     return entry
 
 
+def default_log_path(out: Path, log: "str | os.PathLike | None" = None) -> Path:
+    """The log path: ``log`` when given, else ``<out stem>.log.jsonl`` beside ``out``."""
+    return Path(log) if log is not None else out.with_name(out.stem + ".log.jsonl")
+
+
 def clean_examples(examples: ExampleSource, out: str | os.PathLike, *,
                    log: str | os.PathLike | None = None, task: str | None = None,
                    options: CleanOptions | None = None, source: str = "<input>",
@@ -388,11 +393,13 @@ def clean_examples(examples: ExampleSource, out: str | os.PathLike, *,
     opts = options or CleanOptions()
     opts.validate()
     started = time.perf_counter()
+    from tunewise.outputs_guard import check_outputs, same_file
     out = Path(out)
-    log_path = Path(log) if log is not None else out.with_name(out.stem + ".log.jsonl")
-    if log_path.resolve() == out.resolve():
+    log_path = default_log_path(out, log)
+    if same_file(log_path, out):
         raise UsageError(f"the log {log_path} and the output are the same file",
                          fix="give --log a different path")
+    check_outputs({}, {"output": out, "log": log_path})
 
     head = [r.example for r in itertools.islice(stream_rows(examples, source), 2000)
             if r.example is not None]
@@ -498,11 +505,10 @@ def clean(path: str | os.PathLike, out: str | os.PathLike, *, log: str | os.Path
     the reasons. Raises UsageError when ``out`` or ``log`` would overwrite the input.
     """
     from tunewise.data import iter_examples
-    src = Path(path)
-    for target, what in ((out, "output"), (log, "log")):
-        if target is not None and src.exists() and Path(target).resolve() == src.resolve():
-            raise UsageError(f"the {what} {target} is the input file; inputs are never modified",
-                             fix=f"write the {what} to another path")
+    from tunewise.outputs_guard import check_outputs
+    # the log defaults to OUT.log.jsonl: that derived path must not be the input either
+    check_outputs({"input": path}, {"output": out, "log": default_log_path(Path(out), log)},
+                  fix="write the output (-o) and the log (--log) to paths other than the input")
     opts = CleanOptions(near_dup_threshold=near_dup_threshold, conflicts=conflicts,
                         min_confidence=min_confidence, max_tokens=max_tokens, model=model,
                         mojibake=mojibake)

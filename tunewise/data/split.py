@@ -27,6 +27,8 @@ from tunewise.data.records import Example
 from tunewise.errors import UsageError
 
 SPLITS = ("train", "val", "test")
+#: every file ``split`` writes into its output folder
+SPLIT_FILES = tuple(f"{name}.jsonl" for name in SPLITS) + ("manifest.json",)
 
 
 def sha256_file(path: str | os.PathLike) -> str:
@@ -148,6 +150,8 @@ def split_examples(examples: Sequence[Example], out_dir: str | os.PathLike, *, v
     parts = assign_groups(groups, strata, fractions, seed)
 
     out_dir = Path(out_dir)
+    from tunewise.outputs_guard import check_outputs
+    check_outputs({"input": input_path}, {f"split file {n}": out_dir / n for n in SPLIT_FILES})
     out_dir.mkdir(parents=True, exist_ok=True)
     for name in SPLITS:
         write_chat_jsonl(out_dir / f"{name}.jsonl", [examples[i] for i in parts[name]])
@@ -184,9 +188,12 @@ def split(path: str | os.PathLike, out_dir: str | os.PathLike, *, val: float = 0
     in two splits. Raises DataError when the input has errors (run ``tunewise data clean``).
     """
     from tunewise.data import read
+    from tunewise.outputs_guard import check_outputs
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
         raise UsageError(f"{out} exists and is not a folder", fix="give -o a folder path")
+    check_outputs({"input": path}, {f"split file {name}": out / name for name in SPLIT_FILES},
+                  fix=f"give -o a folder other than the one holding {path}, or rename the input")
     digest = sha256_file(path) if Path(path).is_file() else None
     examples = read(path, format=format, task=task, text_column=text_column,
                     label_column=label_column, encoding=encoding)

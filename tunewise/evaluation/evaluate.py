@@ -177,6 +177,11 @@ def evaluate(data, *, model: str | None = None, adapter: str | os.PathLike | Non
         raise UsageError(f"unknown shot selection {shot_selection!r}",
                          fix=f"use one of: {', '.join(SELECTIONS)}")
 
+    if out is not None:
+        # before any work: the predictions must not replace an input, and must be writable
+        from tunewise.outputs_guard import check_outputs
+        check_outputs({"--data file": data, "--train file": train, "--shots-from file": shots_from},
+                      {"predictions file (--out)": out})
     # read everything before loading a model: data problems surface first
     examples = _read(data, "data", read_options)
     if not examples:

@@ -142,6 +142,14 @@ def record_run(run_dir: str | os.PathLike, *, db: str | os.PathLike | None = Non
         cols = ", ".join(values)
         marks = ", ".join("?" for _ in values)
         updates = ", ".join(f"{c} = excluded.{c}" for c in values if c != "id")
+        other = conn.execute("SELECT run_dir FROM runs WHERE id = ? AND run_dir != ?",
+                             (rid, str(run_dir))).fetchone()
+        if other is not None:
+            raise InputError(
+                f"{run_dir / 'run.json'}: run id {rid!r} is already registered for another run "
+                f"folder, {other['run_dir']}; the registry itself is fine",
+                fix=f"give this run a unique \"id\" in {run_dir / 'run.json'} (or remove the "
+                    "\"id\" key: an id is then derived from the folder)")
         with conn:
             conn.execute(f"INSERT INTO runs ({cols}) VALUES ({marks}) "
                          f"ON CONFLICT(run_dir) DO UPDATE SET {updates}", list(values.values()))

@@ -142,12 +142,14 @@ def train(train: Any = None, *, val: Any = None, model: str | None = None,
     the_task = _resolve_task(task, train_examples + val_examples)
 
     out_path = Path(out) if out is not None else _default_out(cfg)
-    out_path = Path(distributed.broadcast(dist, str(out_path)))
+    # checked before the broadcast: no process has written into the folder yet
     if (out_path / rd.RUN_JSON).exists():
         raise UsageError(f"{out_path} already holds a training run",
                          fix=f"continue it with --resume {out_path}, or choose another -o folder")
-    if out_path.exists() and not out_path.is_dir():
-        raise UsageError(f"-o {out_path} is a file", fix="pass a folder path for the run")
+    from tunewise.outputs_guard import check_run_folder
+    check_run_folder(out_path, {"--train file": train, "--val file": val,
+                                "--config file": config}, run_files=rd.RUN_FILES)
+    out_path = Path(distributed.broadcast(dist, str(out_path)))
 
     run_info = {"model": cfg.model, "method": cfg.method, "task": the_task.to_config(),
                 "created": _dt.datetime.now().astimezone().isoformat(timespec="seconds"),

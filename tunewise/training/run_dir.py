@@ -35,6 +35,8 @@ METRICS = "metrics.jsonl"
 ADAPTER = "adapter"
 FULL_MODEL = "model"
 MERGED = "merged"
+#: the files a new run writes first (relative to RUN_DIR); none of them may be an input
+RUN_FILES = (RUN_JSON, CONFIG_YAML, METRICS, "data/train.jsonl", "data/val.jsonl")
 
 
 def read_run(run_dir: str | os.PathLike) -> dict:
