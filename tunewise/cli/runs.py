@@ -81,7 +81,7 @@ def show_cmd(run_id, as_json):
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
 def add_cmd(run_dir, as_json):
     """Register (or refresh) a run directory written by `tunewise train`."""
-    from tunewise.cli.output import console, emit_json
+    from tunewise.cli.output import console, emit_json, safe
     from tunewise.store import record_run
     r = record_run(run_dir)
     if as_json:
