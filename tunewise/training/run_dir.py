@@ -96,6 +96,10 @@ def save_final(run_dir: Path, model, tokenizer, method: str) -> Path:
         if method != "lora":
             tokenizer.save_pretrained(str(tmp))
         commit()
+    except (OSError, RuntimeError) as e:
+        from tunewise.training.checkpoint import _save_error
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise _save_error(e, tmp.parent / final.name) from None
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
@@ -153,6 +157,10 @@ def merge_run(run_dir: str | os.PathLike) -> Path:
         model.save_pretrained(str(tmp), safe_serialization=True)
         lm.tokenizer.save_pretrained(str(tmp))
         commit()
+    except (OSError, RuntimeError) as e:
+        from tunewise.training.checkpoint import _save_error
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise _save_error(e, tmp.parent / final.name) from None
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
