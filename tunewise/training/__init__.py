@@ -156,6 +156,11 @@ def train(train: Any = None, *, val: Any = None, model: str | None = None,
                 "train_source": train_source, "val_source": val_source, "val_carved": carved,
                 "n_train": len(train_examples), "n_val": len(val_examples),
                 "data": {"train": "data/train.jsonl", "val": "data/val.jsonl"}}
+    from tunewise.training.resume_check import file_sha256
+    for key, src in (("train_sha256", train), ("val_sha256", val)):
+        digest = file_sha256(src)      # lets `--resume` recognise the same data file later
+        if digest is not None:
+            run_info[key] = digest
     if dist.is_main:
         out_path.mkdir(parents=True, exist_ok=True)
         rd.write_config(out_path, cfg)
@@ -171,25 +176,33 @@ def train(train: Any = None, *, val: Any = None, model: str | None = None,
 
 def _resume(run_dir: Path, *, train, val, model, config, out, task, say, progress,
             overrides) -> "TrainResult":
-    from tunewise.errors import ConfigError, UsageError
-    from tunewise.training import recipe, run_dir as rd
+    from tunewise.errors import UsageError
+    from tunewise.training import checkpoint as ckpt, recipe, run_dir as rd
     from tunewise.training.config import load_config as _load
+    from tunewise.training.resume_check import check_resume_flags, resume_error
     info = rd.read_run(run_dir)
     if info.get("status") == "done":
         raise UsageError(f"{run_dir}: this run has already finished",
                          fix="start a new run with another -o folder")
-    given = {k: v for k, v in {"train": train, "val": val, "model": model, "config": config,
-                                "out": out, "task": task, **overrides}.items() if v is not None}
-    if given:
-        raise ConfigError([f"{k}: cannot be changed when resuming (the run's own settings are "
-                           f"used)" for k in given], source=f"--resume {run_dir}")
-    cfg = _load(run_dir / rd.CONFIG_YAML)
-    train_examples = rd.read_examples(run_dir / "data" / "train.jsonl")
-    val_examples = rd.read_examples(run_dir / "data" / "val.jsonl")
-    the_task = rd.task_from_run(info)
+    try:
+        cfg = _load(run_dir / rd.CONFIG_YAML)
+    except Exception as e:  # noqa: BLE001 - any damage to the file: say which run and why
+        raise resume_error(run_dir, f"its {rd.CONFIG_YAML} cannot be used ({_short(e)})") from None
+    # the same command plus --resume is fine; only a real change of a setting is refused
+    check_resume_flags(run_dir, info, cfg, train=train, val=val, model=model, config=config,
+                       out=out, task=task, overrides=overrides)
+    for note in ckpt.recover_leftovers(run_dir):
+        say(f"resume: {note}")
+    try:
+        train_examples = rd.read_examples(run_dir / "data" / "train.jsonl")
+        val_examples = rd.read_examples(run_dir / "data" / "val.jsonl")
+        the_task = rd.task_from_run(info)
+    except Exception as e:  # noqa: BLE001
+        raise resume_error(run_dir, f"its recorded data or task cannot be read ({_short(e)})"
+                           ) from None
     run_info = {k: v for k, v in info.items()
                 if k in ("model", "method", "task", "created", "train_source", "val_source",
-                         "val_carved", "n_train", "n_val", "data")}
+                         "val_carved", "n_train", "n_val", "data", "train_sha256", "val_sha256")}
     result = recipe.run(train_examples, val_examples, the_task, cfg, run_dir,
                         run_info={**run_info, "resumed": True}, resume=True, say=say,
                         progress=progress)
@@ -197,6 +210,10 @@ def _resume(run_dir: Path, *, train, val, model, config, out, task, say, progres
     if distributed.env_world_size() <= 1 or int(os.environ.get("RANK", "0")) == 0:
         _record(run_dir, say)
     return result
+
+
+def _short(e: BaseException) -> str:
+    return getattr(e, "message", None) or f"{type(e).__name__}: {e}"
 
 
 def _record(run_dir: Path, say) -> None:

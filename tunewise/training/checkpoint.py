@@ -204,8 +204,8 @@ def load_checkpoint(folder: Path) -> Checkpoint:
         state = json.loads((folder / _DONE).read_text(encoding="utf-8"))
         return Checkpoint(folder, weights, opt("optimizer.pt"), opt("scheduler.pt"),
                           opt("rng.pt"), state)
-    except (OSError, RuntimeError, ValueError) as e:
-        raise TrainingError(f"cannot read checkpoint {folder}: {e}",
+    except Exception as e:  # noqa: BLE001 - OSError, RuntimeError, SafetensorError (truncated)...
+        raise TrainingError(f"cannot read checkpoint {folder}: {type(e).__name__}: {e}",
                             fix="remove this checkpoint folder to resume from an earlier one") from None
 
 

@@ -14,6 +14,7 @@ early stopping (patience 2), so small data gets more passes and the best epoch i
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
@@ -307,8 +308,8 @@ def _coerce(cls, name: str, val: Any, problems: list[str], label: str) -> Any:
                 raise ValueError
             return int(f)
         if isinstance(default, float):
-            if isinstance(val, bool):
-                raise ValueError
+            if isinstance(val, bool) or not math.isfinite(float(val)):
+                raise ValueError          # nan / inf: no setting means that
             return float(val)
         if isinstance(default, list):
             if isinstance(val, str):
@@ -321,8 +322,10 @@ def _coerce(cls, name: str, val: Any, problems: list[str], label: str) -> Any:
                 raise ValueError
             return str(val).lower() if name in ("method", "optimizer", "scheduler",
                                                 "precision") else str(val)
-    except (TypeError, ValueError):
-        problems.append(f"{label}: expected {type(default).__name__}, got {val!r}")
+    except (TypeError, ValueError, OverflowError):    # int(float("inf")): OverflowError
+        number = isinstance(default, (int, float)) and not isinstance(default, bool)
+        problems.append(f"{label}: expected {'a finite ' if number else ''}"
+                        f"{type(default).__name__}, got {val!r}")
         return default
     return val
 

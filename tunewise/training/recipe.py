@@ -297,13 +297,25 @@ def run(train_examples: Sequence[Example], val_examples: Sequence[Example], task
     if resume:
         found = ckpt.latest_checkpoint(out)
         if found is not None:
-            c = ckpt.load_checkpoint(found)
-            ckpt.load_trainable_state(model, c.weights)
-            optimizer.load_state_dict(c.optimizer)
-            scheduler.load_state_dict(c.scheduler)
-            st = _State.from_dict(c.state)
-            if c.rng:
-                ckpt.set_rng_state(c.rng["ranks"][min(dist.rank, len(c.rng["ranks"]) - 1)])
+            try:
+                c = ckpt.load_checkpoint(found)
+                for part, value in (("optimizer.pt", c.optimizer), ("scheduler.pt", c.scheduler)):
+                    if value is None:
+                        raise TrainingError(f"{found / part} is missing")
+                ckpt.load_trainable_state(model, c.weights)
+                optimizer.load_state_dict(c.optimizer)
+                scheduler.load_state_dict(c.scheduler)
+                st = _State.from_dict(c.state)
+                if c.rng:
+                    ckpt.set_rng_state(c.rng["ranks"][min(dist.rank, len(c.rng["ranks"]) - 1)])
+            except Exception as e:  # noqa: BLE001 - any damage: which checkpoint, what to do
+                from tunewise.training.resume_check import resume_error
+                why = getattr(e, "message", None) or f"{type(e).__name__}: {e}"
+                earlier = ckpt.list_checkpoints(out)[:-1]
+                raise resume_error(out, f"checkpoint {found.name} is damaged ({why})", fix=(
+                    f"delete {found} to resume from the earlier {earlier[-1].name}"
+                    if earlier else f"delete {found} to restart this run from the beginning")
+                    + ", or start a new run (another -o folder)") from None
             say(f"resuming from {found.name}: epoch {st.epoch + 1}, batch {st.batch}, "
                 f"step {st.step}")
         else:
