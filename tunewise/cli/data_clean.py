@@ -18,6 +18,7 @@ REASON_HELP = {
     "unicode_repaired": "mojibake / entities fixed (ftfy)",
     "mojibake_stripped": "undecodable garbage removed",
     "whitespace_normalized": "spaces collapsed / trimmed",
+    "non_text_parts_dropped": "image/audio content parts left out (text model)",
 }
 
 

@@ -49,7 +49,9 @@ KEEP = 0
 REASONS = ["kept", "invalid", "empty", "low_confidence", "mojibake_unrepairable", "overlong",
            "conflicting_labels", "exact_duplicate", "near_duplicate"]
 CODE = {r: i for i, r in enumerate(REASONS)}
-CHANGE_BITS = {textfix.UNICODE_REPAIRED: 1, textfix.MOJIBAKE_STRIPPED: 2, textfix.WHITESPACE: 4}
+NON_TEXT_DROPPED = "non_text_parts_dropped"
+CHANGE_BITS = {textfix.UNICODE_REPAIRED: 1, textfix.MOJIBAKE_STRIPPED: 2, textfix.WHITESPACE: 4,
+               NON_TEXT_DROPPED: 8}
 _LOG_TEXT_CHARS = 300
 
 
@@ -182,6 +184,8 @@ def _repair_example(ex: Example, mojibake: str) -> tuple[Example, list[str], boo
             if why:
                 m = Message(m.role, text, m.name, m.weight, m.tool_calls, m.tool_call_id)
         msgs.append(m)
+    if ex.meta.get("dropped_parts"):        # image/audio parts the reader left out
+        reasons.append(NON_TEXT_DROPPED)
     if not reasons:
         return ex, reasons, bad
     reference = ex.reference
@@ -369,6 +373,8 @@ def _log_entry(i: int, row: Row, fixed: Example | None, rows: _Rows, reasons: li
     else:
         entry.update(action="changed", reason=reasons[0], reasons=reasons)
         entry["before"] = _short(ex.input)
+    if ex.meta.get("dropped_parts"):
+        entry["dropped_parts"] = ex.meta["dropped_parts"]
     entry["text"] = _short(fixed.input)
     if gold is not None:
         entry["label"] = gold

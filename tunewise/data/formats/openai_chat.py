@@ -96,10 +96,24 @@ def _content_ok(content, where: str, line: int, log) -> bool:
     return False
 
 
+#: between the text parts of one message's content. OpenAI's chat format does not document how
+#: text parts are joined; tunewise joins them with a newline (as vLLM's OpenAI-compatible server
+#: does), so "Describe 0" + "please" never becomes "Describe 0please".
+TEXT_PART_SEPARATOR = "\n"
+
+
 def _text_of(content) -> str | None:
     if type(content) is list:
-        return "".join(p.get("text", "") for p in content if type(p) is dict and p.get("type") == "text")
+        return TEXT_PART_SEPARATOR.join(p.get("text", "") for p in content
+                                        if type(p) is dict and p.get("type") == "text")
     return content
+
+
+def _non_text_parts(content) -> list[str]:
+    """The types of the content parts a text model cannot use (image_url, input_audio)."""
+    if type(content) is not list:
+        return []
+    return [p["type"] for p in content if type(p) is dict and p.get("type") not in (None, "text")]
 
 
 def to_example(obj: Any, line: int, opts, log) -> Example | None:
@@ -134,6 +148,7 @@ def to_example(obj: Any, line: int, opts, log) -> Example | None:
     out: list[Message] = []
     roles = set()
     call_ids: list[str] = []
+    dropped_parts: list[str] = []
     for i, m in enumerate(msgs):
         f = f"messages[{i}]"
         if type(m) is not dict:
@@ -218,6 +233,14 @@ def to_example(obj: Any, line: int, opts, log) -> Example | None:
                 log.warning("unmatched_tool_call_id", f"tool message {i} answers {tcid!r}, which "
                             "no earlier assistant tool call has", "match the tool_calls id",
                             line=line, field=f"{f}.tool_call_id")
+        dropped = _non_text_parts(content)
+        if dropped:
+            kinds = ", ".join(sorted(set(dropped)))
+            log.warning("non_text_content", f"message {i} has {len(dropped)} {kinds} part(s) that "
+                        "a text model cannot use; only its text parts are kept",
+                        "describe the image/audio in a text part, or remove the example",
+                        line=line, field=f"{f}.content")
+            dropped_parts.extend(dropped)
         out.append(Message(role, _text_of(content) if type(content) is list else content,
                            m.get("name") if type(m.get("name")) is str else None,
                            m.get("weight") if _is_number(m.get("weight")) else None,
@@ -238,6 +261,8 @@ def to_example(obj: Any, line: int, opts, log) -> Example | None:
     label, entities, tokens, reference, meta = gold
     meta = {**meta, "source": opts.source, "line": line}
     meta.setdefault("id", str(line))
+    if dropped_parts:       # `data clean` logs the row as changed (non_text_parts_dropped)
+        meta["dropped_parts"] = dropped_parts
     return Example(out, label=label, entities=entities, tokens=tokens, reference=reference,
                    meta=meta)
 
