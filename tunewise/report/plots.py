@@ -38,8 +38,22 @@ def _svg(fig) -> str:
 
 
 def _tex(s: str) -> str:
-    """Escape text for matplotlib labels: a "$" would otherwise start math mode."""
-    return str(s).replace("$", r"\$")
+    """Label text as given: every plot is drawn under ``_plain_text`` (no mathtext, no TeX), so
+    a label such as ``$x$`` or ``a_b^c`` is printed literally."""
+    return str(s)
+
+
+def _plain_text(fn):
+    """Draw ``fn``'s figure with every text object plain: labels, titles and tick labels come from
+    the user's data (class names, arm names) and must never be parsed as mathtext or TeX."""
+    import functools
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        import matplotlib
+        with matplotlib.rc_context({"text.parse_math": False, "text.usetex": False}):
+            return fn(*args, **kwargs)
+    return wrapper
 
 
 def _thousands(ax, axis: str = "x") -> None:
@@ -62,6 +76,7 @@ def _arm_color(arm: dict, prompt_index: dict[str, int]) -> str:
     return KIND_COLORS.get(arm.get("kind"), "#17becf")
 
 
+@_plain_text
 def learning_curve_svg(results: dict) -> str | None:
     metric = results["metric"]
     curve = sorted(results.get("learning_curve") or [], key=lambda p: p["train_size"])
@@ -115,6 +130,7 @@ def learning_curve_svg(results: dict) -> str | None:
     return _svg(fig)
 
 
+@_plain_text
 def cost_svg(cost: dict | None, *, max_requests: float | None = None) -> str | None:
     """Cumulative dollars against requests served: prompting arms start at $0 and grow by their
     per-request cost; a fine-tuned arm starts at its training cost."""
@@ -159,6 +175,7 @@ def cost_svg(cost: dict | None, *, max_requests: float | None = None) -> str | N
     return _svg(fig)
 
 
+@_plain_text
 def confusion_svg(arms: Sequence[dict]) -> str | None:
     arms = [a for a in arms if (a.get("confusion") or {}).get("matrix")]
     if not arms:
@@ -186,6 +203,7 @@ def confusion_svg(arms: Sequence[dict]) -> str | None:
     return _svg(fig)
 
 
+@_plain_text
 def per_class_svg(arms: Sequence[dict]) -> str | None:
     arms = [a for a in arms if a.get("per_class")]
     if not arms:
