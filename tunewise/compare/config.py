@@ -235,6 +235,9 @@ def _read_yaml(path: Path) -> dict:
     if not path.exists():
         raise ConfigError(f"{path}: no such file (fix: check the path, or start from one of the "
                           f"shipped configs: tunewise compare --list-configs)")
+    if not path.is_file():
+        raise ConfigError(f"{path}: a folder, not a config file (fix: pass the YAML file itself, "
+                          "e.g. a file inside that folder)")
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as e:
