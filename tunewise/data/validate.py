@@ -220,7 +220,10 @@ def check(path: str | os.PathLike, *, format: str | None = None, task: str | Non
         report.context_length = counter.context_length
     checker = ExampleChecker(log, task=task, labels=labels, counter=counter)
     try:
-        if fmt == "chat" and json_container(info) == "jsonl" and task != "ner":
+        # the byte-level fast path reads "\n"-separated UTF-8; UTF-16/32 and bare-CR files
+        # go through the reader, which decodes / splits them
+        plain = info.bom_encoding in (None, "utf-8-sig") and not info.bare_cr
+        if fmt == "chat" and json_container(info) == "jsonl" and task != "ner" and plain:
             from tunewise.data.chat_scan import scan_chat_jsonl
             stats = scan_chat_jsonl(info, opts, log, checker, workers=workers, progress=progress)
             report.n_records, report.n_examples = stats.n_records, stats.n_examples

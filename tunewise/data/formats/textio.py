@@ -77,6 +77,12 @@ class InputFile:
     bom_encoding: str | None = None   # codec named by a byte-order mark, if any
 
     @property
+    def bare_cr(self) -> bool:
+        """Lines end in a bare carriage return (classic Mac OS, some spreadsheet exports): the
+        head holds "\\r" and no "\\n"."""
+        return b"\r" in self.head and b"\n" not in self.head
+
+    @property
     def name(self) -> str:
         """File name without a trailing .gz (for extension-based format detection)."""
         n = Path(self.path).name
@@ -99,10 +105,32 @@ def _dir_hint(p: Path) -> str:
     return "pass a data file (JSONL, JSON, CSV/TSV or CoNLL), not a folder"
 
 
+def _link_problem(p: Path) -> tuple[str, str, str] | None:
+    """Why a path that does not resolve fails, when a symbolic link is the reason: a loop of
+    links, or a link to a missing target. None when the path is simply absent."""
+    import errno
+    try:
+        os.stat(p)
+    except OSError as e:
+        if e.errno == errno.ELOOP:
+            return ("symlink_loop", "is a loop of symbolic links (a link that points back to itself)",
+                    f"point the link at the real file (ls -l {p} shows where it points)")
+    for link in (p, *p.parents):
+        if link.is_symlink() and not link.exists():
+            target = os.readlink(link)
+            where = "" if link == p else f" ({link} is part of the path)"
+            return ("broken_symlink", f"is a symbolic link to {target}, which does not exist{where}",
+                    "fix the link or pass the real file")
+    return None
+
+
 def inspect(path: str | os.PathLike) -> InputFile:
     """Check that ``path`` is a readable, non-empty text file; raise UnreadableInput if not."""
     shown = os.fspath(path)
     p = Path(shown).expanduser()
+    if not p.exists() and _link_problem(p):
+        category, message, hint = _link_problem(p)
+        raise UnreadableInput(shown, category, message, hint)
     if not p.exists():
         hint = "check the path"
         if p.parent.is_dir():
@@ -179,12 +207,33 @@ def _corrupt(info: InputFile, e: Exception) -> UnreadableInput:
                            "recompress the original file with gzip")
 
 
+def _split_cr(fh) -> Iterator[bytes]:
+    """Byte lines of a bare-CR file, each ending in b"\\r"."""
+    rest = b""
+    while True:
+        chunk = fh.read(CHUNK)
+        if not chunk:
+            break
+        parts = (rest + chunk).split(b"\r")
+        rest = parts.pop()
+        for p in parts:
+            yield p + b"\r"
+    if rest:
+        yield rest
+
+
 def iter_byte_lines(info: InputFile) -> Iterator[bytes]:
-    """Lines as bytes, split on b"\\n" (kept), a UTF-8 BOM removed from the first line."""
+    """Lines as bytes, split on b"\\n" (kept; on b"\\r" in a bare-CR file), a UTF-8 BOM
+    removed from the first line. A UTF-16 / UTF-32 file (by its BOM) is decoded and each line
+    given back as UTF-8, so JSON Lines in those encodings read like any other."""
+    if info.bom_encoding and info.bom_encoding != "utf-8-sig":
+        for line in iter_text_lines(info, info.bom_encoding):
+            yield line.encode("utf-8")
+        return
     try:
         with open_bytes(info) as fh:
             first = True
-            for line in fh:
+            for line in (_split_cr(fh) if info.bare_cr else fh):
                 if first:
                     first = False
                     if line.startswith(codecs.BOM_UTF8):
@@ -238,7 +287,8 @@ def iter_text_lines(info: InputFile, encoding: str) -> Iterator[str]:
         import ftfy.bad_codecs  # noqa: F401
     try:
         with open_bytes(info) as raw:
-            text = io.TextIOWrapper(raw, encoding=encoding, newline="\n", errors="strict")
+            text = io.TextIOWrapper(raw, encoding=encoding, errors="strict",
+                                    newline="\r" if info.bare_cr else "\n")
             first = True
             n = 0
             try:
