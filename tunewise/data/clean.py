@@ -2,7 +2,7 @@
 
 Every input row ends up either in OUT (kept, possibly changed) or in the log as removed; every
 changed or removed row has one log line with its source line and reason, so
-``kept + removed == input rows`` (asserted). The input file is only read.
+``kept + removed == input rows`` (checked before anything is written). The input file is only read.
 
 Two streaming passes over the input: pass 1 repairs each row, decides the per-row removals and
 keeps a few numbers per row (hashes, a MinHash signature); then duplicates, conflicts and
@@ -419,6 +419,14 @@ def _log_entry(i: int, row: Row, fixed: Example | None, rows: _Rows, reasons: li
     return entry
 
 
+def input_fingerprint(path: str | os.PathLike) -> tuple[int, int, str]:
+    """(size, modification time in ns, sha256) of a file: how ``clean`` notices an input that
+    changed while it ran."""
+    from tunewise.data.split import sha256_file
+    st = os.stat(path)
+    return st.st_size, st.st_mtime_ns, sha256_file(path)
+
+
 def default_log_path(out: Path, log: "str | os.PathLike | None" = None) -> Path:
     """The log path: ``log`` when given, else ``<out stem>.log.jsonl`` beside ``out``."""
     return Path(log) if log is not None else out.with_name(out.stem + ".log.jsonl")
@@ -427,9 +435,12 @@ def default_log_path(out: Path, log: "str | os.PathLike | None" = None) -> Path:
 def clean_examples(examples: ExampleSource, out: str | os.PathLike, *,
                    log: str | os.PathLike | None = None, task: str | None = None,
                    options: CleanOptions | None = None, source: str = "<input>",
-                   progress: bool = True) -> CleanResult:
+                   progress: bool = True,
+                   input_path: str | os.PathLike | None = None) -> CleanResult:
     """Clean what ``examples(problem_log)`` yields (called three times: a peek to infer the task
-    kind, then one call per pass). Rows the reader rejects are removed as ``invalid``."""
+    kind, then one call per pass). Rows the reader rejects are removed as ``invalid``.
+    ``input_path``: the file behind ``examples``; when it changes during the run (size,
+    modification time or sha256) nothing is written and DataError is raised."""
     from tunewise.data import write_chat_jsonl
     from tunewise.fileio import atomic_write
     from tunewise.progress import bar
@@ -483,7 +494,8 @@ def clean_examples(examples: ExampleSource, out: str | os.PathLike, *,
         for i, row in enumerate(stream_rows(examples, source)):
             if i >= n:
                 raise DataError(f"{source} changed while it was being cleaned (more rows "
-                                "on the second read)", fix="run clean again on a stable file")
+                                "on the second read); nothing was written",
+                                fix="run clean again once the file no longer changes")
             status = rows.status[i]
             fixed, reasons = None, []
             if row.example is not None and rows.changes[i] == 0:
@@ -494,7 +506,8 @@ def clean_examples(examples: ExampleSource, out: str | os.PathLike, *,
                     repairs[r] += 1
             elif status != CODE["invalid"]:
                 raise DataError(f"{source} changed while it was being cleaned (row {i + 1} "
-                                "differs on the second read)", fix="run clean on a stable file")
+                                "differs on the second read); nothing was written",
+                                fix="run clean again once the file no longer changes")
             if fixed is not None and i in twins_wanted and kind != "generation":
                 golds[i] = dedup.gold_signature(fixed, kind)
             if status != KEEP:
@@ -513,16 +526,32 @@ def clean_examples(examples: ExampleSource, out: str | os.PathLike, *,
             if status == KEEP:
                 yield fixed
         counts["seen"] = i + 1
+        # checked here, after the last row and before OUT and the log are renamed into place:
+        # an error now leaves both untouched (a previous OUT survives)
+        if counts["seen"] != n:
+            raise DataError(f"{source} changed while it was being cleaned ({n} rows on the "
+                            f"first read, {counts['seen']} on the second); nothing was written",
+                            fix="run clean again once the file no longer changes")
+        if input_path is not None:
+            now = input_fingerprint(input_path)
+            if now != before:
+                what = [name for name, a, b in zip(("size", "modification time", "sha256"),
+                                                   before, now) if a != b]
+                raise DataError(f"{source} changed while it was being cleaned ({', '.join(what)} "
+                                "differ from the start); nothing was written",
+                                fix="run clean again once the file no longer changes (e.g. on "
+                                    "a copy)")
+        # the promise of this command: every input row is either kept or logged as removed
+        if counts["kept"] + sum(removed.values()) != n:
+            raise DataError(f"{source}: kept {counts['kept']} + removed "
+                            f"{sum(removed.values())} rows != {n} input rows; nothing was written",
+                            fix="run clean again on a file that does not change while it runs; "
+                                "if it still happens, please report it as a bug")
 
+    before = input_fingerprint(input_path) if input_path is not None else None
     with bar("clean: writing", n, disable=not progress) as advance:
         with atomic_write(log_path) as logf:
             write_chat_jsonl(out, kept_examples(logf, advance))
-    if counts["seen"] != n:
-        raise DataError(f"{source} changed while it was being cleaned ({n} rows on the first "
-                        f"read, {counts['seen']} on the second)", fix="run clean on a stable file")
-    total_removed = sum(removed.values())
-    # the promise of this command: every input row is either kept or logged as removed
-    assert counts["kept"] + total_removed == n, (counts["kept"], total_removed, n)
     warnings = [p.render() for lg in reader_logs for p in lg.problems if not p.is_error]
     return CleanResult(
         input_rows=n, kept=counts["kept"],
@@ -561,7 +590,7 @@ def clean(path: str | os.PathLike, out: str | os.PathLike, *, log: str | os.Path
         return iter_examples(path, format=format, task=task, text_column=text_column,
                              label_column=label_column, encoding=encoding, log=problem_log)
     return clean_examples(examples, out, log=log, task=task, options=opts, source=str(path),
-                          progress=progress)
+                          progress=progress, input_path=path if Path(path).is_file() else None)
 
 
 # `tunewise.data.clean(...)` works whether or not this submodule was imported first
