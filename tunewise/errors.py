@@ -47,13 +47,16 @@ class ConfigError(TunewiseError):
 
     exit_code = 2
 
-    def __init__(self, problems: list[str] | str, *, source: str | None = None):
+    def __init__(self, problems: list[str] | str, *, source: str | None = None,
+                 fix: str | None = None):
         if isinstance(problems, str):
             problems = [problems]
         self.problems = list(problems)
         head = f"invalid configuration{f' in {source}' if source else ''}"
         body = "\n".join(f"  - {p}" for p in self.problems)
-        super().__init__(f"{head}:\n{body}")
+        super().__init__(f"{head}:\n{body}", fix=fix or (
+            f"correct the setting(s) named above{f' in {source}' if source else ''} "
+            "(every problem found is listed) and run again"))
 
 
 class DataError(TunewiseError):

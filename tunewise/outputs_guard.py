@@ -85,6 +85,10 @@ def check_writable(path: "str | os.PathLike", what: str = "output") -> None:
                          fix="choose a folder you may write to, or change its permissions")
 
 
+#: files tunewise itself may put in a run folder before the run starts (compare's input marker)
+OWN_FILES = frozenset({"compare-inputs.json"})
+
+
 def check_run_folder(out_dir: "str | os.PathLike", inputs, *, run_files: Sequence[str] = (),
                      marker: str = "run.json") -> None:
     """``train -o DIR``: DIR must be new, empty or a tunewise run (it holds ``marker``); no
@@ -101,7 +105,7 @@ def check_run_folder(out_dir: "str | os.PathLike", inputs, *, run_files: Sequenc
     check_outputs(ins, [(f"run file {rel}", d / rel) for rel in run_files])
     if d.is_dir() and not (d / marker).exists():
         try:
-            entries = [e.name for e in os.scandir(d)]
+            entries = [e.name for e in os.scandir(d) if e.name not in OWN_FILES]
         except OSError as e:
             raise UsageError(f"cannot read the run folder {d}: {e.strerror}",
                              fix="choose another -o folder") from None

@@ -83,10 +83,9 @@ def check_resume_flags(run_dir: Path, info: Mapping[str, Any], cfg, *, train=Non
                 changes.append(f"{key}: the run used {old_d.get(key)!r}, the command gives "
                                f"{new_d[key]!r}")
     if changes:
-        raise ConfigError(changes + [
+        raise ConfigError(changes, source=f"--resume {run_dir}", fix=(
             "a resumed run continues with its own settings: drop the changed flags to resume, "
-            "or start a new run (another -o folder) to train with the new ones"],
-            source=f"--resume {run_dir}")
+            "or start a new run (another -o folder) to train with the new ones"))
 
 
 def _flat(d: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
