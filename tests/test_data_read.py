@@ -155,8 +155,23 @@ def test_unreadable_inputs_raise_input_error(tmp_path):
 
 
 def test_iter_examples_streams(tmp_path):
-    it = iter_examples(DATA / "read_chat.jsonl")
-    assert next(it).label == "positive"      # a generator: nothing read past what is asked
+    from tunewise.data.formats.problem_log import ProblemLog
+    good = (DATA / "read_chat.jsonl").read_text(encoding="utf-8").splitlines()[0]
+    f = tmp_path / "d.jsonl"
+    f.write_text(good + "\n" + "{not json\n" * 3 + good + "\n", encoding="utf-8")
+    log = ProblemLog(str(f))
+    it = iter_examples(f, log=log)
+    assert next(it).label == "positive"
+    # a stream: the bad lines after the first record have not been parsed yet
+    assert log.n_errors == 0
+    rest = list(it)
+    assert [x.meta["line"] for x in rest] == [5]
+    assert log.n_errors == 3 and [p.line for p in log.problems if p.is_error] == [2, 3, 4]
+    # without a log, the examples before the error are yielded first, then DataError
+    it = iter_examples(f)
+    assert next(it).meta["line"] == 1
+    with pytest.raises(DataError):
+        list(it)
 
 
 # -- writers ------------------------------------------------------------------------------------

@@ -74,10 +74,16 @@ def test_over_context_and_billing_cap():
     assert small["tokens"]["max"] > ctx
     assert small["over_context"]["count"] == 1 and small["over_context"]["lines"] == [13]
     assert small["cost"] is None
-    # billed tokens cap each example at the price entry's context
-    capped = stats_examples(exs, price_model="gpt-4o-mini", progress=False)
-    assert capped["cost"]["tokens_per_epoch"] <= capped["tokens"]["total"]
-    assert capped["openai_default_epochs"] == 7            # 13 examples: 100 // 13
+    default = stats_examples(exs, price_model="gpt-4o-mini", progress=False)
+    assert default["openai_default_epochs"] == 7            # 13 examples: 100 // 13
+    # billed tokens cap each example at the price entry's context: an example longer than
+    # gpt-3.5-turbo-0125's 16,385 tokens is billed for 16,385 of them
+    huge = _examples(12, words=3) + [Example.from_text("word " * 20000, "pos", label="pos",
+                                                       meta={"line": 13})]
+    capped = stats_examples(huge, price_model="gpt-3.5-turbo-0125", progress=False)
+    ctx, t = capped["cost"]["context"], capped["tokens"]
+    assert ctx == 16385 and t["max"] > ctx                  # the cap is reached
+    assert capped["cost"]["tokens_per_epoch"] == t["total"] - t["max"] + ctx
 
 
 def test_local_and_compute_entries():

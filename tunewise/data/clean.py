@@ -372,6 +372,17 @@ def _resolve_near(rows: _Rows, index: dedup.NearDuplicateIndex) -> None:
         r = int(row_of_sig[sig])
         rows.status[r] = CODE["near_duplicate"]
         rows.twin[r] = int(row_of_sig[twin_sig])
+    # an exact duplicate whose twin has just been removed as a near-duplicate names the row that
+    # is really kept (the twin's own twin), so every kept_line in the log is a kept row
+    twin = np.frombuffer(rows.twin, dtype=np.int64)       # a writable view of rows.twin
+    status = np.frombuffer(rows.status, dtype=np.uint8)
+    for _ in range(64):
+        idx = np.flatnonzero(twin >= 0)
+        t = twin[idx]
+        stale = (status[t] != KEEP) & (twin[t] >= 0)
+        if not stale.any():
+            break
+        twin[idx[stale]] = twin[t[stale]]
 
 
 def _short(text: str | None) -> str | None:
