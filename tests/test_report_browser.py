@@ -1,7 +1,9 @@
 """Render report.html in headless Chromium and check every plot is really drawn.
 
 Needs /usr/bin/chromium (or `chromium` on PATH), chromedriver and selenium; `.ci/run` installs
-them (Debian: `apt-get install -y chromium chromium-driver`). Skips with the reason otherwise.
+them (Debian: `apt-get install -y chromium chromium-driver`). Skips with the reason otherwise;
+with TUNEWISE_REQUIRE_BROWSER=1 (set by `.ci/run`) a missing browser FAILS instead, so CI cannot
+pass without having rendered the report.
 """
 from __future__ import annotations
 
@@ -28,18 +30,25 @@ def _find(*names: str) -> str | None:
     return None
 
 
+def _unavailable(reason: str):
+    """Skip, or fail when the environment requires the browser test (CI)."""
+    if os.environ.get("TUNEWISE_REQUIRE_BROWSER", "") not in ("", "0"):
+        pytest.fail(f"TUNEWISE_REQUIRE_BROWSER is set but {reason}")
+    pytest.skip(reason)
+
+
 @pytest.fixture(scope="module")
 def driver():
     chromium = _find("/usr/bin/chromium", "chromium", "chromium-browser", "google-chrome")
     chromedriver = _find("/usr/bin/chromedriver", "chromedriver")
     if not chromium or not chromedriver:
-        pytest.skip("headless Chromium not found (need chromium and chromedriver: "
-                    "`apt-get install -y chromium chromium-driver`)")
+        _unavailable("headless Chromium not found (need chromium and chromedriver: "
+                     "`apt-get install -y chromium chromium-driver`)")
     try:
         from selenium import webdriver
         from selenium.webdriver.chrome.service import Service
     except ImportError:
-        pytest.skip("selenium is not installed (pip install selenium; it is in the test extra)")
+        _unavailable("selenium is not installed (pip install selenium; it is in the test extra)")
     opts = webdriver.ChromeOptions()
     opts.binary_location = chromium
     profile = tempfile.mkdtemp(prefix="tunewise-chromium-")
@@ -95,3 +104,12 @@ def test_plots_are_drawn(driver, tmp_path):
         driver.set_window_size(1200, driver.execute_script(
             "return document.body.scrollHeight") + 50)
         driver.save_screenshot(out)
+
+
+def test_missing_browser_fails_ci_and_skips_elsewhere(monkeypatch):
+    monkeypatch.setenv("TUNEWISE_REQUIRE_BROWSER", "1")
+    with pytest.raises(pytest.fail.Exception, match="TUNEWISE_REQUIRE_BROWSER"):
+        _unavailable("headless Chromium not found")
+    monkeypatch.delenv("TUNEWISE_REQUIRE_BROWSER")
+    with pytest.raises(pytest.skip.Exception):
+        _unavailable("headless Chromium not found")
