@@ -54,7 +54,7 @@ def compare_cmd(config, out, sets, max_minutes, list_configs, as_json):
     from tunewise.errors import UsageError
     if list_configs:
         for name, path in shipped_configs().items():
-            console.print(f"{name}\t{path}")
+            console.print(f"{name}\t{path}", markup=False)
         return 0
     if not config:
         raise UsageError("missing CONFIG", fix="tunewise compare CONFIG.yaml (or a name from "
@@ -76,7 +76,8 @@ def compare_cmd(config, out, sets, max_minutes, list_configs, as_json):
         emit_json({**results, "report": str(report)})
         return 0
     _summary(results, console)
-    console.print(f"report: {report}")
+    from tunewise.cli.output import safe
+    console.print(f"report: {safe(report)}")
     return 0
 
 
@@ -91,7 +92,7 @@ def _summary(results: dict, console) -> None:
         v = a["metrics"][m]
         ci = v.get("ci")
         eps = (a.get("timing") or {}).get("examples_per_second")
-        t.add_row(a["name"] + (" (reused)" if a.get("reused") else ""), a["kind"],
+        t.add_row(escape(a["name"]) + (" (reused)" if a.get("reused") else ""), a["kind"],
                   str(a.get("train_size", "")), f"{v['value']:.3f}",
                   f"[{ci[0]:.3f}, {ci[1]:.3f}]" if ci else "",
                   f"{eps:,.1f}" if eps else "")

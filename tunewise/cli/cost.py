@@ -84,7 +84,7 @@ def print_estimate(est) -> None:
         t.add_column(col, justify="right" if right else "left")
     totals = est.totals()
     for a in est.arms:
-        t.add_row(a.arm, fmt.count(a.prompt_tokens) if a.prompt_tokens is not None else "",
+        t.add_row(escape(a.arm), fmt.count(a.prompt_tokens) if a.prompt_tokens is not None else "",
                   fmt.count(a.output_tokens) if a.output_tokens is not None else "",
                   fmt.usd(a.usd_per_1k_requests), fmt.usd(totals[a.arm]))
     console.print(t)

@@ -124,7 +124,7 @@ def render(res) -> None:
     t.add_column("95% CI", justify="right")
     for name, m in d["metrics"].items():
         star = " *" if name == d["headline_metric"] else ""
-        t.add_row(name + star, f"{m['value']:.3f}", _ci(m))
+        t.add_row(escape(name) + star, f"{m['value']:.3f}", _ci(m))
     console.print(t)
     if d["report"]:
         title = "per class" if res.task.kind == "classification" else "per entity type"

@@ -126,7 +126,7 @@ def _build_data(raw, problems) -> DataConfig:
                 if k not in allowed:
                     problems.append(f"data.clean_options.{k}: not an option of tunewise data "
                                     f"clean ({did_you_mean(str(k), allowed)})")
-            from tunewise.data.clean import option_problems
+            from tunewise.data.clean_options import option_problems
             problems += option_problems(co, "data.clean_options")
     if "clean" in d:
         _check(isinstance(d["clean"], bool), problems,
