@@ -152,3 +152,15 @@ def test_atomic_write_keeps_previous_file_on_failure(tmp_path):
     assert p.read_text() == "old"
     assert e.value.errno == errno.ENOSPC and str(p) in e.value.message
     assert no_temp_files(tmp_path)
+
+
+def test_a_read_error_inside_atomic_write_is_not_reported_as_a_write_error(tmp_path):
+    from tunewise.fileio import atomic_write
+    p = tmp_path / "f.txt"
+    p.write_text("old")
+    with pytest.raises(FileNotFoundError):
+        with atomic_write(p) as fh:
+            fh.write("new")
+            open(tmp_path / "missing.jsonl")          # the input, not the output, fails
+    assert p.read_text() == "old"
+    assert no_temp_files(tmp_path)

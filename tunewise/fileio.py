@@ -16,7 +16,12 @@ from typing import IO, Any, Iterator
 @contextlib.contextmanager
 def atomic_write(path: str | os.PathLike, mode: str = "w", encoding: str | None = "utf-8",
                  newline: str | None = None) -> Iterator[IO]:
-    """Open a temporary file beside ``path``; on success fsync and rename it over ``path``."""
+    """Open a temporary file beside ``path``; on success fsync and rename it over ``path``.
+
+    A failure to write ``path`` (disk full, file-size limit, read-only folder...) raises
+    ``OutputError`` naming ``path``, the OS reason and a fix; the previous file at ``path`` is
+    left as it was. Any other exception raised by the caller's block passes through unchanged.
+    """
     from tunewise.outputs_guard import write_error
     path = Path(path)
     try:
@@ -27,36 +32,66 @@ def atomic_write(path: str | os.PathLike, mode: str = "w", encoding: str | None 
     except OSError as e:
         raise write_error(e, path) from None
     binary = "b" in mode
+    fh = None
     try:
-        with os.fdopen(fd, mode, encoding=None if binary else encoding,
-                       newline=None if binary else newline) as fh:
-            try:
-                yield fh
-            except OSError as e:
-                # an OSError naming another file (a read of the input) is not a write failure
-                if e.filename not in (None, tmp) or getattr(e, "errno", None) not in _WRITE_ERRNOS:
-                    raise
-                raise write_error(e, path) from None
-            fh.flush()
-            os.fsync(fh.fileno())
+        fh = os.fdopen(fd, mode, encoding=None if binary else encoding,
+                       newline=None if binary else newline)
+        yield _Guarded(fh, path)        # its write errors name ``path``; others pass through
+        fh.flush()
+        os.fsync(fh.fileno())
+        fh.close()
         # mkstemp creates 0600 files; give the output the permissions a plain open() would
         umask = os.umask(0)
         os.umask(umask)
         os.chmod(tmp, 0o666 & ~umask)
         os.replace(tmp, path)
         fsync_dir(path.parent)
-    except OSError as e:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
+    except OSError as e:                # our own flush / fsync / rename failed
+        _discard(fh, tmp)
         raise write_error(e, path) from None
     except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
+        _discard(fh, tmp)
         raise
 
 
-#: errno values that mean "this write failed" (as opposed to a read error passing through)
-_WRITE_ERRNOS = {errno.ENOSPC, errno.EFBIG, errno.EDQUOT, errno.EROFS, errno.EIO}
+def _discard(fh, tmp: str) -> None:
+    if fh is not None:
+        with contextlib.suppress(OSError, ValueError):
+            fh.close()              # may try to flush the buffer again: ignore, it is discarded
+    with contextlib.suppress(OSError):
+        os.unlink(tmp)
+
+
+class _Guarded:
+    """A file object whose write errors become OutputError naming the final path (the caller's
+    block is the only writer of it, so any OSError from write() is a failure to write it)."""
+
+    def __init__(self, fh, path: Path):
+        self._fh, self._path = fh, path
+
+    def write(self, data):
+        try:
+            return self._fh.write(data)
+        except OSError as e:
+            from tunewise.outputs_guard import write_error
+            raise write_error(e, self._path) from None
+
+    def writelines(self, lines):
+        for line in lines:
+            self.write(line)
+
+    def flush(self):
+        try:
+            return self._fh.flush()
+        except OSError as e:
+            from tunewise.outputs_guard import write_error
+            raise write_error(e, self._path) from None
+
+    def __iter__(self):
+        return iter(self._fh)
+
+    def __getattr__(self, name):
+        return getattr(self._fh, name)
 
 
 def fsync_dir(folder: str | os.PathLike) -> None:
