@@ -138,17 +138,22 @@ def test_out_under_a_file_is_refused(tmp_path):
     assert data.stat().st_size > 0
 
 
-def test_atomic_write_keeps_previous_file_on_failure(tmp_path):
+def test_atomic_write_keeps_previous_file_on_failure(tmp_path, monkeypatch):
     import errno
 
     from tunewise.errors import OutputError
     from tunewise.fileio import atomic_write
     p = tmp_path / "f.txt"
     p.write_text("old")
+
+    def full(fd):                       # the disk fills up when the data is flushed to it
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+    import tunewise.fileio as fileio
+    monkeypatch.setattr(fileio.os, "fsync", full)
     with pytest.raises(OutputError) as e:
         with atomic_write(p) as fh:
             fh.write("new")
-            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+    monkeypatch.undo()
     assert p.read_text() == "old"
     assert e.value.errno == errno.ENOSPC and str(p) in e.value.message
     assert no_temp_files(tmp_path)

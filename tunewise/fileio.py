@@ -36,7 +36,17 @@ def atomic_write(path: str | os.PathLike, mode: str = "w", encoding: str | None 
     try:
         fh = os.fdopen(fd, mode, encoding=None if binary else encoding,
                        newline=None if binary else newline)
+    except OSError as e:
+        with contextlib.suppress(OSError):
+            os.close(fd)
+        _discard(None, tmp)
+        raise write_error(e, path) from None
+    try:
         yield _Guarded(fh, path)        # its write errors name ``path``; others pass through
+    except BaseException:
+        _discard(fh, tmp)
+        raise
+    try:
         fh.flush()
         os.fsync(fh.fileno())
         fh.close()
@@ -49,7 +59,7 @@ def atomic_write(path: str | os.PathLike, mode: str = "w", encoding: str | None 
     except OSError as e:                # our own flush / fsync / rename failed
         _discard(fh, tmp)
         raise write_error(e, path) from None
-    except BaseException:
+    except BaseException:               # e.g. KeyboardInterrupt during fsync
         _discard(fh, tmp)
         raise
 

@@ -324,8 +324,8 @@ def _coerce(cls, name: str, val: Any, problems: list[str], label: str) -> Any:
                                                 "precision") else str(val)
     except (TypeError, ValueError, OverflowError):    # int(float("inf")): OverflowError
         number = isinstance(default, (int, float)) and not isinstance(default, bool)
-        problems.append(f"{label}: expected {'a finite ' if number else ''}"
-                        f"{type(default).__name__}, got {val!r}")
+        problems.append(f"{label}: expected {type(default).__name__}"
+                        f"{' (a finite number)' if number else ''}, got {val!r}")
         return default
     return val
 
