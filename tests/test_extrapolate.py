@@ -81,3 +81,46 @@ def test_custom_metric_over_per_example_pairs():
     res = predict_curve(pts, at=[1024], n_boot=30,
                         metric=lambda pairs: float(np.mean([g == p for g, p in pairs])))
     assert res.ok and 0.7 < res.predictions[0].value < 0.95
+
+
+def test_report_draws_the_extrapolation_dashed_and_prints_the_backtest(tmp_path):
+    from tunewise.report import example_results, render_report
+    results = example_results()
+    base_md = (lambda d: d["markdown"].read_text())(render_report(results, tmp_path / "a"))
+    pts = [(p["train_size"], i, v) for p in results["learning_curve"]
+           for i, v in enumerate(p["values"])]
+    pred = predict_curve(pts, baseline=0.9, n_boot=50)
+    assert pred.ok
+    results["curve_prediction"] = {"metric": results["metric"], **pred.to_dict()}
+    files = render_report(results, tmp_path / "b")
+    md = files["markdown"].read_text()
+    assert "Beyond the measured sizes" in md and "Beyond the measured sizes" not in base_md
+    assert f"{pred.predictions[0].value:.3f}" in md
+    assert "Backtest:" in md and "error" in md
+    svg = (tmp_path / "b" / "plots" / "learning_curve.svg").read_text()
+    base_svg = (tmp_path / "a" / "plots" / "learning_curve.svg").read_text()
+    assert "power-law fit (extrapolated)" in svg and "extrapolated" not in base_svg
+    assert svg.count("stroke-dasharray") > base_svg.count("stroke-dasharray")
+
+
+def test_compare_section_uses_every_seed_and_the_best_other_arm():
+    from tunewise.compare.extrapolate import compare_section
+    from tunewise.tasks import make_task
+    from tunewise.data.records import Example
+    rng = np.random.default_rng(0)
+    golds = [str(g) for g in rng.integers(0, 2, 300)]
+    task = make_task("classification", [Example.from_text("x", g, label=g) for g in golds])
+    raws = []
+    for n in SIZES:
+        for s in range(2):
+            right = rng.random(300) < power_law(n, A, B, C)
+            raws.append({"name": f"ft-{n}-{s}", "kind": "finetune", "train_size": n, "seed": s,
+                         "preds": [g if r else str(1 - int(g)) for g, r in zip(golds, right)]})
+    scored = [{"name": "classical", "kind": "classical",
+               "metrics": {"accuracy": {"value": 0.86}}},
+              {"name": "zero-shot", "kind": "prompt", "metrics": {"accuracy": {"value": 0.6}}}]
+    sec = compare_section(task, golds, raws, scored, "accuracy")
+    assert sec["ok"] and sorted(int(k) for k in sec["measured"]) == SIZES
+    assert sec["crossover"]["baseline_name"] == "classical"
+    assert sec["crossover"]["baseline"] == 0.86
+    assert sec["backtest"]["held_out_size"] == 256

@@ -336,3 +336,25 @@ def _round(n: int) -> int:
         return int(n)
     p = 10 ** (int(math.log10(n)) - 1)
     return int(round(n / p) * p)
+
+
+def compare_section(task, golds: Sequence[Any], raws: Sequence[dict], scored: Sequence[dict],
+                    metric: str, *, seed: int = 0, confidence: float = 0.9) -> dict:
+    """results.json's ``curve_prediction``: ``predict_curve`` over compare's fine-tuned arms
+    (every size and seed; per-example (gold, prediction) pairs on the shared test split, scored
+    with the headline ``metric``), against the best arm that is not fine-tuned."""
+    from tunewise.compare.scoring import metric_function
+    fn = metric_function(task, metric)
+    golds = list(golds)
+    pts = [(r["train_size"], r.get("seed", 0), list(zip(golds, r["preds"])))
+           for r in raws if r.get("kind") == "finetune" and r.get("preds") is not None
+           and len(r["preds"]) == len(golds)]
+    others = [a for a in scored if a.get("kind") != "finetune"
+              and metric in (a.get("metrics") or {})]
+    best = max(others, key=lambda a: a["metrics"][metric]["value"], default=None)
+    res = predict_curve(pts, seed=seed, confidence=confidence,
+                        metric=lambda pairs: float(fn([g for g, _ in pairs],
+                                                      [p for _, p in pairs])),
+                        baseline=best["metrics"][metric]["value"] if best else None,
+                        baseline_name=best["name"] if best else "the best other arm")
+    return {"metric": metric, **res.to_dict(), "text": res.describe()}
