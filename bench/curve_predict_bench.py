@@ -146,13 +146,15 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("phase", choices=["measure", "fit"])
     ap.add_argument("--datasets", nargs="+", default=["mr", "tweeteval_emotion"])
+    ap.add_argument("--sizes", type=int, nargs="+", default=list(FIT_SIZES) + [TARGET],
+                    help="sizes to measure (runs already in the points file are skipped)")
     ap.add_argument("--threads", type=int, default=1,
                     help="torch threads (1: the machine is shared; oversubscription collapses)")
     args = ap.parse_args()
     OUT.mkdir(parents=True, exist_ok=True)
     if args.phase == "measure":
         for name in args.datasets:
-            measure(name, list(FIT_SIZES) + [TARGET], args.threads)
+            measure(name, args.sizes, args.threads)
         return 0
     return fit(args.datasets)
 

@@ -163,3 +163,18 @@ def test_cli_bad_inputs_get_a_clear_message(tmp_path, cli, case, needle):
     assert "Traceback" not in r.stderr
     assert needle in r.stderr.lower()
     assert str(path.name) in r.stderr
+
+
+def test_embed_stops_at_the_middle_layer_with_the_same_features(tiny):
+    import torch
+    from tunewise.data.text_features import embed_texts
+    texts = ["a short one", "a somewhat longer text about cooking pasta", "goal!"]
+    feats = embed_texts(texts, lm=tiny, bf16=False, progress=False)
+    tok, net = tiny.tokenizer, tiny.model
+    mid = net.config.num_hidden_layers // 2
+    for i, t in enumerate(texts):
+        ids = torch.tensor([tok(t, add_special_tokens=False)["input_ids"]])
+        with torch.inference_mode():
+            h = net(input_ids=ids, output_hidden_states=True).hidden_states[mid][0].float()
+        want = torch.cat([h[-1], h.mean(0)]).numpy()
+        assert np.allclose(feats[i], want, atol=1e-4)

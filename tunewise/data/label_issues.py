@@ -76,6 +76,8 @@ class LabelIssues:
     scores: Any = field(default=None, repr=False)
     #: the flagged indices, most suspicious first (all of them, whatever ``top`` was)
     flagged: list[int] = field(default_factory=list, repr=False)
+    #: each producer's own (n, K) out-of-fold probabilities ("lm", "tfidf"), before averaging
+    parts: dict = field(default_factory=dict, repr=False)
 
     def to_dict(self) -> dict:
         return {"suspects": [s.to_dict() for s in self.suspects],
@@ -189,23 +191,23 @@ def find_label_issues(path: "str | os.PathLike | Sequence[Example]", *, model: s
                      f"{used_folds} examples")
     texts = [ex.input for ex in examples]
     timing: dict = {}
-    probs = []
+    probs: dict[str, np.ndarray] = {}
     if "lm" in features.split("+"):
         from tunewise.data.text_features import embed_texts
         t0 = time.perf_counter()
         emb = embed_texts(texts, model=model, lm=lm, progress=progress)
         timing["features_seconds"] = round(time.perf_counter() - t0, 2)
         t0 = time.perf_counter()
-        probs.append(oof_probs.oof_probe(emb, y, k, folds=used_folds, seed=seed))
+        probs["lm"] = oof_probs.oof_probe(emb, y, k, folds=used_folds, seed=seed)
         timing["lm_probe_seconds"] = round(time.perf_counter() - t0, 2)
     if "tfidf" in features.split("+"):
         from tunewise import progress as prog
         t0 = time.perf_counter()
         with prog.bar("TF-IDF folds", total=used_folds, disable=not progress) as advance:
-            probs.append(oof_probs.oof_tfidf(texts, y, k, folds=used_folds, seed=seed,
-                                             advance=advance))
+            probs["tfidf"] = oof_probs.oof_tfidf(texts, y, k, folds=used_folds, seed=seed,
+                                                 advance=advance)
         timing["tfidf_seconds"] = round(time.perf_counter() - t0, 2)
-    p = np.mean(probs, axis=0)
+    p = np.mean(list(probs.values()), axis=0)
     res = cl.find_issues(y, p, rank_by=rank_by)
     flagged = [int(i) for i in res["flagged"]]
     shown = flagged if top is None else flagged[:top]
@@ -220,4 +222,4 @@ def find_label_issues(path: "str | os.PathLike | Sequence[Example]", *, model: s
                        noise_rate={lab: float(r) for lab, r in zip(labels, res["noise_rate"])},
                        confident_joint=res["confident_joint"].tolist(), features=features,
                        folds=used_folds, rank_by=rank_by, timing=timing, notes=notes,
-                       probabilities=p, scores=res["scores"], flagged=flagged)
+                       probabilities=p, scores=res["scores"], flagged=flagged, parts=probs)
