@@ -178,3 +178,26 @@ def test_embed_stops_at_the_middle_layer_with_the_same_features(tiny):
             h = net(input_ids=ids, output_hidden_states=True).hidden_states[mid][0].float()
         want = torch.cat([h[-1], h.mean(0)]).numpy()
         assert np.allclose(feats[i], want, atol=1e-4)
+
+
+def test_clean_drop_label_issues_logs_each_removal(tmp_path, cli):
+    from tunewise.data import find_label_issues
+    path, planted = _planted(tmp_path)
+    flagged = {s.line for s in find_label_issues(path, model="tiny-random",
+                                                 progress=False).suspects}
+    assert len(flagged & planted) >= 4
+    out, log = tmp_path / "clean.jsonl", tmp_path / "log.jsonl"
+    r = cli("data", "clean", str(path), "-o", str(out), "--log", str(log),
+            "--drop-label-issues", "--model", "tiny-random", "--near-dup-threshold", "2",
+            "--json")
+    assert r.returncode == 0, r.stderr
+    res = json.loads(r.stdout)
+    entries = [json.loads(x) for x in log.read_text().splitlines()]
+    dropped = [e for e in entries if e.get("reason") == "label_issue"]
+    assert {e["line"] for e in dropped} == flagged
+    for e in dropped:
+        assert e["action"] == "removed" and e["suggested"] != e["label"]
+        assert 0.5 < e["confidence"] <= 1
+    assert res["removed"].get("label_issue") == len(flagged)
+    kept = out.read_text().splitlines()
+    assert len(kept) + res["removed_rows"] == 80

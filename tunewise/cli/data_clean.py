@@ -43,7 +43,9 @@ def register(group: click.Group) -> None:
               help="Drop rows whose confidence column is below this.")
 @click.option("--max-tokens", type=int, default=None,
               help="Drop rows longer than this many tokens [default with --model: its context].")
-@click.option("--model", default=None, help="Tokenizer and context for the length check.")
+@click.option("--model", default=None,
+              help="Tokenizer and context for the length check; with --drop-label-issues also "
+                   "the model whose features find them.")
 @click.option("--mojibake", type=click.Choice(["strip", "drop", "keep"]), default="strip",
               show_default=True,
               help="What ftfy cannot repair: strip the garbled characters, drop the row, or keep it.")

@@ -419,7 +419,8 @@ def clean_examples(examples: ExampleSource, out: str | os.PathLike, *,
     with bar("clean: reading", None, disable=not progress) as advance:
         rows = _first_pass(stream_rows(examples, source, reader_logs), opts, kind, index,
                            count_tokens, limit, advance)
-    issues = _label_issues(examples, source, progress) if opts.drop_label_issues else {}
+    issues = (_label_issues(examples, source, opts.model, progress) if opts.drop_label_issues
+              else {})
     for i in range(len(rows)):
         if rows.status[i] == KEEP and rows.line[i] in issues:
             rows.status[i] = CODE["label_issue"]
@@ -496,11 +497,12 @@ def clean_examples(examples: ExampleSource, out: str | os.PathLike, *,
         seconds=round(time.perf_counter() - started, 3))
 
 
-def _label_issues(examples, source: str, progress: bool) -> dict[int, dict]:
-    """{source line: {"suggested", "confidence"}} of the rows confident learning flags."""
+def _label_issues(examples, source: str, model: str | None, progress: bool) -> dict[int, dict]:
+    """{source line: {"suggested", "confidence"}} of the rows confident learning flags (features
+    from ``model``, default the embedded one)."""
     from tunewise.data.label_issues import find_label_issues
     valid = [r.example for r in stream_rows(examples, source) if r.example is not None]
-    res = find_label_issues(valid, progress=progress)
+    res = find_label_issues(valid, model=model, progress=progress)
     return {s.line: {"suggested": s.suggested, "confidence": round(s.confidence, 4)}
             for s in res.suspects if s.line is not None}
 
