@@ -66,8 +66,28 @@ def to_examples(rows, name: str):
             for i, (t, lab) in enumerate(rows)]
 
 
-def points_path(name: str) -> Path:
-    return OUT / f"curve_points_{name}.jsonl"
+def points_path(name: str, arm: str = "finetune") -> Path:
+    return OUT / (f"curve_points_{name}.jsonl" if arm == "finetune"
+                  else f"curve_points_{arm}_{name}.jsonl")
+
+
+def measure_classical(name: str, seeds: int = 5) -> None:
+    """The same curve for the TF-IDF + logistic-regression arm (seconds, not hours): a real
+    learning curve on the same data and test examples, with ``seeds`` draws at every size."""
+    from tunewise.evaluation.classical import ClassicalClassifier
+    pool, _val, test = load(name)
+    rows = []
+    for size in list(FIT_SIZES) + [TARGET]:
+        for seed in range(seeds):
+            sub = random.Random(1000 + seed).sample(pool, size)
+            if len({lab for _, lab in sub}) < 2:
+                continue
+            clf = ClassicalClassifier(seed=seed).fit([t for t, _ in sub], [lab for _, lab in sub])
+            pred = clf.predict([t for t, _ in test])
+            correct = [int(p == lab) for p, (_, lab) in zip(pred, test)]
+            rows.append({"dataset": name, "size": size, "seed": seed, "arm": "classical",
+                         "accuracy": sum(correct) / len(correct), "correct": correct})
+    points_path(name, "classical").write_text("".join(json.dumps(r) + "\n" for r in rows))
 
 
 def measure(name: str, sizes, threads: int) -> None:
@@ -113,12 +133,13 @@ def measure(name: str, sizes, threads: int) -> None:
                   f"{row['accuracy']:.3f} ({row['total_seconds']} s)", flush=True)
 
 
-def fit(names) -> int:
+def fit(names, arm: str = "finetune") -> int:
     from tunewise.compare import predict_curve
+    print(f"arm: {arm}")
     print(f"{'dataset':20}{'fit on':>10}{'predicted@1024':>16}{'90% interval':>18}"
           f"{'measured':>10}{'covered':>9}{'backtest@256 err':>18}")
     for name in names:
-        path = points_path(name)
+        path = points_path(name, arm)
         if not path.exists():
             print(f"{name:20} no measurements ({path} missing)")
             continue
@@ -148,15 +169,21 @@ def main() -> int:
     ap.add_argument("--datasets", nargs="+", default=["mr", "tweeteval_emotion"])
     ap.add_argument("--sizes", type=int, nargs="+", default=list(FIT_SIZES) + [TARGET],
                     help="sizes to measure (runs already in the points file are skipped)")
+    ap.add_argument("--arm", choices=["finetune", "classical"], default="finetune",
+                    help="finetune: LoRA runs (hours on a busy 2-core machine); classical: the "
+                         "TF-IDF + logistic-regression curve (seconds), 5 seeds per size")
     ap.add_argument("--threads", type=int, default=1,
                     help="torch threads (1: the machine is shared; oversubscription collapses)")
     args = ap.parse_args()
     OUT.mkdir(parents=True, exist_ok=True)
     if args.phase == "measure":
         for name in args.datasets:
-            measure(name, args.sizes, args.threads)
+            if args.arm == "classical":
+                measure_classical(name)
+            else:
+                measure(name, args.sizes, args.threads)
         return 0
-    return fit(args.datasets)
+    return fit(args.datasets, args.arm)
 
 
 if __name__ == "__main__":
