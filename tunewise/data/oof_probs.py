@@ -8,8 +8,8 @@ Producers (``FEATURES``):
 - ``tfidf``: the classical arm (``tunewise.evaluation.classical``: word + character n-gram TF-IDF,
   logistic regression). Fast; knows nothing beyond the training words.
 - ``lm``: logistic regression on frozen language-model features (``text_features.embed_texts``:
-  mean-pooled hidden states of a middle and the last layer), standardised. One forward pass over
-  the data; the folds only refit the linear model.
+  the middle layer's hidden state at the last token and its mean over the tokens), standardised.
+  One forward pass over the data; the folds only refit the linear model.
 - ``lm+tfidf``: the average of both probability sets.
 """
 from __future__ import annotations
@@ -20,7 +20,7 @@ import numpy as np
 
 FEATURES = ("lm+tfidf", "lm", "tfidf")
 
-#: inverse L2 strength of the probe on standardised LM features (576-1152 dims); a strong
+#: inverse L2 strength of the probe on standardised LM features (1,152 dims); a strong
 #: penalty, since the probe must not memorise the (possibly wrong) labels it is trained on
 LM_PROBE_C = 0.05
 
