@@ -19,10 +19,10 @@ def register(group: click.Group) -> None:
               help="Folds of the out-of-fold probabilities (stratified).")
 @click.option("--top", type=int, default=None,
               help="Show only the N most suspicious examples [default: every flagged one].")
-@click.option("--features", type=click.Choice(["lm+tfidf", "lm", "tfidf"]), default="lm+tfidf",
-              show_default=True,
+@click.option("--features", type=click.Choice(["lm+tfidf", "lm", "tfidf"]), default=None,
               help="Probabilities from a probe on language-model features averaged with TF-IDF + "
-                   "logistic regression, either alone (tfidf: fast, no model).")
+                   "logistic regression (lm+tfidf), or either alone (tfidf: fast, no model) "
+                   "[default: lm+tfidf].")
 @click.option("--rank-by", type=click.Choice(["self_confidence", "normalized_margin"]),
               default="self_confidence", show_default=True,
               help="Order of the suspects: lowest probability of the given label first, or "

@@ -145,7 +145,7 @@ def check_classification(examples: Sequence[Example], source: str, folds: int) -
 
 
 def find_label_issues(path: "str | os.PathLike | Sequence[Example]", *, model: str | None = None,
-                      folds: int = 5, top: int | None = None, features: str = "lm+tfidf",
+                      folds: int = 5, top: int | None = None, features: str | None = None,
                       rank_by: str = "self_confidence", seed: int = 0, lm=None,
                       format: str | None = None, task: str | None = None,
                       text_column: str | None = None, label_column: str | None = None,
@@ -158,7 +158,8 @@ def find_label_issues(path: "str | os.PathLike | Sequence[Example]", *, model: s
     - ``folds``: K of the stratified K-fold that makes the probabilities out-of-fold (fewer when
       the rarest class has fewer examples; said in ``notes``).
     - ``top``: keep only the first N suspects (``n_flagged`` still counts all).
-    - ``features``: ``lm+tfidf`` (default), ``lm`` or ``tfidf`` (fast, no language model).
+    - ``features``: ``lm+tfidf``, ``lm`` or ``tfidf`` (fast, no language model); None =
+      ``oof_probs.DEFAULT_FEATURES``.
     - ``rank_by``: ``self_confidence`` or ``normalized_margin``.
 
     Raises UsageError for data that is not classification (generation, regression-like numeric
@@ -167,6 +168,7 @@ def find_label_issues(path: "str | os.PathLike | Sequence[Example]", *, model: s
     from tunewise.data import confident_learning as cl
     from tunewise.data import oof_probs
     from tunewise.data.read import read
+    features = features or oof_probs.DEFAULT_FEATURES
     if features not in oof_probs.FEATURES:
         raise UsageError(f"unknown features {features!r}", fix=f"use one of {oof_probs.FEATURES}")
     if rank_by not in cl.RANK_METHODS:

@@ -19,6 +19,9 @@ from typing import Sequence
 import numpy as np
 
 FEATURES = ("lm+tfidf", "lm", "tfidf")
+#: what ``find_label_issues`` and ``tunewise data noise`` use unless told otherwise (chosen by
+#: bench/noise_bench.py: precision at k of the flipped labels)
+DEFAULT_FEATURES = "lm+tfidf"
 
 #: inverse L2 strength of the probe on standardised LM features (1,152 dims); a strong
 #: penalty, since the probe must not memorise the (possibly wrong) labels it is trained on
