@@ -15,6 +15,7 @@ REASON_HELP = {
     "conflicting_labels": "same input, different labels",
     "exact_duplicate": "same input and label as a kept row",
     "near_duplicate": "input nearly the same as a kept row",
+    "label_issue": "label probably wrong (see tunewise data noise)",
     "unicode_repaired": "mojibake / entities fixed (ftfy)",
     "mojibake_stripped": "undecodable garbage removed",
     "whitespace_normalized": "spaces collapsed / trimmed",
@@ -43,14 +44,20 @@ def register(group: click.Group) -> None:
               help="Drop rows whose confidence column is below this.")
 @click.option("--max-tokens", type=int, default=None,
               help="Drop rows longer than this many tokens [default with --model: its context].")
-@click.option("--model", default=None, help="Tokenizer and context for the length check.")
+@click.option("--model", default=None,
+              help="Tokenizer and context for the length check; with --drop-label-issues also "
+                   "the model whose features find them.")
 @click.option("--mojibake", type=click.Choice(["strip", "drop", "keep"]), default="strip",
               show_default=True,
               help="What ftfy cannot repair: strip the garbled characters, drop the row, or keep it.")
+@click.option("--drop-label-issues", is_flag=True,
+              help="Also drop the examples `tunewise data noise` flags as probably mislabelled "
+                   "(classification; runs the embedded model over the data).")
 @reader_options
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
 def clean_cmd(file, out, log, fmt, task, near_dup_threshold, conflicts, min_confidence,
-              max_tokens, model, mojibake, text_column, label_column, encoding, as_json):
+              max_tokens, model, mojibake, drop_label_issues, text_column, label_column, encoding,
+              as_json):
     """Repair text (ftfy), drop duplicates, near-duplicates, conflicting labels, empty,
     overlong and low-confidence rows. Writes OUT as chat JSONL and a log with one line per
     removed or changed row (source line, reason, kept twin), so kept + removed = input.
@@ -63,7 +70,8 @@ def clean_cmd(file, out, log, fmt, task, near_dup_threshold, conflicts, min_conf
     res = clean(file, out, log=log, format=fmt, task=task, near_dup_threshold=near_dup_threshold,
                 conflicts=conflicts, min_confidence=min_confidence, max_tokens=max_tokens,
                 model=model, mojibake=mojibake, text_column=text_column,
-                label_column=label_column, encoding=encoding)
+                label_column=label_column, encoding=encoding,
+                drop_label_issues=drop_label_issues, progress=not as_json)
     if as_json:
         from tunewise.cli.output import emit_json
         emit_json(res.to_dict())

@@ -9,14 +9,16 @@ Modules: ``config`` (typed YAML config, validated at once), ``run`` (the orchest
 worth, recommendation), ``findings`` (scores, curve and paired tests from predictions),
 ``scoring`` (multi-seed bootstrap), ``costing`` (local and hosted cost, break-even), ``cache``
 (interruption-safe per-arm results), ``datasets`` (data loading, subsets), ``shipped`` (the
-example configs).
+example configs), ``extrapolate`` (``predict_curve``: the fitted learning curve beyond the
+measured sizes).
 """
 from __future__ import annotations
 
 from tunewise.callable_module import make_callable
+from tunewise.compare.extrapolate import predict_curve
 from tunewise.compare.run import compare
 
 # `tunewise.compare(...)` keeps working after `import tunewise.compare.<submodule>`
 make_callable(__name__, "compare")
 
-__all__ = ["compare"]
+__all__ = ["compare", "predict_curve"]

@@ -271,6 +271,8 @@ def build_results(cfg: CompareConfig, task, splits, test, golds, raws: list[dict
     sizes_run = [p["train_size"] for p in curve]
     cross = findings.crossover_section(cmp, metric, sizes_run)
     worth = findings.prompt_worth_section(cmp)
+    from tunewise.compare.extrapolate import compare_section
+    curve_pred = compare_section(task, golds, raws, scored, metric, seed=cfg.seed)
 
     cost, extra, be_requests = _costs(cfg, task, splits, test, raws, cmp)
     rec = analysis.recommend(metric=metric, majority=cmp["majority"], classical=cmp["classical"],
@@ -305,7 +307,7 @@ def build_results(cfg: CompareConfig, task, splits, test, golds, raws: list[dict
                  "config": task.to_config()},
         "metric": metric, "headline_rule": head.get("reason"), "data": data, "arms": scored,
         "learning_curve": curve, "crossover": cross, "prompt_worth": worth,
-        "tests": cmp["tests"], "cost": cost, "extra_costs": extra,
+        "curve_prediction": curve_pred, "tests": cmp["tests"], "cost": cost, "extra_costs": extra,
         "break_even": cost["break_even"],
         "recommendation": {"action": action, "headline": rec["text"], "reasons": rec["reasons"],
                            "caveats": caveats},

@@ -8,6 +8,7 @@ Public API (each backs one CLI command)::
     result = data.clean("raw.csv", "clean.jsonl", log="log.jsonl")  # `tunewise data clean`
     manifest = data.split("clean.jsonl", "splits/", val=0.1, test=0.1, seed=0)  # `tunewise data split`
     profile = data.stats("train.jsonl", model="smollm2-135m-instruct")   # `tunewise data stats`
+    issues = data.find_label_issues("train.csv", top=50)   # `tunewise data noise`
 """
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ _EXPORTS = {
     "clean": "tunewise.data.clean", "split": "tunewise.data.split", "stats": "tunewise.data.stats",
     "Example": "tunewise.data.records", "Message": "tunewise.data.records",
     "Entity": "tunewise.data.records", "Problem": "tunewise.data.problems",
+    "find_label_issues": "tunewise.data.label_issues", "LabelIssues": "tunewise.data.label_issues",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -21,6 +21,9 @@ Removal reasons (first that applies):
   on a tie)
 - ``exact_duplicate``: same input (and label) as an earlier kept row: ``kept_line`` names it
 - ``near_duplicate``: input similar to an earlier kept row (MinHash, >= ``near_dup_threshold``)
+- ``label_issue`` (only with ``drop_label_issues``): confident learning says the label is
+  probably wrong (``tunewise.data.label_issues``); decided on the input before the other removals,
+  applied to rows nothing else removed; the log names the suggested label and its confidence
 
 Change reasons: see ``tunewise.data.textfix`` (unicode_repaired, mojibake_stripped,
 whitespace_normalized).
@@ -47,7 +50,7 @@ from tunewise.errors import DataError, UsageError
 KEEP = 0
 #: status codes -> reasons, in the order they are decided
 REASONS = ["kept", "invalid", "empty", "low_confidence", "mojibake_unrepairable", "overlong",
-           "conflicting_labels", "exact_duplicate", "near_duplicate"]
+           "conflicting_labels", "exact_duplicate", "near_duplicate", "label_issue"]
 CODE = {r: i for i, r in enumerate(REASONS)}
 NON_TEXT_DROPPED = "non_text_parts_dropped"
 CHANGE_BITS = {textfix.UNICODE_REPAIRED: 1, textfix.MOJIBAKE_STRIPPED: 2, textfix.WHITESPACE: 4,
@@ -75,6 +78,8 @@ class CleanOptions:
     mojibake: str = "strip"
     #: MinHash permutations per row (memory: 4 bytes each per row)
     num_perm: int = 64
+    #: drop the examples ``find_label_issues`` flags (classification; runs the language model)
+    drop_label_issues: bool = False
 
     def validate(self) -> None:
         problems = []
@@ -449,6 +454,11 @@ def clean_examples(examples: ExampleSource, out: str | os.PathLike, *,
     with bar("clean: reading", None, disable=not progress) as advance:
         rows = _first_pass(stream_rows(examples, source, reader_logs), opts, kind, index,
                            count_tokens, limit, advance)
+    issues = (_label_issues(examples, source, opts.model, progress) if opts.drop_label_issues
+              else {})
+    for i in range(len(rows)):
+        if rows.status[i] == KEEP and rows.line[i] in issues:
+            rows.status[i] = CODE["label_issue"]
     groups = _resolve_exact(rows, kind, opts.conflicts)
     if index is not None:
         _resolve_near(rows, index)
@@ -493,6 +503,8 @@ def clean_examples(examples: ExampleSource, out: str | os.PathLike, *,
                     counts["changed_rows"] += 1
             if status != KEEP or reasons:
                 entry = _log_entry(i, row, fixed, rows, reasons, golds, groups, kind, limit)
+                if status == CODE["label_issue"]:
+                    entry.update(issues[rows.line[i]])
                 logf.write(json.dumps(entry, ensure_ascii=False))
                 logf.write("\n")
             advance(1)
@@ -538,13 +550,23 @@ def clean_examples(examples: ExampleSource, out: str | os.PathLike, *,
         seconds=round(time.perf_counter() - started, 3))
 
 
+def _label_issues(examples, source: str, model: str | None, progress: bool) -> dict[int, dict]:
+    """{source line: {"suggested", "confidence"}} of the rows confident learning flags (features
+    from ``model``, default the embedded one)."""
+    from tunewise.data.label_issues import find_label_issues
+    valid = [r.example for r in stream_rows(examples, source) if r.example is not None]
+    res = find_label_issues(valid, model=model, progress=progress)
+    return {s.line: {"suggested": s.suggested, "confidence": round(s.confidence, 4)}
+            for s in res.suspects if s.line is not None}
+
+
 def clean(path: str | os.PathLike, out: str | os.PathLike, *, log: str | os.PathLike | None = None,
           format: str | None = None, task: str | None = None,
           near_dup_threshold: float | None = 0.9, conflicts: str = "drop",
           min_confidence: float | None = None, max_tokens: int | None = None,
           model: str | None = None, mojibake: str = "strip", text_column: str | None = None,
           label_column: str | None = None, encoding: str | None = None,
-          progress: bool = True) -> CleanResult:
+          drop_label_issues: bool = False, progress: bool = True) -> CleanResult:
     """Clean the dataset at ``path`` into the chat JSONL ``out``; log every change/removal.
 
     ``log`` defaults to ``<out stem>.log.jsonl`` beside ``out``. See the module docstring for
@@ -557,7 +579,7 @@ def clean(path: str | os.PathLike, out: str | os.PathLike, *, log: str | os.Path
                   fix="write the output (-o) and the log (--log) to paths other than the input")
     opts = CleanOptions(near_dup_threshold=near_dup_threshold, conflicts=conflicts,
                         min_confidence=min_confidence, max_tokens=max_tokens, model=model,
-                        mojibake=mojibake)
+                        mojibake=mojibake, drop_label_issues=drop_label_issues)
 
     def examples(problem_log) -> Iterator[Example]:
         return iter_examples(path, format=format, task=task, text_column=text_column,

@@ -126,6 +126,7 @@ def build(results: dict) -> list[Block]:
     else:
         blocks.append(Paragraph("No fine-tuned runs in these results.", "note"))
     blocks += _crossover(results)
+    blocks += _curve_prediction(results)
 
     blocks += _cost(results)
     blocks += _per_class(results)
@@ -219,6 +220,31 @@ def _crossover(results: dict) -> list[Block]:
             items.append(pw["note"])
     out.append(Bullets(items))
     return out
+
+
+def _curve_prediction(results: dict) -> list[Block]:
+    """The extrapolated learning curve (tunewise.compare.extrapolate), with its backtest."""
+    pred = results.get("curve_prediction")
+    if not pred:
+        return []
+    if not pred.get("ok"):
+        return [Paragraph(f"Extrapolation: {pred.get('message', 'none')}.", "note")]
+    items = [f"Predicted {results['metric']} at {fmt.count(p['size'])} training examples: "
+             f"{fmt.metric(p['value'])} ({round(100 * pred.get('confidence', 0.9))}% band "
+             f"{fmt.metric(p['low'])} to {fmt.metric(p['high'])})"
+             for p in pred.get("predictions") or []]
+    bt = pred.get("backtest")
+    if bt:
+        items.append(f"Backtest: fitted without {fmt.count(bt['held_out_size'])}, the same fit "
+                     f"predicted {fmt.metric(bt['predicted'])} there; measured "
+                     f"{fmt.metric(bt['measured'])} (error {100 * bt['error']:+.1f} points, "
+                     f"{'inside' if bt['covered'] else 'outside'} its band)")
+    else:
+        items.append("Backtest: needs at least 4 training sizes")
+    if pred.get("crossover"):
+        items.append(pred["crossover"]["text"][:1].upper() + pred["crossover"]["text"][1:])
+    items.append(f"Caveat: {pred.get('caveat')}")
+    return [Heading("Beyond the measured sizes", 3), Bullets(items)]
 
 
 def cost_blocks(cost: dict, *, heading: str, level: int = 2, plot: bool = True) -> list[Block]:

@@ -116,6 +116,7 @@ def learning_curve_svg(results: dict) -> str | None:
             ax.set_xscale("log", base=2)
         ax.set_xticks(xs, [f"{x:,}" for x in xs])
         ax.minorticks_off()
+        _draw_prediction(ax, results.get("curve_prediction"), xs)
         cross = results.get("crossover") or {}
         if cross.get("found") and cross.get("train_size"):
             ax.axvline(cross["train_size"], color="black", lw=1, ls=":")
@@ -228,6 +229,26 @@ def per_class_svg(arms: Sequence[dict]) -> str | None:
     ax.grid(axis="y", alpha=0.3)
     ax.legend(fontsize=8, loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False)
     return _svg(fig)
+
+
+def _draw_prediction(ax, pred: dict | None, measured_sizes: list) -> None:
+    """The fitted power law and its bootstrap band beyond the measured sizes: dashed line and
+    hatched band, so an extrapolation is never mistaken for a measurement."""
+    if not pred or not pred.get("ok") or not pred.get("band"):
+        return
+    last = max(measured_sizes)
+    band = [row for row in pred["band"] if row[0] >= last]
+    if len(band) < 2:
+        return
+    xs = [row[0] for row in band]
+    ax.fill_between(xs, [row[2] for row in band], [row[3] for row in band], facecolor="none",
+                    edgecolor=FT_COLOR, hatch="///", alpha=0.35, lw=0,
+                    label=f"extrapolated {round(100 * pred.get('confidence', 0.9))}% band")
+    ax.plot(xs, [row[1] for row in band], color=FT_COLOR, lw=1.6, ls="--",
+            label="power-law fit (extrapolated)")
+    ticks = sorted(set(measured_sizes) | {p["size"] for p in pred.get("predictions") or []})
+    ax.set_xticks(ticks, [f"{x:,}" for x in ticks])
+    ax.minorticks_off()
 
 
 def _nice_ceiling(x: float) -> float:
