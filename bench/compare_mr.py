@@ -53,11 +53,16 @@ def main(argv=None) -> int:
     for name, part in parts.items():
         write_chat_jsonl(d / f"{name}.jsonl",
                          [Example.from_text(t, lab, label=lab) for t, lab in part])
-    overrides = {"data.train": str(d / "train.jsonl"), "data.val": str(d / "val.jsonl"),
-                 "data.test": str(d / "test.jsonl"), "max_eval": a.test_n,
-                 "arms.fine_tune.sizes": a.sizes,
-                 "arms.fine_tune.seeds": {n: a.seeds for n in a.sizes if n <= 64}}
-    res = compare(ROOT / "bench" / "compare-mr.yaml", out=a.out, overrides=overrides)
+    import yaml
+    cfg = yaml.safe_load((ROOT / "bench" / "compare-mr.yaml").read_text(encoding="utf-8"))
+    cfg["data"].update(train=str(d / "train.jsonl"), val=str(d / "val.jsonl"),
+                       test=str(d / "test.jsonl"))
+    cfg["max_eval"] = a.test_n
+    # (a dict given as a dotted override is merged key by key, and YAML's int keys and the
+    # override's keys do not meet: so the config dict is edited here instead)
+    cfg["arms"]["fine_tune"].update(sizes=a.sizes,
+                                    seeds={n: a.seeds for n in a.sizes if n <= 64})
+    res = compare(cfg, out=a.out)
     print("learning curve:")
     for p in res["learning_curve"]:
         print(f"  {p['train_size']:>5}: {p['mean']:.3f} (seeds {p['values']}, "

@@ -74,3 +74,24 @@ def test_from_the_threshold_on_validation_is_carved_and_the_best_epoch_kept(tmp_
     assert info["n_labelled"] == 20 and info["epochs"] == 1
     assert info["model_selection"].startswith("best epoch on validation (4 examples carved")
     assert any(m.startswith("model selection: best epoch on validation") for m in said)
+
+
+@pytest.mark.parametrize("kind", ["ner", "generation"])
+def test_ner_and_generation_use_the_same_budget_and_selection(tmp_path, kind):
+    from tunewise.data.records import Entity, Example
+    from tunewise.tasks import make_task
+    exs = []
+    for i in range(10):
+        if kind == "ner":
+            toks = ["Ann", "visits", "Paris", f"t{i}"]
+            exs.append(Example.from_text(" ".join(toks), tokens=toks,
+                                         entities=[Entity("PER", 0, 1, "Ann"),
+                                                   Entity("LOC", 2, 3, "Paris")]))
+        else:
+            exs.append(Example.from_text(f"say {i} twice", f"{i} {i}"))
+    task = make_task(kind, exs)
+    train(exs, out=tmp_path / kind, task=task, min_examples_seen=20, say=lambda m: None,
+          progress=False, **FAST)
+    info = json.loads((tmp_path / kind / "run.json").read_text())
+    assert info["epochs"] == 2 and info["epochs_run"] == 2 and info["n_val"] == 0
+    assert info["model_selection"].startswith("no validation")
