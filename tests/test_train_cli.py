@@ -30,6 +30,7 @@ def finished_run(tmp_path_factory):
     run = d / "run"
     r = run_cli("train", "--train", str(data), "--model", "tiny-random", "-o", str(run),
                 "--epochs", "2", "--batch-size", "4", "--checkpoint-every", "3",
+                "--min-val-carve", "10",   # 40 examples: carve validation (below: none)
                 "--precision", "fp32", "--json", "--lora-targets", "q_proj,v_proj,o_proj")
     return d, run, r
 
@@ -107,7 +108,7 @@ def test_truncated_answer_is_reported_without_traceback(tmp_path, cli):
 def test_bad_settings_are_all_reported(tmp_path, cli):
     data = _write_chat(tmp_path / "t.jsonl", 8)
     cfg = tmp_path / "c.yaml"
-    cfg.write_text("epochs: 0\nlearning_rate: 0.1\n", encoding="utf-8")
+    cfg.write_text("epochs: -1\nlearning_rate: 0.1\n", encoding="utf-8")
     r = cli("train", "--train", str(data), "--model", "tiny-random", "--config", str(cfg),
             "--lr", "-1", "-o", str(tmp_path / "r"))
     assert r.returncode == 2

@@ -165,7 +165,7 @@ def test_merge_writes_a_plain_model_with_the_same_outputs(tmp_path, task):
 def test_carved_validation_is_stratified_and_recorded(tmp_path, task):
     exs = make_examples(40)
     res = train(exs, out=tmp_path / "c", task=task, epochs=1, val_fraction=0.2, say=quiet,
-                progress=False, **FAST)
+                min_val_carve=40, progress=False, **FAST)
     info = json.loads((tmp_path / "c" / "run.json").read_text())
     assert info["val_carved"] and info["n_val"] == 8 and info["n_train"] == 32
     val = [json.loads(l) for l in (tmp_path / "c" / "data" / "val.jsonl").read_text().splitlines()]

@@ -17,7 +17,9 @@ _SETTINGS = [
     ("--lora-alpha", "lora_alpha", float),
     ("--lora-dropout", "lora_dropout", float),
     ("--lora-targets", "lora_targets", str),
-    ("--epochs", "epochs", int),
+    ("--epochs", "epochs", str),   # a number, or "auto" (the data-scaled budget)
+    ("--min-examples-seen", "min_examples_seen", int),
+    ("--max-epochs", "max_epochs", int),
     ("--batch-size", "batch_size", int),
     ("--grad-accum", "grad_accum", int),
     ("--optimizer", "optimizer", click.Choice(["adamw", "sgd", "adafactor"])),
@@ -29,6 +31,7 @@ _SETTINGS = [
     ("--seed", "seed", int),
     ("--precision", "precision", click.Choice(["auto", "bf16", "fp32"])),
     ("--val-fraction", "val_fraction", float),
+    ("--min-val-carve", "min_val_carve", int),
     ("--patience", "patience", int),
     ("--checkpoint-every", "checkpoint_every", int),
 ]
@@ -126,8 +129,12 @@ def train_cmd(train_path, val_path, model, config_path, task_kind, out, resume, 
     else:
         m = result.metrics
         head = result.headline_metric
-        say(f"best epoch {result.best_epoch}: {head} {m.get(head, float('nan')):.4f}, "
-            f"val_loss {m.get('val_loss', float('nan')):.4f}")
+        if m:
+            say(f"best epoch {result.best_epoch}: {head} {m.get(head, float('nan')):.4f}, "
+                f"val_loss {m.get('val_loss', float('nan')):.4f}")
+        else:
+            say(f"kept the last epoch ({result.best_epoch}): no validation split "
+                "(small data; see model_selection in run.json)")
         say(f"training: {result.timing['train_examples_per_second']:.1f} examples/s, "
             f"{result.timing['train_tokens_per_second']:,.0f} tokens/s")
         say(f"run directory: {result.run_dir}" + (f"  (merged model: {merged})" if merged else ""))

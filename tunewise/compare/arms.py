@@ -92,14 +92,20 @@ def prompt_arm(task, lm, test: Sequence[Example], *, name: str, shots=(), k: int
     return rec
 
 
-def finetune_arm(task, train: Sequence[Example], val: Sequence[Example],
+def finetune_arm(task, train: Sequence[Example], val: Sequence[Example] | None,
                  test: Sequence[Example], *, name: str, model: str, method: str,
                  train_config: dict, seed: int, run_dir: Path, epochs: int | None,
                  batch_size: int = 16, bf16: bool = False, progress: bool = True,
                  predictions_path: Path | None = None, say=lambda m: None,
-                 inputs_hash: str = "") -> dict:
-    """Fine-tune ``model`` on ``train`` (validation each epoch on ``val``), then predict ``test``
-    with the best epoch's weights. An unfinished run directory is resumed from its checkpoint."""
+                 inputs_hash: str = "", max_val: int | None = None) -> dict:
+    """Fine-tune ``model`` on ``train``, then predict ``test`` with the kept weights. An
+    unfinished run directory is resumed from its checkpoint.
+
+    ``val`` None (what compare passes): ``train`` is all the labelled data of this size, and
+    ``tunewise.training.train`` chooses: below ``min_val_carve`` examples no validation (the
+    fixed ``epochs: auto`` budget, last epoch kept), else a carved validation split (at most
+    ``max_val`` of it scored per epoch) and the best epoch. The record says which
+    (``model_selection``, ``epochs``, ``val_size``)."""
     import json
     import shutil
     from tunewise import training
@@ -109,6 +115,8 @@ def finetune_arm(task, train: Sequence[Example], val: Sequence[Example],
     overrides.update({"model": model, "method": method, "seed": seed})
     if epochs is not None:
         overrides["epochs"] = epochs
+    if max_val:
+        overrides.setdefault("max_eval_examples", max_val)
     run_dir = Path(run_dir)
     marker = run_dir / "compare-inputs.json"
     state = _run_state(run_dir)
@@ -126,7 +134,8 @@ def finetune_arm(task, train: Sequence[Example], val: Sequence[Example],
         run_dir.mkdir(parents=True, exist_ok=True)
         from tunewise.fileio import write_json
         write_json(marker, {"hash": inputs_hash})
-        info = training.train(list(train), val=list(val) or None, task=task, config=overrides,
+        info = training.train(list(train), val=list(val) if val else None, task=task,
+                              config=overrides,
                               out=str(run_dir), say=say, progress=progress).to_dict()
     lm, _ = training.load_run(run_dir)
     if hasattr(lm.model, "merge_and_unload"):   # serve as deployed: LoRA folded into the weights
@@ -140,9 +149,12 @@ def finetune_arm(task, train: Sequence[Example], val: Sequence[Example],
     n = max(len(preds), 1)
     tim = info.get("timing", {}) or {}
     tokens = info.get("tokens", {}) or {}
+    run = training.read_run(run_dir)
     used_epochs = len(info.get("history") or []) or overrides.get("epochs")
     return _record(name, "finetune", [p.pred for p in preds], train_size=len(train), seed=seed,
                    run_dir=str(run_dir), epochs=used_epochs,
+                   planned_epochs=run.get("epochs"), budget=run.get("budget"),
+                   model_selection=run.get("model_selection"), val_size=run.get("n_val"),
                    best_epoch=info.get("best_epoch"), val_metrics=info.get("metrics"),
                    timing={"examples_per_second": len(preds) / max(elapsed, 1e-9),
                            "seconds": elapsed, "hardware": "cpu",

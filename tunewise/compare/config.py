@@ -116,10 +116,14 @@ class FineTuneConfig:
     sizes: list[Size] = field(default_factory=lambda: [16, 64, 256, 1024, "all"])
     #: seeds per size: an int for every size, or {size: n} (sizes not listed get 1); several seeds
     #: where training is cheap (small sizes) show how much the result depends on the sample
-    seeds: int | dict = field(default_factory=lambda: {16: 3, 64: 2})
+    seeds: int | dict = field(default_factory=lambda: {16: 3, 64: 3})
     #: epochs per size: an int for every size or {size: n}; None = the training config's epochs
+    #: (default "auto": the data-scaled budget of tunewise.training.config, the same rule at
+    #: every size)
     epochs: int | dict | None = None
-    #: at most this many validation examples are evaluated after each epoch (early stopping)
+    #: at most this many validation examples are scored after each epoch. Validation is carved
+    #: from each size's own examples, and only from min_val_carve (128) on: below, the size is
+    #: trained on in full for the fixed budget and the last epoch is kept
     max_val: int = 200
 
     def seeds_for(self, size: Size) -> int:

@@ -22,7 +22,8 @@ from tunewise.compare.scoring import metric_function, paired_difference, score_w
 
 #: keys of a raw arm record copied into the schema Arm unchanged
 _PASS = ("name", "kind", "shots", "selection", "train_size", "seed", "timing", "tokens",
-         "run_dir", "predictions", "reused", "epochs", "note")
+         "run_dir", "predictions", "reused", "epochs", "note", "planned_epochs", "budget",
+         "model_selection", "val_size")
 
 
 def metric_names(task) -> list[str]:
@@ -79,8 +80,13 @@ def learning_curve(task, golds, raws: Sequence[dict], metric: str, *, n_resample
                           alpha=alpha, seed=seed)
         curve.append({"train_size": size, "mean": s["value"], "ci": s["ci"],
                       "values": s["values"], "seed_std": s["seed_std"],
+                      "spread": [min(s["values"]), max(s["values"])],
                       "seeds": [r.get("seed", 0) for r in runs],
-                      "arms": [r["name"] for r in runs]})
+                      "arms": [r["name"] for r in runs],
+                      "epochs": runs[0].get("planned_epochs") or runs[0].get("epochs"),
+                      "validation": "none" if runs[0].get("val_size") == 0 else
+                      (f"{runs[0]['val_size']} carved" if runs[0].get("val_size") else None),
+                      "model_selection": runs[0].get("model_selection")})
     return curve
 
 

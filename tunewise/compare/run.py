@@ -213,7 +213,6 @@ def _arm_calls(cfg, task, splits, test, plan, train_fp, base_model, bf16, pred_d
     ft = cfg.arms.fine_tune
     if ft.enabled:
         from tunewise.compare.cache import fingerprint
-        val_fp = examples_fingerprint(splits.val)
         conf = ft.config
         if isinstance(conf, str):          # a training YAML: its content, not its path, counts
             from tunewise.training.config import read_yaml
@@ -230,20 +229,22 @@ def _arm_calls(cfg, task, splits, test, plan, train_fp, base_model, bf16, pred_d
             # cache key only, so a new test sample re-predicts without retraining)
             inputs = {"arm": "finetune", "task": task.to_config(), "size": size, "seed": s,
                       "data_seed": cfg.seed,
-                      "train": train_fp, "val": val_fp, "max_val": ft.max_val,
+                      "train": train_fp, "max_val": ft.max_val,
+                      # validation is carved from the size's own examples (or none below
+                      # min_val_carve): the compare-level val split no longer enters training
+                      "selection": "by-size-v2",
                       "model": m.name, "method": ft.method, "config": conf,
                       "epochs": epochs, "bf16": bf16}
 
             def fn(size=size, s=s, name=name, epochs=epochs, inputs=inputs):
                 subset = datasets.stratified_order(splits.train,
                                                    seed=cfg.seed * 1000 + s)[:size]
-                val = datasets.subsample(splits.val, ft.max_val, cfg.seed + s)
                 return arm_fns.finetune_arm(
-                    task, subset, val, test, name=name, model=m.name, method=ft.method,
+                    task, subset, None, test, name=name, model=m.name, method=ft.method,
                     train_config=conf or {}, seed=s, run_dir=out / "runs" / name,
                     epochs=epochs, batch_size=m.batch_size, bf16=bf16, progress=progress,
                     predictions_path=pred_dir / f"{name}.jsonl", say=say,
-                    inputs_hash=fingerprint(inputs))
+                    inputs_hash=fingerprint(inputs), max_val=ft.max_val)
             calls.append((name, inputs, fn))
     return calls
 

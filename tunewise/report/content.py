@@ -120,9 +120,14 @@ def build(results: dict) -> list[Block]:
     if curve:
         rows = [[fmt.count(p["train_size"]), fmt.metric_ci(p["mean"], p.get("ci")),
                  ", ".join(fmt.metric(v) for v in p.get("values") or []),
-                 ", ".join(str(s) for s in p.get("seeds") or [])] for p in curve]
+                 ", ".join(str(s) for s in p.get("seeds") or []),
+                 "" if p.get("epochs") is None else str(p["epochs"]),
+                 {"none": "none: all examples trained on, last epoch kept"}.get(
+                     p.get("validation"), f"{p['validation']}, best epoch kept"
+                     if p.get("validation") else "")] for p in curve]
         blocks.append(Table(["training examples", f"{metric} (mean) [95% CI]", "per seed",
-                             "seeds"], rows, [True, True, True, False]))
+                             "seeds", "epochs", "validation"], rows,
+                            [True, True, True, False, True, False]))
     else:
         blocks.append(Paragraph("No fine-tuned runs in these results.", "note"))
     blocks += _crossover(results)

@@ -107,11 +107,15 @@ def learning_curve_svg(results: dict) -> str | None:
         if len(xs) == 1 and los[0] is not None and his[0] is not None:  # no band from one point
             ax.errorbar(xs, ys, yerr=[[ys[0] - los[0]], [his[0] - ys[0]]], color=FT_COLOR,
                         capsize=6, lw=2)
+        spread_label = "seeds (each dot; bar: min to max)"
         for p in curve:
             vals = p.get("values") or []
             if len(vals) > 1:
+                ax.vlines(p["train_size"], min(vals), max(vals), color=FT_COLOR, lw=1.2,
+                          alpha=0.8, zorder=3, label=spread_label)
                 ax.scatter([p["train_size"]] * len(vals), vals, s=12, color=FT_COLOR, alpha=0.5,
                            zorder=3)
+                spread_label = None
         if len(xs) > 1 and min(xs) > 0 and max(xs) / min(xs) >= 8:
             ax.set_xscale("log", base=2)
         ax.set_xticks(xs, [f"{x:,}" for x in xs])

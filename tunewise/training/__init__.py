@@ -70,6 +70,17 @@ def carve_validation(examples: Sequence, fraction: float, seed: int) -> tuple[li
     return train, val
 
 
+def model_selection_text(n_labelled: int, n_val: int, carved: bool, cfg: TrainConfig) -> str:
+    """Which epoch is kept and why, in words (run.json ``model_selection``, logs, reports)."""
+    if n_val == 0:
+        return (f"no validation: {n_labelled} labelled examples is below min_val_carve "
+                f"{cfg.min_val_carve}; all are trained on for the fixed budget, no early "
+                "stopping, the last epoch is kept")
+    where = f"{n_val} examples carved from the {n_labelled}" if carved else \
+        f"{n_val} examples of the validation file"
+    return f"best epoch on validation ({where}), early stopping patience {cfg.patience}"
+
+
 def _resolve_task(task, examples):
     from tunewise.tasks import make_task
     from tunewise.tasks.base import Task
@@ -96,7 +107,9 @@ def train(train: Any = None, *, val: Any = None, model: str | None = None,
 
     - ``train`` / ``val``: a data file (any format ``tunewise.data.read`` knows) or a list of
       ``Example``. Without ``val``, ``val_fraction`` of ``train`` is carved off (seeded,
-      stratified) and recorded in RUN_DIR/data/val.jsonl.
+      stratified) and recorded in RUN_DIR/data/val.jsonl -- unless ``train`` has fewer than
+      ``min_val_carve`` examples: then all are trained on for the fixed budget with no early
+      stopping and the last epoch is kept (run.json ``model_selection`` says which was used).
     - ``config``: a YAML path, a TrainConfig or a dict; ``overrides`` (TrainConfig field names,
       plus ``lora_r``, ``lora_alpha``, ``lora_dropout``, ``lora_targets``) win over it.
     - ``task``: a Task, a task kind name, or None (inferred from the data).
@@ -127,18 +140,26 @@ def train(train: Any = None, *, val: Any = None, model: str | None = None,
         cfg = load_config(config, overrides, world_size=dist.world_size)
 
     train_examples, train_source = _read(train, "training")
+    if not train_examples:
+        raise UsageError(f"{train_source}: no training examples", fix="pass a non-empty --train file")
+    n_labelled = len(train_examples)
     if val is not None:
         val_examples, val_source = _read(val, "validation")
         carved = False
+        if not val_examples:
+            raise UsageError("no validation examples", fix="pass a non-empty --val FILE")
+    elif n_labelled < cfg.min_val_carve:
+        val_examples, carved = [], False
+        val_source = (f"none: {n_labelled} labelled examples < min_val_carve "
+                      f"{cfg.min_val_carve}, all trained on")
     else:
         train_examples, val_examples = carve_validation(train_examples, cfg.val_fraction, cfg.seed)
         val_source = f"carved from {train_source}: {cfg.val_fraction:g} stratified, seed {cfg.seed}"
         carved = True
-    if not train_examples:
-        raise UsageError(f"{train_source}: no training examples", fix="pass a non-empty --train file")
-    if not val_examples:
-        raise UsageError("no validation examples",
-                         fix="pass --val FILE, or a larger --train file to carve validation from")
+        if not val_examples:
+            raise UsageError("no validation examples could be carved",
+                             fix="pass --val FILE, or raise --val-fraction")
+    selection = model_selection_text(n_labelled, len(val_examples), carved, cfg)
     the_task = _resolve_task(task, train_examples + val_examples)
 
     out_path = Path(out) if out is not None else _default_out(cfg)
@@ -155,6 +176,7 @@ def train(train: Any = None, *, val: Any = None, model: str | None = None,
                 "created": _dt.datetime.now().astimezone().isoformat(timespec="seconds"),
                 "train_source": train_source, "val_source": val_source, "val_carved": carved,
                 "n_train": len(train_examples), "n_val": len(val_examples),
+                "n_labelled": n_labelled, "model_selection": selection,
                 "data": {"train": "data/train.jsonl", "val": "data/val.jsonl"}}
     from tunewise.training.resume_check import file_sha256
     for key, src in (("train_sha256", train), ("val_sha256", val)):
@@ -202,7 +224,8 @@ def _resume(run_dir: Path, *, train, val, model, config, out, task, say, progres
                            ) from None
     run_info = {k: v for k, v in info.items()
                 if k in ("model", "method", "task", "created", "train_source", "val_source",
-                         "val_carved", "n_train", "n_val", "data", "train_sha256", "val_sha256")}
+                         "val_carved", "n_train", "n_val", "n_labelled", "model_selection",
+                         "data", "train_sha256", "val_sha256")}
     result = recipe.run(train_examples, val_examples, the_task, cfg, run_dir,
                         run_info={**run_info, "resumed": True}, resume=True, say=say,
                         progress=progress)

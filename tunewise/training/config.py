@@ -8,8 +8,19 @@ Defaults, measured on the embedded SmolLM2-135M-Instruct (bench/train_bench.py: 
 reviews, 200 held out, 2 shared CPU cores): LoRA r=8, alpha=16 on q_proj/v_proj, AdamW lr 1e-3
 with 6% linear warmup and linear decay, batch 8 -> one epoch reaches 0.85 held-out accuracy
 (zero-shot label scoring: 0.605; Trainer + PEFT with the full-sequence loss: see the bench).
-These are one measured setting that works, not the result of a sweep. Epochs default to 3 with
-early stopping (patience 2), so small data gets more passes and the best epoch is kept.
+
+Training budget (``epochs: auto``, the default): small sets get more passes, large sets fewer,
+by one rule (``TrainConfig.epochs_for``)::
+
+    epochs = clamp(ceil(min_examples_seen / n), 1, max_epochs)     # n = examples trained on
+
+with min_examples_seen 512 and max_epochs 16 (16 examples -> 16 epochs, 64 -> 8, 256 -> 2,
+1024 -> 1). Model selection follows the data size: with fewer than ``min_val_carve`` (128)
+labelled examples and no validation file, nothing is carved off (a validation split of a dozen
+examples chooses noise): all n are trained on for the fixed budget, no early stopping, and the
+last epoch is kept. From 128 on, ``val_fraction`` is carved off and the best epoch is kept. The
+rule and the learning rate were chosen from a measured sweep (bench/budget_sweep.py; table in
+docs/learning-curve.md).
 """
 from __future__ import annotations
 
@@ -52,8 +63,13 @@ class TrainConfig:
     #: LoRA settings (ignored for method "full")
     lora: LoraConfig = field(default_factory=LoraConfig)
 
-    #: passes over the training set (early stopping may end sooner)
-    epochs: int = 3
+    #: passes over the training set; 0 or "auto" = the data-scaled budget:
+    #: clamp(ceil(min_examples_seen / n), 1, max_epochs) for n training examples
+    epochs: int = 0
+    #: "auto" epochs: at least this many examples are seen in training (small sets get more passes)
+    min_examples_seen: int = 512
+    #: "auto" epochs: never more passes than this (a tiny set is not memorised for ever)
+    max_epochs: int = 16
     #: examples per optimizer step, in total over processes and accumulation steps
     batch_size: int = 8
     #: micro-steps per optimizer step: the batch is split in this many parts to save memory
@@ -87,6 +103,9 @@ class TrainConfig:
     #: fraction of the training file carved out (stratified, seeded) as validation when no
     #: validation file is given
     val_fraction: float = 0.1
+    #: with fewer labelled examples than this and no validation file, no validation is carved:
+    #: all are trained on for the fixed budget, no early stopping, the last epoch is kept
+    min_val_carve: int = 128
     #: stop after this many epochs without improvement of the task's headline metric (0 = never)
     patience: int = 2
     #: batch size for the per-epoch validation (label scoring / generation)
@@ -171,11 +190,15 @@ class TrainConfig:
             p.append(_unknown("scheduler", self.scheduler, SCHEDULERS))
         if self.precision not in PRECISIONS:
             p.append(_unknown("precision", self.precision, PRECISIONS))
-        for name in ("epochs", "batch_size", "grad_accum", "max_length", "eval_batch_size",
-                     "keep_checkpoints", "log_every", "group_factor"):
+        if self.epochs < 0:
+            p.append(f"epochs: must be >= 1, or 0 / auto for the data-scaled budget, "
+                     f"got {self.epochs}")
+        for name in ("min_examples_seen", "max_epochs", "batch_size", "grad_accum", "max_length",
+                     "eval_batch_size", "keep_checkpoints", "log_every", "group_factor"):
             if getattr(self, name) < 1:
                 p.append(f"{name}: must be >= 1, got {getattr(self, name)}")
-        for name in ("patience", "checkpoint_every", "warmup_steps", "max_eval_examples"):
+        for name in ("patience", "checkpoint_every", "warmup_steps", "max_eval_examples",
+                     "min_val_carve"):
             if getattr(self, name) < 0:
                 p.append(f"{name}: must be >= 0, got {getattr(self, name)}")
         if not self.lr > 0:
@@ -207,6 +230,20 @@ class TrainConfig:
         if not self.model:
             p.append("model: empty; use smollm2-135m-instruct, tiny-random, a folder or a hub id")
         return p
+
+    def epochs_for(self, n: int) -> int:
+        """Epochs for ``n`` training examples: ``epochs`` when set, else the budget rule
+        clamp(ceil(min_examples_seen / n), 1, max_epochs)."""
+        if self.epochs:
+            return self.epochs
+        return max(1, min(self.max_epochs, -(-self.min_examples_seen // max(n, 1))))
+
+    def budget_text(self, n: int) -> str:
+        """How the epochs for ``n`` examples were chosen, in words (for logs and reports)."""
+        if self.epochs:
+            return f"{self.epochs} epoch(s) as configured"
+        return (f"{self.epochs_for(n)} epoch(s) by the auto budget: ceil({self.min_examples_seen}"
+                f" / {n} examples), at most {self.max_epochs}")
 
     def micro_batch_size(self, world_size: int = 1) -> int:
         """Examples per forward pass on one process (the batch split over accum x processes)."""
@@ -291,6 +328,9 @@ def _unknown(label: str, name: str, choices) -> str:
 def _coerce(cls, name: str, val: Any, problems: list[str], label: str) -> Any:
     """Convert YAML/CLI values to the field's type; record a problem instead of raising."""
     default = getattr(cls(), name)
+    if cls is TrainConfig and name == "epochs" and isinstance(val, str) \
+            and val.strip().lower() == "auto":
+        return 0
     try:
         if isinstance(default, bool):
             if isinstance(val, str):

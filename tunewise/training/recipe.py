@@ -289,7 +289,9 @@ def run(train_examples: Sequence[Example], val_examples: Sequence[Example], task
     bf16 = cfg.use_bf16()
 
     batches_per_epoch = math.ceil(len(train_enc) / cfg.batch_size)
-    total_steps = cfg.epochs * batches_per_epoch
+    epochs = cfg.epochs_for(len(train_enc))
+    has_val = len(val_enc) > 0
+    total_steps = epochs * batches_per_epoch
     optimizer = make_optimizer((p for p in model.parameters() if p.requires_grad), cfg)
     scheduler = make_scheduler(optimizer, cfg, total_steps)
 
@@ -327,13 +329,19 @@ def run(train_examples: Sequence[Example], val_examples: Sequence[Example], task
     say(f"training: {counts.examples} examples, {counts.total:,} tokens per epoch, of which "
         f"{counts.trained:,} answer tokens are trained ({100.0 * counts.trained / max(counts.total, 1):.1f}%); "
         f"validation: {len(val_enc)} examples")
-    say(f"{cfg.epochs} epoch(s) x {batches_per_epoch} steps of {cfg.batch_size} examples"
+    selection = run_info.get("model_selection") or (
+        "best epoch on validation" if has_val else "no validation: the last epoch is kept")
+    say(f"model selection: {selection}")
+    say(f"budget: {cfg.budget_text(len(train_enc))}")
+    say(f"{epochs} epoch(s) x {batches_per_epoch} steps of {cfg.batch_size} examples"
         f"{f' over {dist.world_size} processes' if dist.enabled else ''}; "
         f"{cfg.optimizer} lr {cfg.lr:g} ({cfg.scheduler}); training in "
         f"{'bf16 autocast' if bf16 else 'fp32'}, evaluation in "
         f"{'bf16' if bf16 and cfg.eval_bf16 else 'fp32'}")
 
     info = {**run_info, "status": "running", "config": cfg.to_dict(), "seed": cfg.seed,
+            "epochs": epochs, "budget": cfg.budget_text(len(train_enc)),
+            "model_selection": selection,
             "params": params, "tokens": counts.to_dict(), "world_size": dist.world_size}
     if main:
         rd.write_run(out, info)
@@ -361,7 +369,7 @@ def run(train_examples: Sequence[Example], val_examples: Sequence[Example], task
     trainable = [p for p in model.parameters() if p.requires_grad]
     with bar("training", total_steps, disable=not (progress and main)) as advance:
         advance(st.step, info="")
-        while st.epoch < cfg.epochs and not st.stop:
+        while st.epoch < epochs and not st.stop:
             batches = length_grouped_batches([len(e) for e in train_enc], cfg.batch_size,
                                              seed=cfg.seed, epoch=st.epoch,
                                              group_factor=cfg.group_factor)
@@ -426,7 +434,12 @@ def run(train_examples: Sequence[Example], val_examples: Sequence[Example], task
             # ---- 3. evaluate the epoch (rank 0), 4. early stopping -----------------------
             epoch = st.epoch + 1
             decision = None
-            if main:
+            if main and not has_val:
+                # no validation (small data): every epoch "improves"; the last one is kept
+                row = {"kind": "eval", "epoch": epoch, "step": st.step, "best": True}
+                say(f"epoch {epoch} done (no validation: the last epoch is kept)")
+                decision = {"improved": True, "value": float(epoch), "row": row}
+            elif main:
                 t0 = time.perf_counter()
                 model.eval()
                 eval_bf16 = bf16 and cfg.eval_bf16
@@ -450,14 +463,14 @@ def run(train_examples: Sequence[Example], val_examples: Sequence[Example], task
             st.rows.append(decision["row"])
             if decision["improved"]:
                 st.best_epoch, st.best_metric, st.since_best = epoch, decision["value"], 0
-                if main:
+                if main and has_val:
                     ckpt.save_checkpoint(ckpt.best_dir(out), weights=ckpt.trainable_state(model),
                                          state={"epoch": epoch, "metrics": decision["row"]})
             else:
                 st.since_best += 1
             st.epoch += 1
             st.batch = 0
-            if cfg.patience and st.since_best >= cfg.patience and st.epoch < cfg.epochs:
+            if cfg.patience and st.since_best >= cfg.patience and st.epoch < epochs:
                 st.stop, st.stopped_early = True, True
                 say(f"early stopping: no {task.headline_metric} improvement for "
                     f"{st.since_best} epoch(s); keeping epoch {st.best_epoch}")
@@ -465,7 +478,7 @@ def run(train_examples: Sequence[Example], val_examples: Sequence[Example], task
             distributed.barrier(dist)
 
     # ---- 5. keep the best epoch and save ---------------------------------------------------
-    best = ckpt.load_checkpoint(ckpt.best_dir(out)) if st.best_epoch else None
+    best = ckpt.load_checkpoint(ckpt.best_dir(out)) if st.best_epoch and has_val else None
     if best is not None:
         ckpt.load_trainable_state(model, best.weights)
     timing = {"train_seconds": round(st.train_seconds, 3),
@@ -485,7 +498,7 @@ def run(train_examples: Sequence[Example], val_examples: Sequence[Example], task
         rd.write_metrics(out, st.rows)
         info.update(status="done", best_epoch=st.best_epoch, metrics=metrics,
                     headline_metric=task.headline_metric, history=st.history, timing=timing,
-                    stopped_early=st.stopped_early, epochs_run=st.epoch,
+                    stopped_early=st.stopped_early, epochs_run=st.epoch, epochs=epochs,
                     artifacts={"adapter" if cfg.method == "lora" else "model":
                                rd.ADAPTER if cfg.method == "lora" else rd.FULL_MODEL})
         rd.write_run(out, info)
