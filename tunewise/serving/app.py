@@ -31,6 +31,7 @@ class ServeConfig:
 
     #: interface to bind; 127.0.0.1 (this machine only) unless you mean to expose it
     host: str = "127.0.0.1"
+    #: TCP port to listen on
     port: int = 8000
     #: the API key clients must send as ``Authorization: Bearer KEY``; None = no authentication
     api_key: str | None = field(default=None, repr=False)
@@ -38,7 +39,7 @@ class ServeConfig:
     max_batch: int = 32
     #: how long a request waits for others to share its batch (milliseconds)
     batch_wait_ms: float = 10.0
-    #: largest ``max_tokens`` a request may ask for
+    #: largest max_tokens a request may ask for
     max_tokens_limit: int = 1024
     #: largest request body in bytes (larger: HTTP 413)
     max_request_bytes: int = 1_000_000
