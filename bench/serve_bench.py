@@ -38,11 +38,13 @@ SYSTEM = "Classify the sentiment of the movie review. Answer with one word: posi
 
 
 # -- the naive baseline server ---------------------------------------------------------------
+import fastapi  # noqa: E402  (the naive server's annotation is resolved from module globals)
+
 
 def naive_app(model_name: str):
     """FastAPI app: one ``model.generate`` call per request (the plain way to serve a model)."""
     import torch
-    from fastapi import FastAPI, Request
+    from fastapi import FastAPI
 
     from tunewise.models import load_model
     lm = load_model(model_name)
@@ -51,7 +53,7 @@ def naive_app(model_name: str):
     app = FastAPI()
 
     @app.post("/v1/chat/completions")
-    async def chat(request: Request):
+    async def chat(request: "fastapi.Request"):
         body = await request.json()
         text = tok.apply_chat_template(body["messages"], tokenize=False,
                                        add_generation_prompt=True)

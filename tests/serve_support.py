@@ -77,3 +77,26 @@ def write_chat(path, examples) -> str:
         for ex in examples:
             fh.write(json.dumps(ex.to_chat_dict()) + "\n")
     return str(path)
+
+
+_RUNS: dict = {}
+
+FAST_TRAIN = dict(model="tiny-random", batch_size=8, checkpoint_every=0, precision="fp32",
+                  eval_batch_size=32, epochs=1)
+
+
+def tiny_runs(root) -> dict:
+    """Two finished LoRA runs on tiny-random (trained once per test process): "a" learnt to
+    answer a label, "b" is a different adapter (other rank, targets and seed)."""
+    if not _RUNS:
+        from tunewise.tasks import ClassificationTask
+        from tunewise.training import train
+        task = ClassificationTask(["negative", "positive"])
+        data = sentiment_examples(24, seed=1)
+        for name, kw in (("a", dict(lr=3e-2, seed=0, lora_r=8,
+                                    lora_targets=["q_proj", "k_proj", "v_proj", "o_proj"])),
+                         ("b", dict(lr=1e-2, seed=1, lora_r=4, lora_targets=["q_proj", "v_proj"]))):
+            train(data, out=root / f"run-{name}", task=task, say=lambda m: None, progress=False,
+                  **FAST_TRAIN, **kw)
+            _RUNS[name] = root / f"run-{name}"
+    return dict(_RUNS)

@@ -78,22 +78,21 @@ def _resolve(state, name: str):
 
 
 async def _wait(pending, request: Request) -> None:
-    """Wait for a non-streamed job; a client that hangs up cancels it."""
-    events = pending.events().__aiter__()
-    while True:
-        try:
-            ev = await asyncio.wait_for(events.__anext__(), timeout=1.0)
-        except asyncio.TimeoutError:
+    """Wait for a non-streamed job to end; a client that hangs up meanwhile cancels it."""
+    async def watch():
+        while True:
+            await asyncio.sleep(1.0)
             if await request.is_disconnected():
                 pending.job.cancel()
                 return
-            continue
-        except StopAsyncIteration:
-            return
-        if ev[0] == "error":
-            raise APIError(500, ev[1], code="internal_error")
-        if ev[0] == "done":
-            return
+
+    watcher = asyncio.create_task(watch())
+    try:
+        async for ev in pending.events():
+            if ev[0] == "error":
+                raise APIError(500, ev[1], code="internal_error")
+    finally:
+        watcher.cancel()
 
 
 async def _generate(request: Request, *, chat: bool):
