@@ -129,7 +129,7 @@ class Engine:
 
     def _adapter_context(self, adapter: str | None):
         model = self.served.model
-        if not hasattr(model, "set_adapter"):
+        if not self.served.adapters:  # a plain model (no PEFT wrapper)
             return contextlib.nullcontext()
         if adapter is None:
             return model.disable_adapter()

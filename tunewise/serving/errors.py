@@ -47,8 +47,20 @@ def error_response(err: APIError) -> JSONResponse:
                                    type=err.type), status_code=err.status, headers=headers)
 
 
+_TYPE_TAGS = {"str", "int", "float", "bool", "none", "dict", "list"}
+
+
 def _loc_param(loc) -> str | None:
-    parts = [str(p) for p in loc if p not in ("body",)]
+    """("messages", 0, "role") → "messages.0.role"; stops at pydantic's union-member tags
+    ("str", "list[str]", "TextPart"...), which are not part of the request's field path."""
+    parts = []
+    for p in loc:
+        if p == "body":
+            continue
+        if isinstance(p, str) and (p in _TYPE_TAGS or p[:1].isupper() or any(
+                c in p for c in "[-,")):
+            break
+        parts.append(str(p))
     return ".".join(parts) if parts else None
 
 
