@@ -121,21 +121,31 @@ class Decoder:
         jobs = list(jobs)
         if not jobs:
             return
-        width = max(len(j.prompt) for j in jobs)
         n = len(jobs)
+        # the prompt prefix every job shares (system prompt, template head) is computed once
+        shared = self._shared_prefix([j.prompt for j in jobs]) if n > 1 else 0
+        width = max(len(j.prompt) for j in jobs) - shared
         ids = torch.full((n, width), self.pad, dtype=torch.long)
         mask = torch.zeros((n, width), dtype=torch.long)
         for b, j in enumerate(jobs):  # left padding: every prompt ends in the same column
-            ids[b, width - len(j.prompt):] = torch.tensor(j.prompt, dtype=torch.long)
-            mask[b, width - len(j.prompt):] = 1
+            rest = j.prompt[shared:]
+            ids[b, width - len(rest):] = torch.tensor(rest, dtype=torch.long)
+            mask[b, width - len(rest):] = 1
         # position ids as model.generate derives them from the attention mask
         pos = (mask.cumsum(-1) - 1).clamp(min=0)
-        pos = pos.masked_fill(mask == 0, 1)
+        pos = pos.masked_fill(mask == 0, 1) + shared
+        mask = torch.cat([torch.ones((n, shared), dtype=torch.long), mask], dim=1)
         gens = [self._generator(j.params) for j in jobs]
         from transformers import DynamicCache
         cache = DynamicCache()
         active = list(range(n))
         with torch.inference_mode(), self._amp():
+            if shared:
+                head = torch.tensor([jobs[0].prompt[:shared]], dtype=torch.long)
+                self.model(input_ids=head.to(self.device),
+                           position_ids=torch.arange(shared).unsqueeze(0).to(self.device),
+                           **{self._cache_kw: cache}, use_cache=True, logits_to_keep=1)
+                cache.batch_repeat_interleave(n)
             out = self.model(input_ids=ids.to(self.device), attention_mask=mask.to(self.device),
                              position_ids=pos.to(self.device), **{self._cache_kw: cache},
                              use_cache=True, logits_to_keep=1)
@@ -163,6 +173,19 @@ class Decoder:
                                  **{self._cache_kw: cache},
                                  use_cache=True, logits_to_keep=1)
                 next_pos = next_pos + 1
+
+    #: a shared prefix shorter than this is not worth its own forward pass
+    MIN_SHARED = 8
+
+    def _shared_prefix(self, prompts: Sequence[Sequence[int]]) -> int:
+        """Length of the token prefix all prompts share, leaving each at least one own token."""
+        first, k = prompts[0], min(len(p) for p in prompts) - 1
+        for p in prompts[1:]:
+            i = 0
+            while i < k and p[i] == first[i]:
+                i += 1
+            k = i
+        return k if k >= self.MIN_SHARED else 0
 
     @staticmethod
     def _generator(params: SamplingParams):
