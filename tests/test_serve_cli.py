@@ -71,7 +71,8 @@ def test_sigterm_drains_the_request_in_flight():
     finally:
         if proc.poll() is None:
             proc.kill()
-    assert code == 0
+    # uvicorn finishes the request, then re-raises SIGTERM: killed by it, after draining
+    assert code in (0, -signal.SIGTERM)
     assert lines[-1] == "data: [DONE]"
     final = json.loads(lines[-2][len("data: "):])
     assert final["choices"][0]["finish_reason"] == "length"   # ran to its full 120 tokens
