@@ -152,6 +152,19 @@ def test_declared_content_length_over_the_limit_is_refused_before_reading(server
     assert '"request_too_large"' in data
 
 
+def test_adapter_refuses_a_trailing_assistant_message(tmp_path_factory):
+    from tests.serve_support import tiny_runs
+    from tunewise.serving import create_app
+    runs = tiny_runs(tmp_path_factory.mktemp("err-runs"))
+    with Server(create_app(adapters={"a": str(runs["a"])})) as s:
+        r = httpx.post(s.url + CHAT, timeout=60, json={"model": "a", "messages": [
+            {"role": "user", "content": "x"}, {"role": "assistant", "content": "pos"}]})
+        assert r.status_code == 400 and r.json()["error"]["param"] == "messages.1.role"
+        r = httpx.post(s.url + CHAT, timeout=60, json={"model": "a", "max_tokens": 2,
+                                                       "messages": [{"role": "user", "content": "x"}]})
+        assert r.status_code == 200
+
+
 def test_bad_adapter_is_a_clear_error_naming_the_run(tmp_path):
     from tunewise.errors import TunewiseError
     from tunewise.serving import load_served

@@ -51,6 +51,13 @@ def chat_prompt(served: ServedModels, entry: ServedModel, req: ChatCompletionReq
     from tunewise.tasks.render import encode_prompt
     msgs = chat_messages(req)
     if entry.task is not None:
+        if msgs[-1]["role"] == "assistant":
+            # the Task answers the conversation up to its last user turn; dropping a trailing
+            # assistant message silently would answer a different question
+            raise APIError(400, f"the last message is the assistant's: the adapter {entry.id!r} "
+                                "answers after a user message (its task renders prompts as in "
+                                "training)", param=f"messages.{len(msgs) - 1}.role",
+                           code="invalid_value")
         from tunewise.data.records import Example, Message
         ex = Example(messages=[Message(m["role"], m["content"]) for m in msgs])
         msgs = entry.task.prompt_messages(ex)
