@@ -11,6 +11,18 @@ ratio, and how many answers differ between the two servers (they must not).
 ``--duration S`` then keeps 32 clients sending requests to `tunewise serve` for S seconds and
 counts requests, failures and answers that differ from the first pass (none may).
 
+Measured on the shared 2-core machine under heavy load from other jobs (load average 15-17),
+OMP_NUM_THREADS=1 for both servers, 32 requests, 2026-11-30
+(``OMP_NUM_THREADS=1 python bench/serve_bench.py --n 32 --duration 300``):
+
+    naive generate, 1 at a time :   0.48 req/s  p50 2.127s  p95 2.639s
+    tunewise serve, 32 clients  :   1.86 req/s  p50 14.623s p95 16.344s
+    ratio 3.90x requests/s; answers differing: 0 of 32
+    soak 352 s, 32 clients: sent 224, ok 224, failed 0, answers changed 0
+
+An earlier run of the same command, before the shared prompt prefix was computed once per
+batch, gave 1.82x (0.17 vs 0.31 req/s at load 14-16; soak: 97 sent, 97 ok, 0 failed).
+
 Usage::
 
     python bench/serve_bench.py                      # 128 requests each way
