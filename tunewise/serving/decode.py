@@ -231,13 +231,16 @@ class Decoder:
             job.finish = "stop"
         elif len(job.tokens) >= params.max_tokens:
             job.finish = "length"
-        text = self.tokenizer.decode([t for t in job.tokens if t not in self.stop_ids],
-                                     skip_special_tokens=True)
-        if params.stop:
-            text, hit = _trim(text, params.stop)
-            if hit:
-                job.finish = "stop"
-        job.text = text
+        if params.stop or job.on_delta is not None or job.finish is not None:
+            # the text is needed now (stop strings, streaming, the end); otherwise decoding
+            # every step would cost O(length^2) for nothing
+            text = self.tokenizer.decode([t for t in job.tokens if t not in self.stop_ids],
+                                         skip_special_tokens=True)
+            if params.stop:
+                text, hit = _trim(text, params.stop)
+                if hit:
+                    job.finish = "stop"
+            job.text = text
         if job.on_delta is not None:
             self._emit(job)
         return tok
