@@ -134,10 +134,7 @@ def test_sampling_with_a_seed_repeats(client):
     assert len(others | {a}) > 1  # sampling really samples on the near-uniform tiny model
 
 
-def test_adapter_is_chosen_by_name_run_id_and_base_prefix(client, served, runs):
-    from tunewise.store import record_run
-    rid = record_run(runs["a"]).id
-    assert served.resolve(rid) is None or served.resolve(rid).id == "a"
+def test_adapter_is_chosen_by_name_run_dir_and_base_prefix(client, runs):
     by_name = client.chat.completions.create(model="a", messages=MSG, temperature=0, max_tokens=6,
                                              logprobs=True)
     by_base = client.chat.completions.create(model="tiny-random:a", messages=MSG, temperature=0,
