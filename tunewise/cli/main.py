@@ -32,7 +32,8 @@ def app():
 def _register() -> None:
     # Each module adds its commands to the group; one file per command group.
     from tunewise.cli import compare, cost, data, eval as eval_cmd, runs, train
-    for mod in (data, eval_cmd, train, runs, cost, compare):
+    from tunewise.cli import export, serve
+    for mod in (data, eval_cmd, train, runs, cost, compare, serve, export):
         mod.register(app)
 
 
