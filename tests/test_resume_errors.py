@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 ARGS = ["--model", "tiny-random", "--epochs", "2", "--batch-size", "4", "--checkpoint-every", "2",
-        "--precision", "fp32", "--seed", "3"]
+        "--precision", "fp32", "--seed", "3",
+        "--min-val-carve", "10"]   # carve validation, so the run keeps a best checkpoint
 
 
 def write_chat(path: Path, n: int = 24) -> Path:
