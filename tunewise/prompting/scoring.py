@@ -42,8 +42,8 @@ class ScoreOptions:
     batch_size: int = 16
     #: encode the prefix shared by every prompt once and reuse its KV cache
     prefix_cache: bool = True
-    #: run the model under ``torch.autocast("cpu", bfloat16)`` (faster on CPUs with BF16 support;
-    #: log-probabilities are still computed in fp32)
+    #: run the model body under ``torch.autocast("cpu", bfloat16)`` (faster on CPUs with BF16
+    #: support); the LM head and log-probabilities stay in fp32
     bf16: bool = False
     #: "tree" (answers appended with a tree attention mask, one pass), "repeat" (second pass
     #: over the cache repeated per label) or "auto" (tree where the attention supports it)
@@ -142,6 +142,11 @@ class LabelScorer:
         return out.last_hidden_state
 
     def _logprobs(self, hidden: torch.Tensor) -> torch.Tensor:
+        # the head runs in fp32 even under bf16 autocast: it sees a few positions per row (cheap),
+        # and bf16 logits (8 significant bits on values ~20) would blur close label scores
+        if self.options.bf16 and self.device.type == "cpu":
+            with torch.autocast("cpu", enabled=False):
+                return torch.log_softmax(self.head(hidden.float()).float(), dim=-1)
         return torch.log_softmax(self.head(hidden).float(), dim=-1)
 
     def _prefix(self, prefix: Sequence[int]):
