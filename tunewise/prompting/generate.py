@@ -77,13 +77,18 @@ class _StopEcho:
     def __init__(self, prompts: Sequence[Sequence[int]], n: int, prompt_width: int):
         self.n, self.prompt_width = n, prompt_width
         self.grams = [_ngrams(p, n) for p in prompts]
+        #: row -> generated tokens when it was stopped (later columns are padding)
+        self.stopped: dict[int, int] = {}
 
     def __call__(self, input_ids, scores, **kwargs):
-        n = self.n
+        n, made = self.n, input_ids.shape[1] - self.prompt_width
         done = [False] * input_ids.shape[0]
-        if input_ids.shape[1] - self.prompt_width >= n:
+        if made >= n:
             tails = input_ids[:, -n:].tolist()
-            done = [tuple(t) in g for t, g in zip(tails, self.grams)]
+            for b, (t, g) in enumerate(zip(tails, self.grams)):
+                if b not in self.stopped and tuple(t) in g:
+                    self.stopped[b] = made
+            done = [b in self.stopped for b in range(len(done))]
         return torch.tensor(done, dtype=torch.bool, device=input_ids.device)
 
 
@@ -136,11 +141,14 @@ def generate(model, tokenizer, prompts: Sequence[Sequence[int]], *,
         for b, r in enumerate(rows):  # left padding: the last prompt token is at the same column
             ids[b, width - len(r):] = torch.tensor(r)
             mask[b, width - len(r):] = 1
+        echo = _StopEcho(rows, opts.echo_ngram, width) if opts.echo_ngram > 0 else None
         criteria = StoppingCriteriaList(
             ([_StopStrings(tokenizer, opts.stop, width)] if opts.stop else [])
-            + ([_StopEcho(rows, opts.echo_ngram, width)] if opts.echo_ngram > 0 else []))
+            + ([echo] if echo else []))
         t0 = time.perf_counter()
-        with torch.inference_mode(), amp:
+        # no_grad, not inference_mode, under bf16: autocast then casts each weight once per
+        # call instead of at every step
+        with (torch.no_grad() if opts.bf16 else torch.inference_mode()), amp:
             seqs = model.generate(
                 input_ids=ids.to(device), attention_mask=mask.to(device),
                 max_new_tokens=int(opts.max_new_tokens), do_sample=False, num_beams=1,
@@ -149,6 +157,8 @@ def generate(model, tokenizer, prompts: Sequence[Sequence[int]], *,
         per = (time.perf_counter() - t0) / len(rows)
         for b, i in enumerate(idx):
             new = seqs[b, width:].tolist()
+            if echo and b in echo.stopped:             # the rest of the row is padding
+                new = new[:echo.stopped[b]]
             while new and new[-1] == pad and pad not in stop_ids:  # rows finished early
                 new.pop()
             finish, kept = "length", new
@@ -156,7 +166,7 @@ def generate(model, tokenizer, prompts: Sequence[Sequence[int]], *,
                 if t in stop_ids:
                     finish, kept = "eos", new[:k + 1]
                     break
-            if finish == "length" and opts.echo_ngram > 0:
+            if finish == "length" and echo and b in echo.stopped:
                 cut = echo_start(new, rows[b], opts.echo_ngram)
                 if cut is not None:
                     finish, kept = "echo", new[:cut]

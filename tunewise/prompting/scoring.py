@@ -131,10 +131,13 @@ class LabelScorer:
             self.device = torch.device("cpu")
 
     # -- helpers -----------------------------------------------------------------------------
+    @property
+    def _bf16(self) -> bool:
+        return bool(self.options.bf16) and self.device.type == "cpu"
+
     def _autocast(self):
-        if self.options.bf16 and self.device.type == "cpu":
-            return torch.autocast("cpu", dtype=torch.bfloat16)
-        return contextlib.nullcontext()
+        return torch.autocast("cpu", dtype=torch.bfloat16) if self._bf16 \
+            else contextlib.nullcontext()
 
     def _body(self, ids, mask, pos, cache):
         out = self.body(input_ids=ids, attention_mask=mask, position_ids=pos,
@@ -144,7 +147,7 @@ class LabelScorer:
     def _logprobs(self, hidden: torch.Tensor) -> torch.Tensor:
         # the head runs in fp32 even under bf16 autocast: it sees a few positions per row (cheap),
         # and bf16 logits (8 significant bits on values ~20) would blur close label scores
-        if self.options.bf16 and self.device.type == "cpu":
+        if self._bf16:
             with torch.autocast("cpu", enabled=False):
                 return torch.log_softmax(self.head(hidden.float()).float(), dim=-1)
         return torch.log_softmax(self.head(hidden).float(), dim=-1)
@@ -161,10 +164,16 @@ class LabelScorer:
         return _cache_layers(cache)
 
     # -- scoring -----------------------------------------------------------------------------
-    @torch.inference_mode()
     def score(self, prompts: Sequence[Sequence[int]],
               on_batch: Callable[[int], None] | None = None) -> list[LabelScores]:
         """Score every answer after every prompt; ``on_batch(n)`` is called after each batch."""
+        # autocast caches its bf16 copy of each weight for the whole call, but not under
+        # inference_mode (it would cast every weight again in every batch): no_grad there
+        grad_off = torch.no_grad() if self._bf16 else torch.inference_mode()
+        with grad_off:
+            return self._score(prompts, on_batch)
+
+    def _score(self, prompts, on_batch) -> list[LabelScores]:
         if not prompts:
             return []
         if any(len(p) == 0 for p in prompts):
