@@ -169,6 +169,7 @@ def sentiment(args, runner):
     print(f"  default vs fp32: {flips} of {len(examples)} predictions differ")
     if not args.quick:
         runner.run("tunewise 0-shot calibrated", lambda: tw(calibrate=True), len(examples), acc)
+    if not args.quick and args.shots:
         runner.run(f"tunewise {args.shots}-shot", lambda: tw(
             shots=args.shots, shots_from=pool, shot_selection="balanced"), len(examples), acc)
     print(f"SENTIMENT zero-shot vs baseline: {z['eps'] / b['eps']:.1f}x examples/s "
@@ -223,10 +224,14 @@ def main(argv=None):
     ap.add_argument("--quick", action="store_true", help="40 sentences, 20 NER sentences")
     ap.add_argument("--shots", type=int, default=4, help="shots for the k-shot sentiment arm")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--threads", type=int, default=None,
+                    help="torch threads for both arms (default: torch's; 1 on a loaded machine)")
     args = ap.parse_args(argv)
     if args.quick:
         args.n, args.ner_n = 40, 20
     import torch
+    if args.threads:
+        torch.set_num_threads(args.threads)
     print(f"torch threads {torch.get_num_threads()}; load average {os.getloadavg()[0]:.1f}")
     runner = Runner()
     if args.task in ("sentiment", "both"):

@@ -14,7 +14,8 @@ Precision (``bf16``): None (the default) runs label scoring under bf16 autocast 
 native bf16 math, else fp32. bf16 scoring never decides a close call: every example whose best
 label leads the runner-up by less than ``BF16_RECHECK_MARGIN`` nats is scored again in fp32, so
 the predictions are fp32's unless bf16 moved a margin by more than that (measured on movie
-sentences, 3 prompts: at most 0.27 nats, median 0.02-0.06, with the head in fp32). Generation runs in fp32 unless ``bf16=True``.
+sentences, 3 prompts: at most 0.27 nats, median 0.02-0.06, with the head in fp32). Generation
+runs in fp32 unless ``bf16=True``.
 
 Generation budget (``max_new_tokens=None``): the longest answer among ``budget_from`` (training
 examples) and the shots, in tokens, plus a margin (``generation_budget``); without answered
