@@ -30,7 +30,12 @@ pass took 8x longer than with 1: OpenMP threads wait for each other under oversu
 
     tunewise zero-shot     200 ex   2.33 ex/s  accuracy 0.520  (bf16; 22 close calls in fp32)
     baseline generate      200 ex   0.28 ex/s  accuracy 0.320  (most misses: no label answered)
+    tunewise zero-shot fp32 200 ex  0.54 ex/s  accuracy 0.520  (load rose meanwhile)
+    default vs fp32: 0 of 200 predictions differ
     SENTIMENT zero-shot vs baseline: 8.3x examples/s (target >= 10x: not met); accuracy higher
+
+A second run (``--task sentiment --seed 1``, other 200 sentences, heavier load): tunewise
+zero-shot 0.54 ex/s at 0.575 accuracy (baseline: see the session report).
 
 The baseline's accuracy is far below the 0.655 issue #10 measured: on this sample the embedded
 model answers a label in only ~55% of greedy answers with the best prompt found (9% with the old
