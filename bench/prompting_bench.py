@@ -32,6 +32,7 @@ pass took 8x longer than with 1: OpenMP threads wait for each other under oversu
     baseline generate      200 ex   0.28 ex/s  accuracy 0.320  (most misses: no label answered)
     tunewise zero-shot fp32 200 ex  0.54 ex/s  accuracy 0.520  (load rose meanwhile)
     default vs fp32: 0 of 200 predictions differ
+    tunewise 0-shot calibrated 200 ex  0.71 ex/s  accuracy 0.670  (load higher still)
     SENTIMENT zero-shot vs baseline: 8.3x examples/s (target >= 10x: not met); accuracy higher
 
 A second run (``--task sentiment --seed 1``, other 200 sentences, heavier load): tunewise
