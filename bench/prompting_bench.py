@@ -35,8 +35,14 @@ pass took 8x longer than with 1: OpenMP threads wait for each other under oversu
     tunewise 0-shot calibrated 200 ex  0.71 ex/s  accuracy 0.670  (load higher still)
     SENTIMENT zero-shot vs baseline: 8.3x examples/s (target >= 10x: not met); accuracy higher
 
-A second run (``--task sentiment --seed 1``, other 200 sentences, heavier load): tunewise
-zero-shot 0.54 ex/s at 0.575 accuracy (baseline: see the session report).
+A second run at the same time (``--task sentiment --seed 1``, other 200 sentences): tunewise
+zero-shot 0.54 ex/s at 0.575 (30 close calls in fp32), baseline 0.30 ex/s at 0.365: 1.8x, but
+confounded: the tunewise arm overlapped the first run's fp32 arm, a slow test and the fast test
+suite, the baseline mostly did not. Only a run on a quiet machine settles the ratio.
+
+NER, first run (30 wnut17 test sentences, budget 61 tokens from the training answers): tunewise
+zero-shot 0.09 ex/s, entity F1 0.000 (finish: 7 echo, 8 length, 9 blank line, 6 end of turn);
+the 135M model finds no WNUT entity zero-shot.
 
 The baseline's accuracy is far below the 0.655 issue #10 measured: on this sample the embedded
 model answers a label in only ~55% of greedy answers with the best prompt found (9% with the old
