@@ -42,7 +42,10 @@ suite, the baseline mostly did not. Only a run on a quiet machine settles the ra
 
 NER, first run (30 wnut17 test sentences, budget 61 tokens from the training answers): tunewise
 zero-shot 0.09 ex/s, entity F1 0.000 (finish: 7 echo, 8 length, 9 blank line, 6 end of turn);
-the 135M model finds no WNUT entity zero-shot.
+the 135M model finds no WNUT entity zero-shot. Baseline (per-example generate, same budget and
+blank-line stop) 0.15 ex/s, F1 0.000, identical entity lists on 30 of 30: tunewise 0.6x. Load
+confounded again (the baseline ran as the machine emptied: load 4.3 at the end), and batched
+generation runs a batch until its longest row stops: 8 of 30 rows still hit the budget.
 
 The baseline's accuracy is far below the 0.655 issue #10 measured: on this sample the embedded
 model answers a label in only ~55% of greedy answers with the best prompt found (9% with the old
