@@ -42,7 +42,9 @@ from tunewise.errors import UsageError
               help="generation budget (default: from the task)")
 @click.option("--calibrate", is_flag=True,
               help="contextual calibration of label scores (removes the model's label prior)")
-@click.option("--bf16", is_flag=True, help="bfloat16 autocast on CPU (faster on BF16 CPUs)")
+@click.option("--bf16/--fp32", default=None,
+              help="precision; default: label scoring in bf16 where the CPU has bf16 math, "
+                   "close calls re-scored in fp32; generation in fp32")
 @click.option("--seed", type=int, default=0, show_default=True,
               help="shot selection and bootstrap seed")
 @click.option("--out", default=None, metavar="PRED.jsonl", help="write the predictions here")

@@ -142,7 +142,8 @@ def evaluate(data, *, model: str | None = None, adapter: str | os.PathLike | Non
              shot_selection: str = "random", train=None, task: str | Task | None = None,
              labels: Sequence[str] | None = None, method: str = "auto", seed: int = 0,
              limit: int | None = None, out: str | os.PathLike | None = None,
-             batch_size: int = 16, max_new_tokens: int | None = None, bf16: bool = False,
+             batch_size: int = 16, max_new_tokens: int | None = None,
+             bf16: bool | None = None,
              calibrate: bool = False, n_resamples: int = 1000, read_options: dict | None = None,
              progress: bool = True) -> EvalResult:
     """Run one arm on ``data`` (a file or a list of Example) and measure it.
@@ -157,6 +158,9 @@ def evaluate(data, *, model: str | None = None, adapter: str | os.PathLike | Non
     - ``method``: "auto", "score" (label log-likelihood) or "generate" (generate and parse).
     - ``limit``: evaluate only the first N examples. ``out``: predictions JSONL path.
     - ``calibrate``: contextual calibration of label scores (see ``predict``).
+    - ``bf16``: None = bf16 label scoring where the CPU has bf16 math, close calls re-scored in
+      fp32; ``max_new_tokens``: None = from the longest answer in ``train`` / the shots (see
+      ``predict``).
     """
     if arm not in ARMS:
         raise UsageError(f"unknown arm {arm!r}", fix=f"use one of: {', '.join(ARMS)}")
@@ -228,7 +232,8 @@ def evaluate(data, *, model: str | None = None, adapter: str | os.PathLike | Non
     else:
         preds = predict(the_task, lm, examples, shots=shot_lists, method=method,
                         batch_size=batch_size, max_new_tokens=max_new_tokens, bf16=bf16,
-                        calibrate=calibrate and method == "score", progress=progress)
+                        calibrate=calibrate and method == "score",
+                        budget_from=[*train_ex, *(pool if shots else [])], progress=progress)
     seconds = time.perf_counter() - t0
 
     result = _measure(the_task, examples, preds, n_resamples=n_resamples, seed=seed)
@@ -250,7 +255,10 @@ def evaluate(data, *, model: str | None = None, adapter: str | os.PathLike | Non
                 else None, "shot_selection": shot_selection if shots else None,
                 "train": str(train) if isinstance(train, (str, os.PathLike)) else None,
                 "method": method if arm == "prompt" else "classical", "seed": seed,
-                "limit": limit, "batch_size": batch_size, "bf16": bf16,
+                "limit": limit, "batch_size": batch_size,
+                "bf16": _bf16_used(bf16, lm, preds) if arm == "prompt" else False,
+                "fp32_rechecked": sum(p.extra.get("precision") == "fp32" for p in preds)
+                if arm == "prompt" and bf16 is not False else 0,
                 "calibrate": bool(calibrate and arm == "prompt" and method == "score")}
     res = EvalResult(arm=arm_name, task=the_task, model=lm.name if lm else None,
                      predictions=preds, examples=examples, timing=timing, settings=settings,
@@ -262,6 +270,13 @@ def evaluate(data, *, model: str | None = None, adapter: str | os.PathLike | Non
             "metrics": {k: _metric_dict(v) for k, v in res.metrics.items()}})
         res.out = str(out)
     return res
+
+
+def _bf16_used(bf16, lm, preds) -> bool:
+    """Whether the predictions ran under bf16 (``bf16=None`` resolved as ``predict`` does)."""
+    from tunewise.evaluation.predict import resolve_bf16
+    scored = any(p.extra.get("method") == "score" for p in preds)
+    return resolve_bf16(bf16, lm) if scored else bool(bf16)
 
 
 def _measure(task: Task, examples, preds, *, n_resamples: int, seed: int) -> dict:

@@ -9,6 +9,18 @@
 Shots are either one sequence of examples used for every prompt (zero-shot: empty), or one
 sequence per example (nearest-neighbour selection). When the shots are shared, the prompt prefix
 they form is encoded once and its KV cache reused.
+
+Precision (``bf16``): None (the default) runs label scoring under bf16 autocast where the CPU has
+native bf16 math, else fp32. bf16 scoring never decides a close call: every example whose best
+label leads the runner-up by less than ``BF16_RECHECK_MARGIN`` nats is scored again in fp32, so
+the predictions are fp32's unless bf16 moved a margin by more than that (measured on movie
+sentences, 3 prompts: at most 0.27 nats, median 0.02-0.06, with the head in fp32). Generation
+runs in fp32 unless ``bf16=True``.
+
+Generation budget (``max_new_tokens=None``): the longest answer among ``budget_from`` (training
+examples) and the shots, in tokens, plus a margin (``generation_budget``); without answered
+examples, the task's default. Generation also stops at the task's stop strings and, for tasks
+with ``echo_ngram`` (NER), when the output starts repeating the prompt.
 """
 from __future__ import annotations
 
@@ -21,8 +33,14 @@ from tunewise.tasks.base import Prediction, Task
 
 METHODS = ("auto", "score", "generate")
 
-#: default generation budgets per task kind (tokens); classification derives its own
-DEFAULT_MAX_NEW_TOKENS = {"ner": 128, "generation": 256}
+#: default generation budgets per task kind (tokens) when no answered examples are given;
+#: classification derives its own from the labels. NER answers list a sentence's few entities
+#: (WNUT-17 training answers: at most 48 tokens, 99% at most 25).
+DEFAULT_MAX_NEW_TOKENS = {"ner": 64, "generation": 256}
+#: margin over the longest answer seen: a fraction of it, and at least a few tokens
+BUDGET_MARGIN, BUDGET_MIN_MARGIN = 0.25, 8
+#: bf16 label scoring: examples decided by less than this (nats) are re-scored in fp32
+BF16_RECHECK_MARGIN = 0.35
 
 
 def _shots_per_example(shots, n: int) -> list[Sequence[Example]]:
@@ -51,7 +69,21 @@ def stop_strings(task: Task) -> list[str]:
     return list(getattr(task, "stop", None) or (["\n\n"] if task.kind == "ner" else []))
 
 
+#: NER: stop a row once this many of its last generated tokens repeat its prompt (an entity
+#: copied from the input is shorter; a model reciting the input or a shot's answer is not)
+NER_ECHO_NGRAM = 10
+
+
+def echo_ngram(task: Task) -> int:
+    """n for the echo stop (``GenerateOptions.echo_ngram``): ``task.echo_ngram`` when set; NER:
+    ``NER_ECHO_NGRAM``; others 0 (free text may legitimately quote its input)."""
+    n = getattr(task, "echo_ngram", None)
+    return int(n) if n is not None else (NER_ECHO_NGRAM if task.kind == "ner" else 0)
+
+
 def default_max_new_tokens(task: Task, tokenizer) -> int:
+    """The budget without answered examples: classification, the longest label + 8 tokens;
+    otherwise ``task.max_new_tokens`` or ``DEFAULT_MAX_NEW_TOKENS[kind]``."""
     if task.kind == "classification":
         longest = max(len(tokenizer(lab, add_special_tokens=False)["input_ids"])
                       for lab in task.labels)
@@ -59,43 +91,85 @@ def default_max_new_tokens(task: Task, tokenizer) -> int:
     return int(getattr(task, "max_new_tokens", 0) or DEFAULT_MAX_NEW_TOKENS.get(task.kind, 128))
 
 
+def generation_budget(task: Task, tokenizer, answered: Sequence[Example] = ()) -> int:
+    """``max_new_tokens`` for ``task``: the longest answer (``task.target``) among ``answered``
+    in tokens, end-of-turn included, plus ``max(BUDGET_MIN_MARGIN, BUDGET_MARGIN * longest)``;
+    ``default_max_new_tokens`` when no example carries an answer (or for classification)."""
+    if task.kind == "classification":
+        return default_max_new_tokens(task, tokenizer)
+    texts = [t for t in (_answer_text(task, ex) for ex in answered) if t is not None]
+    if not texts:
+        return default_max_new_tokens(task, tokenizer)
+    enc = tokenizer(texts, add_special_tokens=False)["input_ids"]
+    longest = max(len(ids) for ids in enc) + 1          # + the end-of-turn token
+    return longest + max(BUDGET_MIN_MARGIN, int(BUDGET_MARGIN * longest + 0.5))
+
+
+def _answer_text(task: Task, ex: Example) -> str | None:
+    """The gold answer text of ``ex``, or None when it carries none."""
+    if ex.entities is None and ex.reference is None and not (ex.answer or "").strip():
+        return None
+    return task.target(ex)
+
+
+def resolve_bf16(bf16: bool | None, lm) -> bool:
+    """``bf16`` as given; None = True on a CPU with native bf16 math (AVX512-BF16 / AMX)."""
+    if bf16 is not None:
+        return bool(bf16)
+    try:
+        device = next(lm.model.parameters()).device
+    except StopIteration:  # pragma: no cover
+        return False
+    from tunewise.training.config import cpu_supports_bf16
+    return device.type == "cpu" and cpu_supports_bf16()
+
+
 def predict(task: Task, lm, examples: Sequence[Example], *, shots=(), method: str = "auto",
-            batch_size: int = 16, max_new_tokens: int | None = None, bf16: bool = False,
-            prefix_cache: bool = True, length_normalize: bool = False,
-            calibrate: bool = False, progress: bool = True) -> list[Prediction]:
+            batch_size: int = 16, max_new_tokens: int | None = None,
+            bf16: bool | None = None, prefix_cache: bool = True, length_normalize: bool = False,
+            calibrate: bool = False, budget_from: Sequence[Example] = (),
+            progress: bool = True) -> list[Prediction]:
     """Predict ``examples`` with ``lm`` (a LoadedModel) through ``task``.
 
     ``shots``: examples shown as earlier chat turns, the same for every example, or one list per
     example. ``method``: "auto" (score for classification, generate otherwise), "score",
-    "generate". ``bf16``: autocast the model to bfloat16 (CPU). ``length_normalize``: pick the
+    "generate". ``bf16``: bfloat16 autocast on CPU; None = for scoring where the CPU has bf16
+    math, with close calls re-scored in fp32 (module docstring). ``max_new_tokens``: None =
+    ``generation_budget`` over ``budget_from`` (answered examples, e.g. the training data) and
+    the shots. ``length_normalize``: pick the
     label with the best mean log-prob per token instead of the best total. ``calibrate``:
     contextual calibration (Zhao et al. 2021): subtract the label distribution the prompt gives
     content-free inputs (``CONTENT_FREE``) from each example's, which removes the model's prior
     preference for some labels (classification scoring only; off by default).
     """
     from tunewise.progress import bar
-    from tunewise.tasks.render import encode_prompt
+    from tunewise.tasks.render import encode_prompts
     method = resolve_method(task, method)
     examples = list(examples)
     if not examples:
         return []
     tok = lm.tokenizer
     per_shots = _shots_per_example(shots, len(examples))
-    prompts = [encode_prompt(tok, task.prompt_messages(ex, s))
-               for ex, s in zip(examples, per_shots)]
+    prompts = encode_prompts(tok, [task.prompt_messages(ex, s)
+                                   for ex, s in zip(examples, per_shots)])
     _check_context(prompts, lm, examples)
     was_training = lm.model.training
     lm.model.eval()
     try:
         with bar(f"predicting ({method})", len(examples), disable=not progress) as advance:
             if method == "score":
-                prior = (_content_free_prior(task, lm, shots, batch_size, bf16, length_normalize)
-                         if calibrate else None)
-                preds = _predict_score(task, lm, examples, prompts, batch_size, bf16,
-                                       prefix_cache, length_normalize, advance, prior)
+                # the prior is a handful of prompts: always fp32
+                prior = (_content_free_prior(task, lm, shots, batch_size, False,
+                                             length_normalize) if calibrate else None)
+                preds = _predict_score(task, lm, examples, prompts, batch_size,
+                                       resolve_bf16(bf16, lm), prefix_cache, length_normalize,
+                                       advance, prior)
             else:
+                if max_new_tokens is None:
+                    shown = [s for ss in per_shots for s in ss] if shots else []
+                    max_new_tokens = generation_budget(task, tok, [*budget_from, *shown[:1000]])
                 preds = _predict_generate(task, lm, examples, prompts, batch_size,
-                                          max_new_tokens, bf16, advance)
+                                          max_new_tokens, bool(bf16), advance)
     finally:
         if was_training:
             lm.model.train()
@@ -144,19 +218,37 @@ def _content_free_prior(task, lm, shots, batch_size, bf16, norm) -> list[float]:
     return [sum(col) / len(col) for col in zip(*rows)]
 
 
+def _decision(s, norm: bool, prior) -> list[float]:
+    """The values the prediction maximises: total or per-token log-probs, calibrated or not."""
+    key = s.per_token if norm else s.total
+    return [v - c for v, c in zip(_log_normalise(key), prior)] if prior is not None else key
+
+
+def _margin(key: Sequence[float]) -> float:
+    top = sorted(key, reverse=True)
+    return top[0] - top[1] if len(top) > 1 else float("inf")
+
+
 def _predict_score(task, lm, examples, prompts, batch_size, bf16, prefix_cache, norm, advance,
                    prior=None):
     answers, scorer = _scorer(task, lm, batch_size, bf16, prefix_cache)
     t0 = time.perf_counter()
     scores = scorer.score(prompts, on_batch=advance)
+    precision = ["bf16" if bf16 else "fp32"] * len(prompts)
+    if bf16:  # close calls are decided in fp32 (module docstring)
+        close = [i for i, s in enumerate(scores)
+                 if _margin(_decision(s, norm, prior)) < BF16_RECHECK_MARGIN]
+        if close:
+            _, fp32 = _scorer(task, lm, batch_size, False, prefix_cache)
+            for i, s in zip(close, fp32.score([prompts[i] for i in close])):
+                scores[i], precision[i] = s, "fp32"
     per = (time.perf_counter() - t0) / len(examples)
     out = []
-    for ex, p, s in zip(examples, prompts, scores):
-        key = s.per_token if norm else s.total
-        extra = {"method": "score", "scores": dict(zip(task.labels, s.total)),
+    for ex, p, s, prec in zip(examples, prompts, scores, precision):
+        key = _decision(s, norm, prior)
+        extra = {"method": "score", "precision": prec, "scores": dict(zip(task.labels, s.total)),
                  "scores_per_token": dict(zip(task.labels, s.per_token))}
         if prior is not None:
-            key = [v - c for v, c in zip(_log_normalise(key), prior)]
             extra["calibrated"] = dict(zip(task.labels, key))
         j = max(range(len(task.labels)), key=lambda k: key[k])
         out.append(Prediction(
@@ -168,6 +260,7 @@ def _predict_score(task, lm, examples, prompts, batch_size, bf16, prefix_cache, 
 def _predict_generate(task, lm, examples, prompts, batch_size, max_new_tokens, bf16, advance):
     from tunewise.prompting.generate import GenerateOptions, generate
     opts = GenerateOptions(batch_size=batch_size, bf16=bf16, stop=stop_strings(task),
+                           echo_ngram=echo_ngram(task),
                            max_new_tokens=(max_new_tokens
                                            or default_max_new_tokens(task, lm.tokenizer)))
     gens = generate(lm.model, lm.tokenizer, prompts, options=opts, on_batch=advance)

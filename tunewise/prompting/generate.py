@@ -1,9 +1,12 @@
 """Batched greedy generation with stop sequences.
 
 Prompts are left-padded into batches (sorted by length, so little padding), generated greedily
-with ``model.generate`` and stopped per row at the end-of-turn / EOS token or at a stop string
-(e.g. a blank line for NER lists). The stop string and whatever follows it is trimmed from the
-returned text; ``tokens_out`` counts the generated tokens kept, including the stop token.
+with ``model.generate`` and stopped per row at the end-of-turn / EOS token, at a stop string
+(e.g. a blank line for NER lists), or, with ``echo_ngram=n``, once the row's last n generated
+tokens repeat n consecutive tokens of its own prompt (a small model that starts copying its input
+or a shot's answer would otherwise run to the token limit). The stop string and whatever follows
+it is trimmed from the returned text, and so is an echo (the whole run of tokens that matches the
+prompt); ``tokens_out`` counts the generated tokens kept, including the stop token.
 """
 from __future__ import annotations
 
@@ -29,6 +32,8 @@ class GenerateOptions:
     stop: Sequence[str] = ()
     #: run under ``torch.autocast("cpu", bfloat16)``
     bf16: bool = False
+    #: stop a row whose last n generated tokens occur, in order, in its prompt (0 = never)
+    echo_ngram: int = 0
 
 
 @dataclass
@@ -40,7 +45,8 @@ class Generation:
     tokens_out: int
     #: seconds of this example's batch divided by the batch size
     latency_s: float = 0.0
-    #: why it stopped: "eos" (end-of-turn / EOS), "stop" (a stop string), "length"
+    #: why it stopped: "eos" (end-of-turn / EOS), "stop" (a stop string), "echo" (it repeated
+    #: its prompt), "length"
     finish: str = "length"
     extra: dict = field(default_factory=dict)
 
@@ -58,6 +64,50 @@ class _StopStrings:
             tail = self.tokenizer.decode(row[-8:], skip_special_tokens=True)
             done.append(any(s in tail for s in self.stops))
         return torch.tensor(done, dtype=torch.bool, device=input_ids.device)
+
+
+def _ngrams(ids: Sequence[int], n: int) -> set[tuple[int, ...]]:
+    return {tuple(ids[i:i + n]) for i in range(len(ids) - n + 1)}
+
+
+class _StopEcho:
+    """StoppingCriteria: a row is done once its last ``n`` generated tokens are an n-gram of
+    its prompt."""
+
+    def __init__(self, prompts: Sequence[Sequence[int]], n: int, prompt_width: int):
+        self.n, self.prompt_width = n, prompt_width
+        self.grams = [_ngrams(p, n) for p in prompts]
+        #: row -> generated tokens when it was stopped (later columns are padding)
+        self.stopped: dict[int, int] = {}
+
+    def __call__(self, input_ids, scores, **kwargs):
+        n, made = self.n, input_ids.shape[1] - self.prompt_width
+        done = [False] * input_ids.shape[0]
+        if made >= n:
+            tails = input_ids[:, -n:].tolist()
+            for b, (t, g) in enumerate(zip(tails, self.grams)):
+                if b not in self.stopped and tuple(t) in g:
+                    self.stopped[b] = made
+            done = [b in self.stopped for b in range(len(done))]
+        return torch.tensor(done, dtype=torch.bool, device=input_ids.device)
+
+
+def echo_start(new: Sequence[int], prompt: Sequence[int], n: int) -> int | None:
+    """Where the echo begins in ``new`` (generated ids) when its last ``n`` tokens are an
+    n-gram of ``prompt``: the match is extended backwards as far as the generated tokens keep
+    repeating the prompt; None when the tail is not an echo."""
+    if n <= 0 or len(new) < n:
+        return None
+    tail = list(new[-n:])
+    best = None
+    for j in range(len(prompt) - n + 1):
+        if list(prompt[j:j + n]) != tail:
+            continue
+        k, p = len(new) - n, j                       # extend backwards
+        while k > 0 and p > 0 and new[k - 1] == prompt[p - 1]:
+            k, p = k - 1, p - 1
+        best = k if best is None else min(best, k)
+    return best
 
 
 def _trim(text: str, stops: Sequence[str]) -> tuple[str, bool]:
@@ -91,10 +141,14 @@ def generate(model, tokenizer, prompts: Sequence[Sequence[int]], *,
         for b, r in enumerate(rows):  # left padding: the last prompt token is at the same column
             ids[b, width - len(r):] = torch.tensor(r)
             mask[b, width - len(r):] = 1
+        echo = _StopEcho(rows, opts.echo_ngram, width) if opts.echo_ngram > 0 else None
         criteria = StoppingCriteriaList(
-            [_StopStrings(tokenizer, opts.stop, width)] if opts.stop else [])
+            ([_StopStrings(tokenizer, opts.stop, width)] if opts.stop else [])
+            + ([echo] if echo else []))
         t0 = time.perf_counter()
-        with torch.inference_mode(), amp:
+        # no_grad, not inference_mode, under bf16: autocast then casts each weight once per
+        # call instead of at every step
+        with (torch.no_grad() if opts.bf16 else torch.inference_mode()), amp:
             seqs = model.generate(
                 input_ids=ids.to(device), attention_mask=mask.to(device),
                 max_new_tokens=int(opts.max_new_tokens), do_sample=False, num_beams=1,
@@ -103,6 +157,8 @@ def generate(model, tokenizer, prompts: Sequence[Sequence[int]], *,
         per = (time.perf_counter() - t0) / len(rows)
         for b, i in enumerate(idx):
             new = seqs[b, width:].tolist()
+            if echo and b in echo.stopped:             # the rest of the row is padding
+                new = new[:echo.stopped[b]]
             while new and new[-1] == pad and pad not in stop_ids:  # rows finished early
                 new.pop()
             finish, kept = "length", new
@@ -110,6 +166,10 @@ def generate(model, tokenizer, prompts: Sequence[Sequence[int]], *,
                 if t in stop_ids:
                     finish, kept = "eos", new[:k + 1]
                     break
+            if finish == "length" and echo and b in echo.stopped:
+                cut = echo_start(new, rows[b], opts.echo_ngram)
+                if cut is not None:
+                    finish, kept = "echo", new[:cut]
             text = tokenizer.decode([t for t in kept if t not in stop_ids],
                                     skip_special_tokens=True)
             if opts.stop:

@@ -42,8 +42,8 @@ class ScoreOptions:
     batch_size: int = 16
     #: encode the prefix shared by every prompt once and reuse its KV cache
     prefix_cache: bool = True
-    #: run the model under ``torch.autocast("cpu", bfloat16)`` (faster on CPUs with BF16 support;
-    #: log-probabilities are still computed in fp32)
+    #: run the model body under ``torch.autocast("cpu", bfloat16)`` (faster on CPUs with BF16
+    #: support); the LM head and log-probabilities stay in fp32
     bf16: bool = False
     #: "tree" (answers appended with a tree attention mask, one pass), "repeat" (second pass
     #: over the cache repeated per label) or "auto" (tree where the attention supports it)
@@ -131,10 +131,13 @@ class LabelScorer:
             self.device = torch.device("cpu")
 
     # -- helpers -----------------------------------------------------------------------------
+    @property
+    def _bf16(self) -> bool:
+        return bool(self.options.bf16) and self.device.type == "cpu"
+
     def _autocast(self):
-        if self.options.bf16 and self.device.type == "cpu":
-            return torch.autocast("cpu", dtype=torch.bfloat16)
-        return contextlib.nullcontext()
+        return torch.autocast("cpu", dtype=torch.bfloat16) if self._bf16 \
+            else contextlib.nullcontext()
 
     def _body(self, ids, mask, pos, cache):
         out = self.body(input_ids=ids, attention_mask=mask, position_ids=pos,
@@ -142,6 +145,11 @@ class LabelScorer:
         return out.last_hidden_state
 
     def _logprobs(self, hidden: torch.Tensor) -> torch.Tensor:
+        # the head runs in fp32 even under bf16 autocast: it sees a few positions per row (cheap),
+        # and bf16 logits (8 significant bits on values ~20) would blur close label scores
+        if self._bf16:
+            with torch.autocast("cpu", enabled=False):
+                return torch.log_softmax(self.head(hidden.float()).float(), dim=-1)
         return torch.log_softmax(self.head(hidden).float(), dim=-1)
 
     def _prefix(self, prefix: Sequence[int]):
@@ -156,10 +164,16 @@ class LabelScorer:
         return _cache_layers(cache)
 
     # -- scoring -----------------------------------------------------------------------------
-    @torch.inference_mode()
     def score(self, prompts: Sequence[Sequence[int]],
               on_batch: Callable[[int], None] | None = None) -> list[LabelScores]:
         """Score every answer after every prompt; ``on_batch(n)`` is called after each batch."""
+        # autocast caches its bf16 copy of each weight for the whole call, but not under
+        # inference_mode (it would cast every weight again in every batch): no_grad there
+        grad_off = torch.no_grad() if self._bf16 else torch.inference_mode()
+        with grad_off:
+            return self._score(prompts, on_batch)
+
+    def _score(self, prompts, on_batch) -> list[LabelScores]:
         if not prompts:
             return []
         if any(len(p) == 0 for p in prompts):

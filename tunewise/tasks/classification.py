@@ -7,9 +7,12 @@ from tunewise.data.records import Example
 from tunewise.errors import ConfigError
 from tunewise.tasks.base import PromptTemplate, Task
 
+#: the labels are named in the instruction and the input ends with a cue the answer completes;
+#: on 200 movie-review sentences the embedded model answered with a label 55% of the time
+#: (9% without the cue) and label scoring separated the classes better (bench/prompting_bench.py)
 SENTIMENT_PRESET = PromptTemplate(
     system="Classify the sentiment of the text. Answer with exactly one word: {labels}.",
-    user="{input}",
+    user="Text: {input}\nSentiment:",
 )
 
 

@@ -27,6 +27,13 @@ def encode_prompt(tokenizer, messages: Sequence[dict]) -> list[int]:
     return tokenizer(prompt_text(tokenizer, messages), add_special_tokens=False)["input_ids"]
 
 
+def encode_prompts(tokenizer, conversations: Sequence[Sequence[dict]]) -> list[list[int]]:
+    """``encode_prompt`` of many conversations, tokenized in one batched call."""
+    texts = [prompt_text(tokenizer, msgs) for msgs in conversations]
+    return [list(ids) for ids in tokenizer(texts, add_special_tokens=False)["input_ids"]] \
+        if texts else []
+
+
 def encode_answer(tokenizer, answer: str, *, close: bool = True) -> list[int]:
     ids = tokenizer(answer, add_special_tokens=False)["input_ids"]
     return ids + [end_of_turn_id(tokenizer)] if close else ids
