@@ -106,7 +106,7 @@ def test_render_mask_marks_trained_tokens(task, tokenizer):
 
 def test_config_reports_every_problem_at_once(tmp_path):
     f = tmp_path / "cfg.yaml"
-    f.write_text("epochs: 0\noptimiser: adamw\nlora:\n  r: 0\n", encoding="utf-8")
+    f.write_text("epochs: -1\noptimiser: adamw\nlora:\n  r: 0\n", encoding="utf-8")
     with pytest.raises(ConfigError) as e:
         load_config(f, {"lr": "fast", "optimizer": "adamm"})
     msg = str(e.value)
