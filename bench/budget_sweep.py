@@ -24,19 +24,16 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-os.environ.setdefault("TUNEWISE_HOME", str(ROOT / ".cache" / "tunewise"))
-os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-os.environ.setdefault("TUNEWISE_RUNS_DB", os.path.join(tempfile.gettempdir(), "tw-bench-runs.db"))
+from curve_data import ROOT, read_cells, setup_env  # noqa: E402
+
+setup_env()
 
 OUT = ROOT / "bench" / "out" / "budget_sweep.jsonl"
 DEFAULT_SETTINGS = ["b256-lr1e-3", "b512-lr1e-3", "b512-lr5e-4"]
@@ -56,13 +53,7 @@ def setting_overrides(name: str) -> dict:
 
 
 def done_cells(path: Path) -> dict:
-    cells = {}
-    if path.exists():
-        for line in path.read_text().splitlines():
-            if line.strip():
-                r = json.loads(line)
-                cells[(r["dataset"], r["size"], r["setting"], r["seed"], r["test_n"])] = r
-    return cells
+    return read_cells(path, ("dataset", "size", "setting", "seed", "test_n"))
 
 
 def run_cell(task, pool, test, *, size: int, seed: int, setting: str, model: str) -> dict:

@@ -13,18 +13,14 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import os
 import random
 import sys
-import tempfile
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-os.environ.setdefault("TUNEWISE_HOME", str(ROOT / ".cache" / "tunewise"))
-os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-os.environ.setdefault("TUNEWISE_RUNS_DB", os.path.join(tempfile.gettempdir(), "tw-bench-runs.db"))
+from curve_data import ROOT, read_cells, setup_env  # noqa: E402
+
+setup_env()
 
 OUT = ROOT / "bench" / "out" / "compare-mr"
 

@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import random
 import statistics
 import sys
@@ -37,12 +36,10 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-os.environ.setdefault("TUNEWISE_HOME", str(ROOT / ".cache" / "tunewise"))
-os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-os.environ.setdefault("TUNEWISE_RUNS_DB", os.path.join(tempfile.gettempdir(), "tw-bench-runs.db"))
+from curve_data import ROOT, read_cells, setup_env  # noqa: E402
+
+setup_env()
 
 OUT = ROOT / "bench" / "out" / "curve_bench.jsonl"
 ARMS = ("plain", "tunewise")
@@ -121,13 +118,7 @@ def run_cell(task, pool, test, *, arm: str, size: int, seed: int, model: str) ->
 
 
 def load_cells(path: Path) -> dict:
-    cells = {}
-    if path.exists():
-        for line in path.read_text().splitlines():
-            if line.strip():
-                r = json.loads(line)
-                cells[(r["dataset"], r["size"], r["arm"], r["seed"], r["test_n"])] = r
-    return cells
+    return read_cells(path, ("dataset", "size", "arm", "seed", "test_n"))
 
 
 def table(cells: dict, datasets, sizes, test_n: int, min_diff: float = -0.02) -> str:

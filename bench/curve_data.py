@@ -11,13 +11,37 @@ class-proportional prefixes), the same draw ``tunewise compare`` makes.
 """
 from __future__ import annotations
 
+import json
+import os
 import random
 import sys
+import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "datasets"
 DATASETS = ("mr", "tweeteval_emotion", "tweeteval_offensive")
+
+
+def setup_env() -> None:
+    """What every learning-curve bench sets before importing tunewise: this checkout on the path,
+    the model cache in the clone, and a throwaway run registry (bench runs stay out of the user's)."""
+    sys.path.insert(0, str(ROOT))
+    os.environ.setdefault("TUNEWISE_HOME", str(ROOT / ".cache" / "tunewise"))
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    os.environ.setdefault("TUNEWISE_RUNS_DB",
+                          os.path.join(tempfile.gettempdir(), "tw-bench-runs.db"))
+
+
+def read_cells(path: Path, key: tuple[str, ...]) -> dict:
+    """Finished cells of a bench's JSONL cache, keyed by the values of the ``key`` fields."""
+    cells = {}
+    if path.exists():
+        for line in path.read_text().splitlines():
+            if line.strip():
+                r = json.loads(line)
+                cells[tuple(r[k] for k in key)] = r
+    return cells
 
 
 def _examples(pairs):
