@@ -58,7 +58,7 @@ def done_cells(path: Path) -> dict:
 
 def run_cell(task, pool, test, *, size: int, seed: int, setting: str, model: str) -> dict:
     from curve_data import headline, subset
-    from tunewise.evaluation.evaluate import predict
+    from tunewise.prompting.predict import predict
     from tunewise.training import train
     data = subset(pool, size, seed)
     with tempfile.TemporaryDirectory(prefix="tw-sweep-") as tmp:

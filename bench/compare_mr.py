@@ -2,7 +2,7 @@
 and the prompt's worth from the learning curve with tunewise's default training budget.
 
 Writes the splits (seeded, disjoint: 2,000 train / 100 val / --test-n test) as chat JSONL under
-bench/out/compare-mr/splits and runs ``tunewise.compare.compare`` with bench/compare-mr.yaml
+bench/out/compare-mr/splits and runs ``tunewise.comparison.compare`` with bench/compare-mr.yaml
 (sizes and seeds overridable: CPU time grows with them), output in bench/out/compare-mr/.
 
 Usage::
@@ -37,7 +37,7 @@ def main(argv=None) -> int:
         import torch
         torch.set_num_threads(a.threads)
     from mr import load_mr
-    from tunewise.compare import compare
+    from tunewise.comparison import compare
     from tunewise.data.formats.writers import write_chat_jsonl
     from tunewise.data.records import Example
     rows = load_mr()

@@ -13,7 +13,7 @@ imbalanced: tunewise compare's rule) on the same ``--test-n`` held-out examples 
 
 Both arms train on the same seeded, class-proportional subset (the draw ``tunewise compare``
 makes) with the same prompt (the task's rendering), and are scored by the same label scoring
-(``tunewise.evaluation.predict``), so the only difference is the training recipe.
+(``tunewise.prompting.predict``), so the only difference is the training recipe.
 
 Every finished cell goes to bench/out/curve_bench.jsonl; a rerun skips finished cells (run it
 partially with --datasets / --sizes / --arms and fill in later). ``--table`` prints the table
@@ -107,7 +107,7 @@ def train_tunewise(task, data, *, model: str, seed: int):
 
 def run_cell(task, pool, test, *, arm: str, size: int, seed: int, model: str) -> dict:
     from curve_data import headline, subset
-    from tunewise.evaluation.evaluate import predict
+    from tunewise.prompting.predict import predict
     data = subset(pool, size, seed)
     t0 = time.perf_counter()
     fn = train_plain if arm == "plain" else train_tunewise

@@ -6,7 +6,7 @@
 - ``tweeteval_emotion`` / ``tweeteval_offensive``: the train file is the pool, a seeded sample of
   ``test_n`` from the test file is the test sample.
 
-Training subsets come from ``tunewise.compare.datasets.stratified_order`` (seeded, nested,
+Training subsets come from ``tunewise.comparison.datasets.stratified_order`` (seeded, nested,
 class-proportional prefixes), the same draw ``tunewise compare`` makes.
 """
 from __future__ import annotations
@@ -87,13 +87,13 @@ def load(name: str, test_n: int, seed: int = 0):
 
 def subset(pool, n: int, seed: int):
     """The seeded, class-proportional training subset of size n (nested over n)."""
-    from tunewise.compare.datasets import stratified_order
+    from tunewise.comparison.datasets import stratified_order
     return stratified_order(pool, seed=seed)[:n]
 
 
 def headline(task, golds, preds) -> tuple[str, float]:
     """Accuracy for balanced data, macro-F1 otherwise (tunewise compare's rule)."""
-    from tunewise.compare.analysis import choose_headline
-    from tunewise.compare.scoring import metric_function
+    from tunewise.comparison.analysis import choose_headline
+    from tunewise.comparison.scoring import metric_function
     metric = choose_headline("classification", golds, task.labels)["metric"]
     return metric, float(metric_function(task, metric)(list(golds), list(preds)))

@@ -4,7 +4,7 @@ For mr (movie-review polarity, 2 classes) and tweeteval_emotion (4 classes) from
 ../shared/datasets: LoRA fine-tuning of the embedded SmolLM2-135M (``tunewise.training.train``,
 r=8 on q/v, lr 1e-3, batch 8) at 16, 32, 64, 128, 256 and 1,024 training examples (seeds: 3 at 16,
 2 at 32 and 64, 1 above; epochs 4/3/2/2/1/1 as in the shipped demo config), each scored on the
-same 300 held-out test examples. Then ``tunewise.compare.predict_curve`` fits the saturating power
+same 300 held-out test examples. Then ``tunewise.comparison.predict_curve`` fits the saturating power
 law to the sizes 16-256 only (every seed, per-example correctness: the bootstrap resamples seeds and
 test examples) and predicts 1,024; the table prints predicted vs measured with the interval.
 
@@ -107,10 +107,10 @@ def measure_classical(name: str, seeds: int = 5) -> None:
 
 def measure(name: str, sizes, threads: int) -> None:
     import torch
-    from tunewise.evaluation.predict import predict
+    from tunewise.prompting.predict import predict
     from tunewise.tasks import make_task
     from tunewise.training import train
-    from tunewise.training.config import cpu_supports_bf16
+    from tunewise.models.device import cpu_supports_bf16
     torch.set_num_threads(threads)
     pool, val, test = load(name)
     train_all = to_examples(pool, f"{name}-train")
@@ -149,7 +149,7 @@ def measure(name: str, sizes, threads: int) -> None:
 
 
 def fit(names, arm: str = "finetune") -> int:
-    from tunewise.compare import predict_curve
+    from tunewise.comparison import predict_curve
     print(f"arm: {arm}")
     print(f"{'dataset':20}{'fit on':>10}{'predicted@1024':>16}{'90% interval':>18}"
           f"{'measured':>10}{'covered':>9}{'backtest@256 err':>18}")

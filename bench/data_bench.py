@@ -203,7 +203,7 @@ def bench_clean(path: str) -> dict | None:
 
     Return {"n": examples, "seconds": s, ...} (run in its own subprocess like the others).
     """
-    from tunewise.data.clean import clean
+    from tunewise.data.cleaning import clean
     with tempfile.TemporaryDirectory(prefix="tunewise-bench-clean-") as tmp:
         t = time.perf_counter()
         res = clean(path, Path(tmp) / "clean.jsonl", progress=False)

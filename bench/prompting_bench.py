@@ -200,7 +200,7 @@ def sentiment(args, runner):
 
 def ner(args, runner):
     from tunewise.data import read
-    from tunewise.evaluation.predict import generation_budget
+    from tunewise.prompting.predict import generation_budget
     from tunewise.models import load_model
     from tunewise.tasks import make_task
     from tunewise.tasks.ner import ner_metrics

@@ -77,7 +77,7 @@ def to_examples(rows, name: str):
 
 
 def accuracy(task, lm, examples, bf16: bool) -> float:
-    from tunewise.evaluation.evaluate import predict
+    from tunewise.prompting.predict import predict
     preds = predict(task, lm, examples, batch_size=32, bf16=bf16, progress=False)
     return task.metrics([p.gold for p in preds], [p.pred for p in preds])["accuracy"]
 
@@ -157,7 +157,7 @@ def main() -> int:
         torch.set_num_threads(args.threads)
     from tunewise.models.load import load_model
     from tunewise.tasks import make_task
-    from tunewise.training.config import cpu_supports_bf16
+    from tunewise.models.device import cpu_supports_bf16
     train_rows, val_rows = split(load_mr(), n_train, n_val)
     train_ex, val_ex = to_examples(train_rows, "mr-train"), to_examples(val_rows, "mr-val")
     task = make_task("classification", train_ex, preset="sentiment")

@@ -6,8 +6,8 @@ import random
 
 import pytest
 
-from tunewise.compare import analysis
-from tunewise.compare.findings import compare_arms
+from tunewise.comparison import analysis
+from tunewise.comparison.findings import compare_arms
 from tunewise.tasks.classification import ClassificationTask
 
 LABELS = ["neg", "pos"]
@@ -178,7 +178,7 @@ def test_fine_tune_over_classical_when_significantly_better():
 def test_training_subsets_are_stratified_nested_and_seeded():
     from collections import Counter
 
-    from tunewise.compare.datasets import stratified_order, subsample
+    from tunewise.comparison.datasets import stratified_order, subsample
     from tunewise.data.records import Example
     pool = [Example.from_text(f"t{i}", lab, label=lab)
             for i, lab in enumerate(["a"] * 600 + ["b"] * 300 + ["c"] * 100)]
@@ -195,7 +195,7 @@ def test_training_subsets_are_stratified_nested_and_seeded():
 
 
 def test_class_folders_reader(tmp_path):
-    from tunewise.compare.datasets import read_class_folders
+    from tunewise.comparison.datasets import read_class_folders
     for lab, texts in (("sport", ["goal  scored\n", "a match"]), ("tech", ["new chip"])):
         (tmp_path / lab).mkdir()
         for i, t in enumerate(texts):

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from tunewise.compare import compare
-from tunewise.compare.config import load_config
-from tunewise.compare.shipped import CONFIG_DIR, resolve_config, shipped_configs
+from tunewise.comparison import compare
+from tunewise.comparison.config import load_config
+from tunewise.comparison.shipped import CONFIG_DIR, resolve_config, shipped_configs
 from tunewise.errors import ConfigError
 from tunewise.report.schema import validate_results
 

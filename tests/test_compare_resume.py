@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from tunewise.compare import compare
+from tunewise.comparison import compare
 from tunewise.data.formats.writers import write_chat_jsonl
 from tunewise.data.records import Example
 

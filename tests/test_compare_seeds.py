@@ -6,9 +6,9 @@ import math
 
 import pytest
 
-from tunewise.compare import analysis
-from tunewise.compare.config import FineTuneConfig
-from tunewise.compare.findings import compare_arms, learning_curve
+from tunewise.comparison import analysis
+from tunewise.comparison.config import FineTuneConfig
+from tunewise.comparison.findings import compare_arms, learning_curve
 
 from test_compare_analysis import TASK, _golds, _preds
 
@@ -63,7 +63,7 @@ def test_compare_says_which_model_selection_each_size_used(tmp_path):
     points, results.json and the report all say so."""
     import json
 
-    from tunewise.compare import compare
+    from tunewise.comparison import compare
     from tunewise.data.formats.writers import write_chat_jsonl
 
     from test_compare_resume import _examples

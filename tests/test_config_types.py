@@ -38,7 +38,7 @@ def test_train_yaml_inf_is_a_config_error(tmp_path, cli):
     ({"mojibake": None}, "mojibake"),
 ])
 def test_compare_clean_options_types(tmp_path, options, field):
-    from tunewise.compare.config import load_config
+    from tunewise.comparison.config import load_config
     data = tmp_path / "d.csv"
     data.write_text("text,label\na,b\n")
     with pytest.raises(ConfigError) as e:
@@ -48,7 +48,7 @@ def test_compare_clean_options_types(tmp_path, options, field):
 
 
 def test_compare_clean_options_valid_values_pass(tmp_path):
-    from tunewise.compare.config import load_config
+    from tunewise.comparison.config import load_config
     data = tmp_path / "d.csv"
     data.write_text("text,label\na,b\n")
     cfg = load_config({"data": {"path": str(data), "clean_options": {

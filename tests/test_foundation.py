@@ -74,8 +74,8 @@ def test_public_functions_stay_callable_after_submodule_imports():
 
     import tunewise
     from tunewise import data
-    for mod in ("tunewise.data.read", "tunewise.data.clean", "tunewise.data.split",
-                "tunewise.data.stats", "tunewise.cost.estimate", "tunewise.compare.run"):
+    for mod in ("tunewise.data.reading", "tunewise.data.cleaning", "tunewise.data.splitting",
+                "tunewise.data.profiling", "tunewise.cost.projection", "tunewise.comparison.runner"):
         importlib.import_module(mod)
     assert all(callable(f) for f in (data.read, data.clean, data.split, data.stats,
                                      tunewise.cost.estimate, tunewise.compare))

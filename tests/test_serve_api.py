@@ -65,7 +65,7 @@ def test_chat_plain_greedy_is_deterministic_and_counts_tokens(client, served):
     assert r1.usage.prompt_tokens == len(prompt)
     assert r1.usage.total_tokens == r1.usage.prompt_tokens + r1.usage.completion_tokens
     if c.finish_reason == "length":  # the task's eval budget applies when max_tokens is absent
-        from tunewise.evaluation.predict import default_max_new_tokens
+        from tunewise.prompting.predict import default_max_new_tokens
         assert r1.usage.completion_tokens == default_max_new_tokens(task, served.tokenizer)
 
 

@@ -15,14 +15,14 @@ import importlib
 __version__ = "0.1.0"
 
 _LAZY_MODULES = {"data", "tasks", "models", "prompting", "training", "evaluation", "cost",
-                 "report", "store"}
+                 "report", "store", "comparison", "serving"}
 
 
 def __getattr__(name: str):
     if name in _LAZY_MODULES:
         return importlib.import_module(f"tunewise.{name}")
     if name == "compare":
-        from tunewise.compare import compare
+        from tunewise.comparison import compare
         return compare
     if name == "evaluate":
         from tunewise.evaluation import evaluate

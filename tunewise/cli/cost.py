@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import click
 
-from tunewise.cost.estimate import DEFAULT_MODEL
+from tunewise.cost.projection import DEFAULT_MODEL
 
 
 def register(app: click.Group) -> None:
@@ -49,7 +49,7 @@ def cost(data, model, shots, epochs, output_tokens, requests, prices, task_kind,
     tunewise cost --data train.csv --model smollm2 --compute cpu \\
         --throughput 40 --train-throughput 12                 # local: measured speed x $/hour
     """
-    from tunewise.cost.estimate import estimate
+    from tunewise.cost.projection import estimate
     task = None
     if task_kind:
         from tunewise.data import read

@@ -82,7 +82,7 @@ def eval_cmd(data, model, adapter, arm, train, shots, shots_from, shot_selection
     if not data:
         raise UsageError("missing --data FILE", fix="tunewise eval --data test.csv "
                          "(or --compare A.jsonl B.jsonl)")
-    from tunewise.evaluation.evaluate import evaluate
+    from tunewise.evaluation.evaluator import evaluate
     read_options = {k: v for k, v in (("format", fmt), ("text_column", text_column),
                                       ("label_column", label_column)) if v}
     label_list = [x.strip() for x in labels.split(",") if x.strip()] if labels else None

@@ -8,9 +8,7 @@
     est = cost.estimate("train.jsonl", model="gpt-4o-mini", shots=4)   # `tunewise cost`
     est.break_even.requests            # None = never
 
-The formulas live in ``tunewise.cost.estimate``. That name is both the module and, called, the
-function ``tunewise.cost.estimate.estimate`` (the module is callable), so ``cost.estimate(...)``
-works whether or not the submodule has been imported.
+The formulas live in ``tunewise.cost.projection``; ``cost.estimate`` is its ``estimate`` function.
 """
 from __future__ import annotations
 
@@ -19,17 +17,15 @@ import importlib
 _EXPORTS = {
     "load_prices": "tunewise.cost.prices", "get_price": "tunewise.cost.prices",
     "PriceEntry": "tunewise.cost.prices", "PriceTable": "tunewise.cost.prices",
-    "CostEstimate": "tunewise.cost.estimate", "ArmUsage": "tunewise.cost.estimate",
-    "hosted_estimate": "tunewise.cost.estimate", "local_estimate": "tunewise.cost.estimate",
-    "break_even_requests": "tunewise.cost.estimate", "token_counter": "tunewise.cost.counting",
+    "estimate": "tunewise.cost.projection", "CostEstimate": "tunewise.cost.projection", "ArmUsage": "tunewise.cost.projection",
+    "hosted_estimate": "tunewise.cost.projection", "local_estimate": "tunewise.cost.projection",
+    "break_even_requests": "tunewise.cost.projection", "token_counter": "tunewise.cost.counting",
 }
 
-__all__ = sorted([*_EXPORTS, "estimate"])
+__all__ = sorted(_EXPORTS)
 
 
 def __getattr__(name: str):
-    if name == "estimate":  # the callable submodule (see the module docstring)
-        return importlib.import_module("tunewise.cost.estimate")
     if name in _EXPORTS:
         return getattr(importlib.import_module(_EXPORTS[name]), name)
     raise AttributeError(f"module 'tunewise.cost' has no attribute {name!r}")

@@ -15,10 +15,10 @@ from __future__ import annotations
 import importlib
 
 _EXPORTS = {
-    "read": "tunewise.data.read", "iter_examples": "tunewise.data.read",
+    "read": "tunewise.data.reading", "iter_examples": "tunewise.data.reading",
     "write_chat_jsonl": "tunewise.data.formats.writers", "write_csv": "tunewise.data.formats.writers",
     "check": "tunewise.data.validate", "CheckReport": "tunewise.data.validate",
-    "clean": "tunewise.data.clean", "split": "tunewise.data.split", "stats": "tunewise.data.stats",
+    "clean": "tunewise.data.cleaning", "split": "tunewise.data.splitting", "stats": "tunewise.data.profiling",
     "Example": "tunewise.data.records", "Message": "tunewise.data.records",
     "Entity": "tunewise.data.records", "Problem": "tunewise.data.problems",
     "find_label_issues": "tunewise.data.label_issues", "LabelIssues": "tunewise.data.label_issues",

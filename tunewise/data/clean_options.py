@@ -37,7 +37,7 @@ def option_problems(options: dict, where: str = "clean_options") -> list[str]:
         else:
             good[key] = int(val) if typ is int else val
     if not problems:
-        from tunewise.data.clean import CleanOptions
+        from tunewise.data.cleaning import CleanOptions
         try:
             CleanOptions(**{k: v for k, v in good.items() if k != "task"}).validate()
         except UsageError as e:

@@ -167,7 +167,7 @@ def find_label_issues(path: "str | os.PathLike | Sequence[Example]", *, model: s
     """
     from tunewise.data import confident_learning as cl
     from tunewise.data import oof_probs
-    from tunewise.data.read import read
+    from tunewise.data.reading import read
     features = features or oof_probs.DEFAULT_FEATURES
     if features not in oof_probs.FEATURES:
         raise UsageError(f"unknown features {features!r}", fix=f"use one of {oof_probs.FEATURES}")

@@ -56,7 +56,7 @@ def embed_texts(texts: Sequence[str], *, model: str | None = None, lm=None,
 
     from tunewise import progress as prog
     from tunewise.models.load import load_model
-    from tunewise.training.config import cpu_supports_bf16
+    from tunewise.models.device import cpu_supports_bf16
     if lm is None:
         lm = load_model(model, memo=True)
     tok, net = lm.tokenizer, lm.model

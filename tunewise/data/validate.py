@@ -192,7 +192,7 @@ def check(path: str | os.PathLike, *, format: str | None = None, task: str | Non
     ``count_tokens=False`` skips the context-length check. ``workers``: processes for large
     chat JSONL files (None = automatic).
     """
-    from tunewise.data.read import _options, open_input
+    from tunewise.data.reading import _options, open_input
     t0 = time.perf_counter()
     shown = os.fspath(path)
     labels = _labels(labels)

@@ -6,11 +6,11 @@
     result.to_dict()                                                   # `tunewise eval --json`
     compare_files("a.jsonl", "b.jsonl")                                # `tunewise eval --compare`
 
-Note: ``tunewise.evaluation.evaluate`` is the function; the module of the same name is
-importable as usual (``from tunewise.evaluation.evaluate import predict``).
+``evaluate`` lives in ``evaluation/evaluator.py``; ``predict`` (label scoring / generation over a
+Task, shared with training's per-epoch evaluation) in ``tunewise/prompting/predict.py``.
 """
-from tunewise.evaluation.predict import predict  # noqa: F401
-from tunewise.evaluation.evaluate import EvalResult, evaluate, rescore  # noqa: F401
+from tunewise.prompting.predict import predict  # noqa: F401
+from tunewise.evaluation.evaluator import EvalResult, evaluate, rescore  # noqa: F401
 from tunewise.evaluation.predictions import (read_predictions,  # noqa: F401
                                              write_predictions)
 from tunewise.evaluation.compare_predictions import compare_files  # noqa: F401

@@ -4,5 +4,5 @@
 - ``tunewise.prompting.scoring``: ``LabelScorer(model, answers, pad_id=...).score(prompts)``
 - ``tunewise.prompting.generate``: ``generate(model, tokenizer, prompts, options=...)``
 
-Most callers want ``tunewise.evaluation.predict``, which puts these together through a Task.
+Most callers want ``tunewise.prompting.predict``, which puts these together through a Task.
 """

@@ -228,7 +228,7 @@ def _crossover(results: dict) -> list[Block]:
 
 
 def _curve_prediction(results: dict) -> list[Block]:
-    """The extrapolated learning curve (tunewise.compare.extrapolate), with its backtest."""
+    """The extrapolated learning curve (tunewise.comparison.extrapolate), with its backtest."""
     pred = results.get("curve_prediction")
     if not pred:
         return []

@@ -138,7 +138,7 @@ def sampling_params(served: ServedModels, entry: ServedModel, req: _Common, prom
         logprobs, top = req.logprobs is not None, int(req.logprobs or 0)
     stops = _stops(req)
     if entry.task is not None and chat:
-        from tunewise.evaluation.predict import stop_strings
+        from tunewise.prompting.predict import stop_strings
         stops = [*stops, *[s for s in stop_strings(entry.task) if s not in stops]]
     room = served.context_length - prompt_len
     if room < 1:
@@ -157,7 +157,7 @@ def sampling_params(served: ServedModels, entry: ServedModel, req: _Common, prom
         max_tokens = asked
     elif entry.task is not None and chat:
         # the budget `tunewise eval` gives this task
-        from tunewise.evaluation.predict import default_max_new_tokens
+        from tunewise.prompting.predict import default_max_new_tokens
         max_tokens = min(default_max_new_tokens(entry.task, served.tokenizer), room)
     else:
         max_tokens = min(max_tokens_limit if chat else COMPLETIONS_DEFAULT_MAX_TOKENS, room)

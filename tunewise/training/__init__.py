@@ -37,7 +37,7 @@ def __getattr__(name: str):
 def _read(data, what: str) -> tuple[list, str]:
     """(examples, source description) from a path or a list of Example."""
     if isinstance(data, (str, os.PathLike)):
-        from tunewise.data.read import read
+        from tunewise.data.reading import read
         return list(read(data)), str(data)
     if data is None:
         from tunewise.errors import UsageError

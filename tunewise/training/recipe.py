@@ -7,7 +7,7 @@
    and the vocabulary head (a fifth of the model's FLOPs for SmolLM2) is applied only at those
    positions; bf16 autocast where the CPU has bf16 math;
 3. **evaluate** every epoch on the validation split with the Task's metric (via
-   ``tunewise.evaluation.evaluate.predict``, the code ``tunewise eval`` uses) plus validation loss;
+   ``tunewise.prompting.predict.predict``, the code ``tunewise eval`` uses) plus validation loss;
 4. **early stopping** on the task's headline metric; the best epoch's weights are kept;
 5. **save** the adapter (or model), run.json, metrics.jsonl and the predictions of every epoch.
 
@@ -211,7 +211,7 @@ def validation_loss(loss_fn: AnswerLoss, encoded, pad_id: int, batch_size: int,
 
 def predict_examples(task, lm, examples: Sequence[Example], *, batch_size: int, bf16: bool):
     """The Task's predictions through the same code as ``tunewise eval``."""
-    from tunewise.evaluation.evaluate import predict
+    from tunewise.prompting.predict import predict
     return predict(task, lm, list(examples), batch_size=batch_size, bf16=bf16, progress=False)
 
 

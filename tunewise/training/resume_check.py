@@ -25,7 +25,7 @@ def file_sha256(path: "str | os.PathLike") -> str | None:
     """sha256 of a data file, or None when it is not a readable file (a list of examples...)."""
     if not isinstance(path, (str, os.PathLike)) or not Path(path).is_file():
         return None
-    from tunewise.data.split import sha256_file
+    from tunewise.data.splitting import sha256_file
     try:
         return sha256_file(path)
     except OSError:

@@ -30,7 +30,7 @@ def _eps(arm: dict) -> float | None:
 
 def local_section(*, model: str, compute, prompt_arm: dict, ft_arm: dict,
                   zero_shot: dict | None) -> dict:
-    from tunewise.cost.estimate import ArmUsage, local_estimate
+    from tunewise.cost.projection import ArmUsage, local_estimate
     tok_p, tok_f = prompt_arm.get("tokens") or {}, ft_arm.get("tokens") or {}
     notes = []
     ft_eps = _eps(ft_arm)
@@ -54,7 +54,7 @@ def hosted_section(*, price, task, test, train_subset, prompt_arm: dict, shots, 
                    epochs: int) -> dict:
     """``shots``: the prompting arm's shots (one list for all, or one list per test example)."""
     from tunewise.cost.counting import openai_counter
-    from tunewise.cost.estimate import ArmUsage, hosted_estimate
+    from tunewise.cost.projection import ArmUsage, hosted_estimate
     counter = openai_counter(price.name, price.encoding or "o200k_base")
     test = list(test)
     n = max(len(test), 1)

@@ -1,6 +1,6 @@
 """Building a CompareConfig from a raw dict and checking every field (all problems at once).
 
-Used by ``tunewise.compare.config.load_config``; split from it so that the typed config (the
+Used by ``tunewise.comparison.config.load_config``; split from it so that the typed config (the
 dataclasses and their defaults) reads on its own.
 """
 from __future__ import annotations
@@ -9,7 +9,7 @@ import dataclasses
 import os
 from typing import Any
 
-from tunewise.compare.config import (
+from tunewise.comparison.config import (
     DEMO_NAMES, FT_METHODS, PREDICT_METHODS, SELECTIONS, TASK_KINDS, ArmsConfig, CompareConfig,
     CostConfig, DataConfig, FineTuneConfig, KShotConfig, ModelConfig, TaskConfig)
 from tunewise.registry import did_you_mean
@@ -118,7 +118,7 @@ def _build_data(raw, problems) -> DataConfig:
                             f"0.6}}, got {co!r}")
         else:
             import inspect
-            from tunewise.data.clean import clean as _clean
+            from tunewise.data.cleaning import clean as _clean
             allowed = [k for k in inspect.signature(_clean).parameters
                        if k not in ("path", "out", "log", "format", "text_column", "label_column",
                                     "encoding", "progress")]

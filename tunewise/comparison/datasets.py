@@ -82,7 +82,7 @@ def _reader_kwargs(d) -> dict:
 
 
 def read_file(path: str, d) -> list[Example]:
-    from tunewise.data.read import read
+    from tunewise.data.reading import read
     if Path(path).is_dir() or d.format == "folder":
         return read_class_folders(path, encoding=d.encoding)
     return read(path, **_reader_kwargs(d))
@@ -132,10 +132,10 @@ def _premade(cfg) -> Splits:
 def _clean_and_split(cfg, d, src: str, source: str, data_dir: Path, say) -> Splits:
     # the submodules directly: `tunewise.data.clean` the attribute turns into the module once
     # the module has been imported
-    from tunewise.data.clean import clean
+    from tunewise.data.cleaning import clean
     from tunewise.data.formats.writers import write_chat_jsonl
-    from tunewise.data.read import read
-    from tunewise.data.split import split
+    from tunewise.data.reading import read
+    from tunewise.data.splitting import split
     key = hashlib.sha256(json.dumps({"input": _file_hash(src), "clean": d.clean, "clean_options": d.clean_options,
                                      "reader": _reader_kwargs(d), "val": d.val_fraction,
                                      "test": d.test_fraction, "seed": cfg.seed,
@@ -196,7 +196,7 @@ def _clean_and_split(cfg, d, src: str, source: str, data_dir: Path, say) -> Spli
 
 
 def _clean_note(res, log: str) -> str:
-    """What cleaning found, in one line (a CleanResult from tunewise.data.clean)."""
+    """What cleaning found, in one line (a CleanResult from tunewise.data.cleaning)."""
     def per_reason(counts: dict) -> str:
         return ", ".join(f"{r} {n:,}" for r, n in sorted(counts.items(), key=lambda t: -t[1])) or "none"
     return (f"cleaned: {res.input_rows:,} rows in, {res.kept:,} kept; removed {res.removed_rows:,} "

@@ -120,7 +120,7 @@ def resolve_bf16(bf16: bool | None, lm) -> bool:
         device = next(lm.model.parameters()).device
     except StopIteration:  # pragma: no cover
         return False
-    from tunewise.training.config import cpu_supports_bf16
+    from tunewise.models.device import cpu_supports_bf16
     return device.type == "cpu" and cpu_supports_bf16()
 
 

@@ -39,7 +39,7 @@ def _write_predictions(path: Path | None, test: Sequence[Example], task, predict
 def warm_up(task, lm, test: Sequence[Example], *, method: str = "auto", bf16: bool = False) -> None:
     """Predict two examples untimed (first-call allocation and kernel selection)."""
     import importlib
-    predict_mod = importlib.import_module("tunewise.evaluation.predict")
+    predict_mod = importlib.import_module("tunewise.prompting.predict")
     predict_mod.predict(task, lm, list(test)[:2], method=method, bf16=bf16, progress=False)
 
 
@@ -75,7 +75,7 @@ def prompt_arm(task, lm, test: Sequence[Example], *, name: str, shots=(), k: int
                predictions_path: Path | None = None) -> dict:
     """Zero-shot (no shots) or k-shot prompting of the base model."""
     import importlib
-    predict_mod = importlib.import_module("tunewise.evaluation.predict")
+    predict_mod = importlib.import_module("tunewise.prompting.predict")
     t0 = time.perf_counter()
     preds = predict_mod.predict(task, lm, list(test), shots=shots, method=method,
                                 batch_size=batch_size, bf16=bf16, progress=progress)
@@ -110,7 +110,7 @@ def finetune_arm(task, train: Sequence[Example], val: Sequence[Example] | None,
     import shutil
     from tunewise import training
     import importlib
-    predict_mod = importlib.import_module("tunewise.evaluation.predict")
+    predict_mod = importlib.import_module("tunewise.prompting.predict")
     overrides = dict(train_config or {})
     overrides.update({"model": model, "method": method, "seed": seed})
     if epochs is not None:

@@ -4,7 +4,7 @@
 (metrics with CIs, per-class scores, confusion); ``learning_curve`` aggregates the fine-tuned arms
 per training size; ``compare_arms`` runs every paired test the analysis needs and finds the best
 prompting arm, the crossover and the prompt's worth. The rules themselves live in
-``tunewise.compare.analysis``.
+``tunewise.comparison.analysis``.
 
 A raw arm record (what ``run.py`` caches in OUT/arms/<name>.json)::
 
@@ -17,8 +17,8 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any, Sequence
 
-from tunewise.compare import analysis
-from tunewise.compare.scoring import metric_function, paired_difference, score_with_ci
+from tunewise.comparison import analysis
+from tunewise.comparison.scoring import metric_function, paired_difference, score_with_ci
 
 #: keys of a raw arm record copied into the schema Arm unchanged
 _PASS = ("name", "kind", "shots", "selection", "train_size", "seed", "timing", "tokens",

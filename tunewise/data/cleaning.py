@@ -400,7 +400,7 @@ def _log_entry(i: int, row: Row, fixed: Example | None, rows: _Rows, reasons: li
 def input_fingerprint(path: str | os.PathLike) -> tuple[int, int, str]:
     """(size, modification time in ns, sha256) of a file: how ``clean`` notices an input that
     changed while it ran."""
-    from tunewise.data.split import sha256_file
+    from tunewise.data.splitting import sha256_file
     st = os.stat(path)
     return st.st_size, st.st_mtime_ns, sha256_file(path)
 
@@ -586,9 +586,3 @@ def clean(path: str | os.PathLike, out: str | os.PathLike, *, log: str | os.Path
                              label_column=label_column, encoding=encoding, log=problem_log)
     return clean_examples(examples, out, log=log, task=task, options=opts, source=str(path),
                           progress=progress, input_path=path if Path(path).is_file() else None)
-
-
-# `tunewise.data.clean(...)` works whether or not this submodule was imported first
-from tunewise.callable_module import make_callable  # noqa: E402
-
-make_callable(__name__, "clean")

@@ -28,7 +28,7 @@ _BATCH = 1024
 
 def openai_default_epochs(n_examples: int) -> int:
     """Epochs OpenAI's fine-tuning picks when ``n_epochs`` is "auto" (see module docstring)."""
-    from tunewise.cost.estimate import openai_default_epochs as rule
+    from tunewise.cost.projection import openai_default_epochs as rule
     return rule(n_examples)
 
 
@@ -188,9 +188,3 @@ def stats(path: str | os.PathLike, *, model: str | None = None, price_model: str
                       label_column=label_column, encoding=encoding),
         model=model, price_model=price_model, prices=prices, task=task, source=os.fspath(path),
         progress=progress)
-
-
-# `tunewise.data.stats(...)` works whether or not this submodule was imported first
-from tunewise.callable_module import make_callable  # noqa: E402
-
-make_callable(__name__, "stats")

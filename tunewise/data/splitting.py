@@ -200,9 +200,3 @@ def split(path: str | os.PathLike, out_dir: str | os.PathLike, *, val: float = 0
     return split_examples(examples, out, val=val, test=test, seed=seed, task=task,
                           near_dup_threshold=near_dup_threshold, input_path=os.fspath(path),
                           input_sha256=digest, options={"format": format}, progress=progress)
-
-
-# `tunewise.data.split(...)` works whether or not this submodule was imported first
-from tunewise.callable_module import make_callable  # noqa: E402
-
-make_callable(__name__, "split")

@@ -87,9 +87,3 @@ def _data_error(path: str, log: ProblemLog) -> DataError:
     more = f" (the first {len(errors)} are listed)" if n > len(errors) else ""
     return DataError(f"{path}: {n:,} error{'s' if n != 1 else ''} in the data{more}", errors,
                      fix=f"fix them, or run `tunewise data check {path}` for the full report")
-
-
-# `tunewise.data.read(...)` works whether or not this submodule was imported first
-from tunewise.callable_module import make_callable  # noqa: E402
-
-make_callable(__name__, "read")

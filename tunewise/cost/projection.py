@@ -479,9 +479,3 @@ def _examples(data) -> list:
         from tunewise.data import read
         return read(data)
     return list(data)
-
-
-# `tunewise.cost.estimate(...)` works whether or not this submodule was imported first
-from tunewise.callable_module import make_callable  # noqa: E402
-
-make_callable(__name__, "estimate")

@@ -24,7 +24,7 @@ from typing import Any, Sequence
 
 from tunewise.data.records import Example
 from tunewise.errors import UsageError
-from tunewise.evaluation.predict import predict, resolve_method  # noqa: F401 (contract)
+from tunewise.prompting.predict import predict, resolve_method  # noqa: F401 (contract)
 from tunewise.tasks.base import Prediction, Task
 
 ARMS = ("prompt", "classical")
@@ -274,7 +274,7 @@ def evaluate(data, *, model: str | None = None, adapter: str | os.PathLike | Non
 
 def _bf16_used(bf16, lm, preds) -> bool:
     """Whether the predictions ran under bf16 (``bf16=None`` resolved as ``predict`` does)."""
-    from tunewise.evaluation.predict import resolve_bf16
+    from tunewise.prompting.predict import resolve_bf16
     scored = any(p.extra.get("method") == "score" for p in preds)
     return resolve_bf16(bf16, lm) if scored else bool(bf16)
 

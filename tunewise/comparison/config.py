@@ -224,7 +224,7 @@ def load_config(config: str | os.PathLike | dict | CompareConfig, *,
         base_dir = str(Path(config).resolve().parent)
     if overrides:
         raw = merge(raw, overrides)
-    from tunewise.compare.config_validate import _build, _check_paths
+    from tunewise.comparison.config_validate import _build, _check_paths
     problems: list[str] = []
     cfg = _build(raw, problems)
     cfg.base_dir = base_dir

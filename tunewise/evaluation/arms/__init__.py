@@ -1,0 +1,27 @@
+"""Arms: anything that answers a Task's examples (``base`` holds the protocol).
+
+Importing this package imports every arm module, so each registers its kind;
+``arm_class(kind)`` looks one up.
+"""
+from __future__ import annotations
+
+import difflib
+
+from tunewise.errors import UsageError
+from tunewise.evaluation.arms.base import (ARM_KINDS, Arm, ArmResult, register,  # noqa: F401
+                                           timed_predictions)
+
+# one line per arm module (each registers its kind with @register):
+
+
+def arm_class(kind: str) -> type:
+    """The registered class of ``kind``; an unknown kind answers "did you mean"."""
+    if kind not in ARM_KINDS:
+        close = difflib.get_close_matches(kind, list(ARM_KINDS), n=1)
+        hint = f"did you mean {close[0]!r}? " if close else ""
+        raise UsageError(f"unknown arm kind {kind!r}",
+                         fix=f"{hint}known kinds: {', '.join(sorted(ARM_KINDS))}")
+    return ARM_KINDS[kind]
+
+
+__all__ = ["ARM_KINDS", "Arm", "ArmResult", "arm_class", "register", "timed_predictions"]
