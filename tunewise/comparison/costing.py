@@ -3,8 +3,10 @@
 Two views of the same measured comparison:
 
 - **local** (the main ``cost`` section): the model compared runs on your own hardware. Training =
-  the measured training seconds x the compute entry's $/hour; a request = $/hour / measured
-  examples per second. A LoRA-merged (or fully) fine-tuned model has the base model's architecture
+  the measured training seconds x the compute entry's $/hour; a request = $/hour x the machine
+  seconds of its prompt and output tokens at one rate measured for the model and precision
+  (``cost.token_rate``), so noise cannot make a longer prompt cheaper. Without a rate: $/hour /
+  measured examples per second, where a LoRA-merged (or fully) fine-tuned model has the base model's architecture
   and gets the same short zero-shot prompt, so a fine-tuned call costs what a zero-shot call
   costs: it is priced at the zero-shot arm's measured throughput when that arm ran (one
   measurement for two identical workloads, instead of two noisy ones on a shared machine).
@@ -29,16 +31,21 @@ def _eps(arm: dict) -> float | None:
 
 
 def local_section(*, model: str, compute, prompt_arm: dict, ft_arm: dict,
-                  zero_shot: dict | None) -> dict:
+                  zero_shot: dict | None, token_rate=None) -> dict:
+    """``token_rate`` (``cost.token_rate.TokenRate``): price every arm from its tokens at this one
+    measured rate; without it, from each arm's measured examples/s."""
     from tunewise.cost.projection import ArmUsage, local_estimate
     tok_p, tok_f = prompt_arm.get("tokens") or {}, ft_arm.get("tokens") or {}
     notes = []
     ft_eps = _eps(ft_arm)
-    if zero_shot is not None and _eps(zero_shot):
+    if token_rate is not None:
+        pass
+    elif zero_shot is not None and _eps(zero_shot):
         ft_eps = _eps(zero_shot)
         notes.append("the fine-tuned model is priced at the zero-shot arm's measured throughput: "
                      "same architecture (LoRA merged), same zero-shot prompt, same work per call")
-    notes.append("throughput measured on this machine while other work may have been running")
+    if token_rate is None:
+        notes.append("throughput measured on this machine while other work may have been running")
     secs = float((ft_arm.get("timing") or {}).get("train_seconds") or 0.0)
     est = local_estimate(
         compute, model=model,
@@ -46,7 +53,7 @@ def local_section(*, model: str, compute, prompt_arm: dict, ft_arm: dict,
                               tok_p.get("output") or 0.0, _eps(prompt_arm))],
         finetuned=ArmUsage(ft_arm["name"], "finetune", tok_f.get("prompt") or 0.0,
                            tok_f.get("output") or 0.0, ft_eps),
-        train_seconds=secs, epochs=ft_arm.get("epochs"), notes=notes)
+        train_seconds=secs, epochs=ft_arm.get("epochs"), notes=notes, token_rate=token_rate)
     return est.to_dict()
 
 

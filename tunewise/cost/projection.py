@@ -1,6 +1,6 @@
 """What each arm costs, and after how many requests fine-tuning pays back.
 
-Formulas (prices are US dollars per 1,000,000 tokens, or per hour of a machine):
+The formulas are in ``cost.formulas``, the result records in ``cost.breakdown``:
 
 * hosted training  = billed tokens per epoch x epochs x ``training`` price / 1M
 * local training   = measured training seconds / 3600 x $/hour
@@ -8,7 +8,9 @@ Formulas (prices are US dollars per 1,000,000 tokens, or per hour of a machine):
 * hosted request   = prompt tokens x input price / 1M + output tokens x output price / 1M; the
   prompted arm pays the base model's prices with its long k-shot prompt, the fine-tuned arm the
   fine-tuned prices with a short zero-shot prompt
-* local request    = $/hour / 3600 / measured examples per second
+* local request    = $/hour / 3600 x machine seconds per call: from the call's prompt and output
+  tokens at the model's measured ``TokenRate`` (``cost.token_rate``), or 1 / measured examples
+  per second when only a throughput is known
 * break-even       = training cost / (prompted $ per request - fine-tuned $ per request),
   "never" when the fine-tuned call is not cheaper
 
@@ -17,203 +19,26 @@ The small functions are pure; ``hosted_estimate`` / ``local_estimate`` assemble 
 standalone from a dataset (what ``tunewise cost`` calls). ``CostEstimate.to_dict()`` is the
 ``cost`` section of results.json (``tunewise.report.schema.CostSection``).
 """
+
 from __future__ import annotations
 
-import math
 import os
 import random
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Sequence
 
+from tunewise.cost.breakdown import (ArmCost, ArmUsage, BreakEven, CostEstimate,  # noqa: F401
+                                     TrainingCost)
+from tunewise.cost.formulas import (OPENAI_DEFAULT_EPOCHS, _nonneg,  # noqa: F401
+                                    break_even_requests, hosted_request_cost,
+                                    hosted_training_cost, local_request_cost,
+                                    local_request_cost_from_seconds, local_training_cost,
+                                    openai_default_epochs, training_seconds)
 from tunewise.errors import UsageError
 from tunewise.report import fmt
 
-PER_MILLION = 1_000_000
-SECONDS_PER_HOUR = 3600
-#: OpenAI's default-epoch rule: 3 epochs, scaled so examples x epochs lands in [100, 25000],
-#: clamped to [1, 25] (OpenAI fine-tuning docs / cookbook "Data preparation and analysis")
-OPENAI_DEFAULT_EPOCHS, OPENAI_MIN_TARGET, OPENAI_MAX_TARGET = 3, 100, 25_000
-OPENAI_MIN_EPOCHS, OPENAI_MAX_EPOCHS = 1, 25
 #: the default hosted model of `tunewise cost`
 DEFAULT_MODEL = "gpt-4o-mini-2024-07-18"
-
-
-# ---------------------------------------------------------------------------------------------
-# Pure formulas
-# ---------------------------------------------------------------------------------------------
-
-def _nonneg(**values: float | None) -> None:
-    bad = [f"{k} = {v!r}" for k, v in values.items()
-           if v is not None and (not isinstance(v, (int, float)) or isinstance(v, bool)
-                                 or math.isnan(v) or v < 0)]
-    if bad:
-        raise UsageError(f"cost inputs must be numbers >= 0: {', '.join(bad)}")
-
-
-def hosted_request_cost(prompt_tokens: float, output_tokens: float, *, input_per_1m: float,
-                        output_per_1m: float) -> float:
-    """Dollars for one hosted call with these mean token counts."""
-    _nonneg(prompt_tokens=prompt_tokens, output_tokens=output_tokens,
-            input_per_1m=input_per_1m, output_per_1m=output_per_1m)
-    return (prompt_tokens * input_per_1m + output_tokens * output_per_1m) / PER_MILLION
-
-
-def hosted_training_cost(tokens_per_epoch: float, epochs: int, training_per_1m: float) -> float:
-    """Dollars to fine-tune on a hosted service: billed tokens x epochs x price."""
-    _nonneg(tokens_per_epoch=tokens_per_epoch, epochs=epochs, training_per_1m=training_per_1m)
-    return tokens_per_epoch * epochs * training_per_1m / PER_MILLION
-
-
-def local_request_cost(examples_per_second: float, usd_per_hour: float) -> float:
-    """Dollars per request on a machine that costs ``usd_per_hour`` and serves
-    ``examples_per_second`` (measured)."""
-    _nonneg(examples_per_second=examples_per_second, usd_per_hour=usd_per_hour)
-    if examples_per_second == 0:
-        raise UsageError("examples_per_second must be > 0 to price local inference")
-    return usd_per_hour / SECONDS_PER_HOUR / examples_per_second
-
-
-def local_training_cost(seconds: float, usd_per_hour: float) -> float:
-    """Dollars for ``seconds`` of training on a machine that costs ``usd_per_hour``."""
-    _nonneg(seconds=seconds, usd_per_hour=usd_per_hour)
-    return seconds / SECONDS_PER_HOUR * usd_per_hour
-
-
-def training_seconds(n_examples: int, epochs: int, train_examples_per_second: float) -> float:
-    """Training wall seconds from a measured throughput (training steps only)."""
-    _nonneg(n_examples=n_examples, epochs=epochs,
-            train_examples_per_second=train_examples_per_second)
-    if train_examples_per_second == 0:
-        raise UsageError("train_examples_per_second must be > 0")
-    return n_examples * epochs / train_examples_per_second
-
-
-def break_even_requests(training_usd: float, prompt_usd_per_request: float,
-                        finetuned_usd_per_request: float) -> float | None:
-    """Requests after which the fine-tuned arm's training cost is paid back by its cheaper
-    calls; ``None`` ("never") when the fine-tuned call is not cheaper."""
-    _nonneg(training_usd=training_usd, prompt_usd_per_request=prompt_usd_per_request,
-            finetuned_usd_per_request=finetuned_usd_per_request)
-    saving = prompt_usd_per_request - finetuned_usd_per_request
-    if saving <= 0:
-        return None
-    return training_usd / saving
-
-
-def openai_default_epochs(n_examples: int) -> int:
-    """The number of epochs OpenAI's fine-tuning picks when none is given."""
-    if n_examples <= 0:
-        return OPENAI_DEFAULT_EPOCHS
-    if n_examples * OPENAI_DEFAULT_EPOCHS < OPENAI_MIN_TARGET:
-        return min(OPENAI_MAX_EPOCHS, OPENAI_MIN_TARGET // n_examples)
-    if n_examples * OPENAI_DEFAULT_EPOCHS > OPENAI_MAX_TARGET:
-        return max(OPENAI_MIN_EPOCHS, OPENAI_MAX_TARGET // n_examples)
-    return OPENAI_DEFAULT_EPOCHS
-
-
-# ---------------------------------------------------------------------------------------------
-# Results
-# ---------------------------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class ArmUsage:
-    """What one arm uses per request, measured (compare) or counted from data (cost)."""
-
-    name: str                                #: arm name, e.g. "4-shot", "fine-tuned"
-    kind: str                                #: "prompt" | "finetune" | "classical"
-    prompt_tokens: float = 0.0               #: mean prompt tokens per request
-    output_tokens: float = 0.0               #: mean output tokens per request
-    examples_per_second: float | None = None #: measured inference throughput (local pricing)
-
-
-@dataclass
-class ArmCost:
-    """One arm's price per request."""
-
-    arm: str
-    kind: str
-    usd_per_request: float
-    prompt_tokens: float | None = None
-    output_tokens: float | None = None
-    examples_per_second: float | None = None
-
-    @property
-    def usd_per_1k_requests(self) -> float:
-        return 1000 * self.usd_per_request
-
-    def to_dict(self) -> dict:
-        d: dict[str, Any] = {"arm": self.arm, "kind": self.kind,
-                             "usd_per_request": self.usd_per_request,
-                             "usd_per_1k_requests": self.usd_per_1k_requests}
-        for k in ("prompt_tokens", "output_tokens", "examples_per_second"):
-            if getattr(self, k) is not None:
-                d[k] = getattr(self, k)
-        return d
-
-
-@dataclass
-class TrainingCost:
-    """What fine-tuning costs once."""
-
-    usd: float
-    tokens: int | None = None        #: hosted: billed tokens per epoch
-    epochs: int | None = None
-    seconds: float | None = None     #: local: training seconds (measured or from throughput)
-    note: str = ""                   #: the computation in words
-
-    def to_dict(self) -> dict:
-        return {k: v for k, v in self.__dict__.items() if v is not None and v != ""}
-
-
-@dataclass
-class BreakEven:
-    """After how many requests the fine-tuned arm has paid back its training cost."""
-
-    versus: str
-    finetuned: str
-    requests: float | None           #: None = never
-    saving_per_request: float        #: prompted $/request - fine-tuned $/request
-
-    @property
-    def never(self) -> bool:
-        return self.requests is None
-
-    @property
-    def text(self) -> str:
-        if self.never:
-            return f"never: the fine-tuned call is not cheaper than the {self.versus} call"
-        return f"pays back after {fmt.requests(self.requests)} requests"
-
-    def to_dict(self) -> dict:
-        return {"versus": self.versus, "finetuned": self.finetuned, "requests": self.requests,
-                "never": self.never, "saving_per_request": self.saving_per_request,
-                "text": self.text}
-
-
-@dataclass
-class CostEstimate:
-    """The cost comparison of the prompted and fine-tuned arms (results.json ``cost``)."""
-
-    mode: str                        #: "hosted" | "local"
-    model: str                       #: hosted model, or the local model priced on ``pricing``
-    pricing: dict                    #: the price entry used (schema ``Pricing``)
-    training: TrainingCost
-    arms: list[ArmCost]              #: prompted arm(s) first, fine-tuned last
-    break_even: BreakEven
-    requests: int = 10_000           #: volume the ``totals`` are computed at
-    notes: list[str] = field(default_factory=list)   #: assumptions worth reading
-
-    def totals(self, requests: int | None = None) -> dict[str, float]:
-        """Dollars per arm after ``requests`` calls (fine-tuned arms include training)."""
-        n = self.requests if requests is None else requests
-        return {a.arm: (self.training.usd if a.kind == "finetune" else 0.0)
-                + n * a.usd_per_request for a in self.arms}
-
-    def to_dict(self) -> dict:
-        return {"mode": self.mode, "model": self.model, "pricing": self.pricing,
-                "training": self.training.to_dict(), "arms": [a.to_dict() for a in self.arms],
-                "break_even": self.break_even.to_dict(), "requests": self.requests,
-                "totals": self.totals(), "notes": list(self.notes)}
 
 
 def _pricing(entry) -> dict:
@@ -271,15 +96,20 @@ def local_estimate(compute, *, model: str, prompt_arms: Sequence[ArmUsage], fine
                    train_seconds: float | None = None, train_examples: int | None = None,
                    epochs: int | None = None, train_examples_per_second: float | None = None,
                    versus: str | None = None, requests: int = 10_000,
-                   notes: Sequence[str] = ()) -> CostEstimate:
-    """Price the arms on local hardware (``get_price("cpu")``, kind "compute") from measured
-    throughput. Training time is ``train_seconds`` or examples x epochs / training throughput."""
+                   notes: Sequence[str] = (), token_rate=None) -> CostEstimate:
+    """Price the arms on local hardware (``get_price("cpu")``, kind "compute").
+
+    With ``token_rate`` (a ``cost.token_rate.TokenRate`` measured once for the model and
+    precision) every arm is priced from its own prompt and output tokens at that one rate, so an
+    arm with shorter prompts is always the cheaper one; without it, from each arm's measured
+    ``examples_per_second``. Training time is ``train_seconds`` or examples x epochs / training
+    throughput."""
     if getattr(compute, "kind", None) != "compute" or compute.usd_per_hour is None:
         raise UsageError(f"{compute.name!r} is not a compute price entry ($/hour)",
                          fix="use a 'compute:' entry of the price table, e.g. cpu, t4, a100")
     rate = compute.usd_per_hour
     missing = [a.name for a in (*prompt_arms, finetuned) if not a.examples_per_second]
-    if missing:
+    if missing and token_rate is None:
         raise UsageError(f"local pricing needs the measured examples/s of {', '.join(missing)}",
                          fix="measure it with `tunewise eval` / `tunewise compare`, or pass it")
     if train_seconds is None:
@@ -291,13 +121,12 @@ def local_estimate(compute, *, model: str, prompt_arms: Sequence[ArmUsage], fine
                f"{train_examples_per_second:,.1f} examples/s")
     else:
         how = "measured"
-    p_costs = [ArmCost(a.name, a.kind, local_request_cost(a.examples_per_second, rate),
-                       a.prompt_tokens or None, a.output_tokens or None, a.examples_per_second)
-               for a in prompt_arms]
-    f_cost = ArmCost(finetuned.name, "finetune",
-                     local_request_cost(finetuned.examples_per_second, rate),
-                     finetuned.prompt_tokens or None, finetuned.output_tokens or None,
-                     finetuned.examples_per_second)
+    p_costs = [_local_arm_cost(a, rate, token_rate) for a in prompt_arms]
+    f_cost = _local_arm_cost(finetuned, rate, token_rate)
+    notes = list(notes)
+    if token_rate is not None:
+        notes.append("local calls priced from their prompt and output tokens at one measured "
+                     f"rate: {token_rate.text}")
     usd = local_training_cost(train_seconds, rate)
     training = TrainingCost(usd=usd, seconds=float(train_seconds), epochs=epochs,
                             note=f"{train_seconds:,.0f} s ({how}) x {fmt.usd(rate)}/hour")
@@ -305,8 +134,21 @@ def local_estimate(compute, *, model: str, prompt_arms: Sequence[ArmUsage], fine
     be = BreakEven(vs.arm, f_cost.arm, break_even_requests(usd, vs.usd_per_request,
                                                            f_cost.usd_per_request),
                    vs.usd_per_request - f_cost.usd_per_request)
-    return CostEstimate("local", model, _pricing(compute), training, [*p_costs, f_cost], be,
-                        requests, list(notes))
+    est = CostEstimate("local", model, _pricing(compute), training, [*p_costs, f_cost], be,
+                       requests, notes)
+    if token_rate is not None:
+        est.pricing["token_rate"] = token_rate.to_dict()
+    return est
+
+
+def _local_arm_cost(a: ArmUsage, usd_per_hour: float, token_rate) -> ArmCost:
+    """One arm's local price: from its tokens at ``token_rate``, else from its throughput."""
+    if token_rate is None:
+        return ArmCost(a.name, a.kind, local_request_cost(a.examples_per_second, usd_per_hour),
+                       a.prompt_tokens or None, a.output_tokens or None, a.examples_per_second)
+    seconds = token_rate.seconds_per_request(a.prompt_tokens or 0.0, a.output_tokens or 0.0)
+    return ArmCost(a.name, a.kind, local_request_cost_from_seconds(seconds, usd_per_hour),
+                   a.prompt_tokens or None, a.output_tokens or None, 1.0 / seconds)
 
 
 # ---------------------------------------------------------------------------------------------

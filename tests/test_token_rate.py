@@ -1,0 +1,84 @@
+"""Local cost from token counts at one robustly measured rate (issue #12, "local cost that noise
+cannot flip")."""
+from __future__ import annotations
+
+import pytest
+
+from tunewise.cost.prices import get_price
+from tunewise.cost.projection import ArmUsage, local_estimate
+from tunewise.cost.token_rate import TokenRate, fit_line, measure_token_rate
+from tunewise.errors import UsageError
+
+
+def _rate(**kw) -> TokenRate:
+    base = dict(model="m", precision="fp32", overhead_seconds=0.002,
+                prompt_seconds_per_token=0.0004, output_seconds_per_token=0.004, batch_size=16,
+                passes=3)
+    return TokenRate(**{**base, **kw})
+
+
+def test_fit_line_recovers_a_line_and_clamps_a_negative_intercept():
+    a, b = fit_line([(32, 0.01 + 32 * 0.001), (128, 0.01 + 128 * 0.001), (320, 0.01 + 0.32)])
+    assert a == pytest.approx(0.01) and b == pytest.approx(0.001)
+    a, b = fit_line([(10, 0.0), (20, 0.5), (30, 1.0)])   # intercept would be -0.5
+    assert a == 0.0 and b > 0
+    with pytest.raises(UsageError):
+        fit_line([(10, 1.0), (10, 2.0)])
+
+
+def test_noisy_throughputs_cannot_flip_the_break_even():
+    """The reported case: zero-shot measured at 7.1 ex/s, 4-shot at 15.3 ex/s (noise); the
+    fine-tuned model (45-token zero-shot prompt) priced at the zero-shot rate looked dearer than
+    4-shot (142 tokens): "break-even: never". Priced from tokens it is cheaper, whatever the
+    throughputs said."""
+    cpu = get_price("cpu")
+    four = ArmUsage("4-shot", "prompt", 142, 1, examples_per_second=15.3)
+    ft = ArmUsage("fine-tuned", "finetune", 45, 1, examples_per_second=7.1)
+    by_eps = local_estimate(cpu, model="m", prompt_arms=[four], finetuned=ft, train_seconds=600)
+    assert by_eps.break_even.never      # the old pricing: noise decides
+    by_tokens = local_estimate(cpu, model="m", prompt_arms=[four], finetuned=ft,
+                               train_seconds=600, token_rate=_rate())
+    costs = {a.arm: a.usd_per_request for a in by_tokens.arms}
+    assert costs["fine-tuned"] < costs["4-shot"]
+    assert not by_tokens.break_even.never and by_tokens.break_even.requests > 0
+    assert by_tokens.pricing["token_rate"]["model"] == "m"
+    assert any("measured rate" in n for n in by_tokens.notes)
+
+
+def test_token_pricing_needs_no_throughput():
+    est = local_estimate(get_price("cpu"), model="m", prompt_arms=[ArmUsage("0", "prompt", 50, 2)],
+                         finetuned=ArmUsage("ft", "finetune", 50, 2), train_seconds=10,
+                         token_rate=_rate())
+    a, f = est.arms
+    assert a.usd_per_request == pytest.approx(f.usd_per_request)   # same tokens, same price
+    with pytest.raises(UsageError, match="examples/s"):
+        local_estimate(get_price("cpu"), model="m", prompt_arms=[ArmUsage("0", "prompt", 50, 2)],
+                       finetuned=ArmUsage("ft", "finetune", 50, 2), train_seconds=10)
+
+
+def test_measured_rate_makes_a_3x_shorter_prompt_cheaper(tiny):
+    rate = measure_token_rate(tiny, batch_size=4, lengths=(16, 48, 96), decode_steps=4, passes=3)
+    assert rate.model == tiny.name and rate.precision == "fp32" and rate.passes == 3
+    assert rate.prompt_seconds_per_token > 0 and rate.output_seconds_per_token > 0
+    assert rate.overhead_seconds >= 0
+    assert [p[0] for p in rate.points["prefill"]] == [16, 48, 96]
+    lo, hi = rate.points["decode_spread"]
+    assert 0 < lo <= rate.output_seconds_per_token <= hi
+    long_arm = ArmUsage("4-shot", "prompt", 150, 1)
+    short_arm = ArmUsage("fine-tuned", "finetune", 50, 1)
+    est = local_estimate(get_price("cpu"), model=tiny.name, prompt_arms=[long_arm],
+                         finetuned=short_arm, train_seconds=60, token_rate=rate)
+    costs = {a.arm: a.usd_per_request for a in est.arms}
+    assert costs["fine-tuned"] < costs["4-shot"]
+    assert rate.seconds_per_request(150, 1) > rate.seconds_per_request(50, 1)
+
+
+def test_measure_restores_training_mode_and_rejects_bad_settings(tiny):
+    tiny.model.train()
+    try:
+        measure_token_rate(tiny, batch_size=2, lengths=(8, 16), decode_steps=2, passes=1)
+        assert tiny.model.training
+    finally:
+        tiny.model.eval()
+    with pytest.raises(UsageError):
+        measure_token_rate(tiny, passes=0)
