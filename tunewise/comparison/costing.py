@@ -38,9 +38,7 @@ def local_section(*, model: str, compute, prompt_arm: dict, ft_arm: dict,
     tok_p, tok_f = prompt_arm.get("tokens") or {}, ft_arm.get("tokens") or {}
     notes = []
     ft_eps = _eps(ft_arm)
-    if token_rate is not None:
-        pass
-    elif zero_shot is not None and _eps(zero_shot):
+    if token_rate is None and zero_shot is not None and _eps(zero_shot):
         ft_eps = _eps(zero_shot)
         notes.append("the fine-tuned model is priced at the zero-shot arm's measured throughput: "
                      "same architecture (LoRA merged), same zero-shot prompt, same work per call")
