@@ -53,7 +53,6 @@ OUT = ROOT / "bench" / "out"
 FIT_SIZES = (16, 32, 64, 128, 256)
 TARGET = 1024
 SEEDS = {16: 3, 32: 2, 64: 2}
-EPOCHS = {16: 4, 32: 3, 64: 2, 128: 2, 256: 1, 1024: 1}
 N_TEST, N_VAL = 300, 48
 
 
@@ -114,7 +113,7 @@ def measure(name: str, sizes, threads: int) -> None:
     torch.set_num_threads(threads)
     pool, val, test = load(name)
     train_all = to_examples(pool, f"{name}-train")
-    val_ex, test_ex = to_examples(val, f"{name}-val"), to_examples(test, f"{name}-test")
+    test_ex = to_examples(test, f"{name}-test")
     task = make_task("classification", train_all + test_ex,
                      preset="sentiment" if name == "mr" else None)
     done = set()
@@ -131,14 +130,17 @@ def measure(name: str, sizes, threads: int) -> None:
             sub = rng.sample(train_all, size)
             out = Path(tempfile.mkdtemp(prefix="tw-curve-")) / "run"
             t0 = time.perf_counter()
-            res = train(sub, val=val_ex, out=out, task=task, progress=False, say=lambda m: None,
-                        epochs=EPOCHS[size], batch_size=8, lr=1e-3, seed=seed,
-                        checkpoint_every=0, patience=0)
+            # the defaults `tunewise compare` trains with: the epochs:auto budget, and below
+            # min_val_carve examples no validation carve (last epoch kept), else the best epoch
+            res = train(sub, out=out, task=task, progress=False, say=lambda m: None, seed=seed,
+                        checkpoint_every=0)
             train_s = time.perf_counter() - t0
             preds = predict(task, res.lm, test_ex, batch_size=32, bf16=cpu_supports_bf16(),
                             progress=False)
             correct = [int(p.pred == p.gold) for p in preds]
-            row = {"dataset": name, "size": size, "seed": seed, "epochs": EPOCHS[size],
+            run = json.loads((out / "run.json").read_text())
+            row = {"dataset": name, "size": size, "seed": seed, "epochs": run.get("epochs"),
+                   "model_selection": run.get("model_selection"),
                    "accuracy": sum(correct) / len(correct), "correct": correct,
                    "train_seconds": round(train_s, 1),
                    "total_seconds": round(time.perf_counter() - t0, 1)}
