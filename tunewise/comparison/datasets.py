@@ -132,10 +132,10 @@ def _premade(cfg) -> Splits:
 def _clean_and_split(cfg, d, src: str, source: str, data_dir: Path, say) -> Splits:
     # the submodules directly: `tunewise.data.clean` the attribute turns into the module once
     # the module has been imported
-    from tunewise.data.cleaning import clean
+    from tunewise.quality.commands import clean
     from tunewise.data.formats.writers import write_chat_jsonl
     from tunewise.data.reading import read
-    from tunewise.data.splitting import split
+    from tunewise.quality.commands import split
     key = hashlib.sha256(json.dumps({"input": _file_hash(src), "clean": d.clean, "clean_options": d.clean_options,
                                      "reader": _reader_kwargs(d), "val": d.val_fraction,
                                      "test": d.test_fraction, "seed": cfg.seed,

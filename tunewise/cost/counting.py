@@ -1,7 +1,7 @@
 """Token counts per model for pricing, offline.
 
 Hosted models: OpenAI's o200k/cl100k vocabularies and chat accounting (3 tokens per message, 1 more
-per ``name``, 3 to prime the reply), via ``tunewise.data.tokens``. Local models: the prompt exactly
+per ``name``, 3 to prime the reply), via ``tunewise.models.tokens``. Local models: the prompt exactly
 as inference sees it (``tasks.render.encode_prompt``: chat template with the generation prompt)
 and, for training, the answer plus its end-of-turn token (``encode_answer``).
 """
@@ -41,9 +41,9 @@ class TokenCounter:
 
 def openai_counter(model: str, encoding: str) -> TokenCounter:
     """OpenAI chat accounting with ``encoding`` (o200k_base / cl100k_base), counted offline by
-    ``tunewise.data.tokens.OpenAICounter`` (bpe-openai); the price entry names the encoding, so
+    ``tunewise.models.tokens.OpenAICounter`` (bpe-openai); the price entry names the encoding, so
     models whose names ``tokens`` does not know (a user's own entry) count too."""
-    from tunewise.data.tokens import OpenAICounter
+    from tunewise.models.tokens import OpenAICounter
     c = OpenAICounter(model)
     c.encoding_name = encoding
 
@@ -81,8 +81,8 @@ def token_counter(model: str, prices=None) -> TokenCounter:
     table = prices if hasattr(prices, "entries") else load_prices(prices)
     if model in table:
         entry = get_price(model, table)
-        if entry.kind == "api":
+        if entry.pricing == "api":
             return openai_counter(entry.name, entry.encoding or "o200k_base")
-        if entry.kind == "local":
+        if entry.pricing == "local":
             return hf_counter(entry.name)
     return hf_counter(model)

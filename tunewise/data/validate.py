@@ -214,7 +214,7 @@ def check(path: str | os.PathLike, *, format: str | None = None, task: str | Non
     report.format = fmt
     counter = None
     if count_tokens:
-        from tunewise.data.tokens import token_counter
+        from tunewise.models.tokens import token_counter
         counter = token_counter(model)
         report.model = counter.name
         report.context_length = counter.context_length

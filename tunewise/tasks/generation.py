@@ -124,6 +124,12 @@ class GenerationTask(Task):
     kind = "generation"
     headline_metric = "rouge_l"
 
+    answer_in_identity = True
+
+    @classmethod
+    def answer_text(cls, ex: Example) -> str | None:
+        return ex.reference if ex.reference else ex.answer
+
     def __init__(self, template: PromptTemplate | None = None):
         super().__init__(template)
 
