@@ -76,7 +76,8 @@ def test_hosted_estimate_end_to_end():
     # totals at 10,000 requests: 0.456 for 4-shot; 0.9 + 0.192 for the fine-tuned arm
     assert e.totals() == pytest.approx({"4-shot": 0.456, "ft": 1.092})
     d = e.to_dict()
-    from tunewise.report.schema import example_results, validate_results
+    from tunewise.report.example_results import example_results
+    from tunewise.report.schema import validate_results
     r = example_results()
     r["cost"] = d
     r["break_even"] = d["break_even"]

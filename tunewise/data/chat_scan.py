@@ -241,7 +241,7 @@ def _single(info: InputFile, opts, log, checker, advance) -> ScanStats:
 # -- worker processes ------------------------------------------------------------------------------
 def _worker_checker(st: _Settings, log: ProblemLog):
     from tunewise.models.tokens import token_counter
-    from tunewise.data.validate import ExampleChecker
+    from tunewise.data.example_checks import ExampleChecker
     counter = token_counter(st.model) if st.count_tokens else None
     return ExampleChecker(log, task=st.task, labels=list(st.labels) if st.labels else None,
                           counter=counter)

@@ -152,7 +152,7 @@ class GenerationTask(Task):
         return generation_metrics(golds, preds)
 
     def metric_functions(self) -> dict:
-        from tunewise.evaluation.stats import MeanScore
+        from tunewise.tasks.metric_types import MeanScore
         return {"exact_match": MeanScore(exact_match), "token_f1": MeanScore(token_f1),
                 "rouge_l": MeanScore(rouge_l), "chrf": ChrF()}
 
