@@ -17,10 +17,10 @@ from tunewise.data.records import Example
 from tunewise.errors import UnknownNameError, UsageError
 from tunewise.tasks import ClassificationTask, PromptTemplate
 
-API = PriceEntry(name="m", kind="api", source="test", date="2025-01", training=3.0,
+API = PriceEntry(name="m", pricing="api", source="test", date="2025-01", training=3.0,
                  ft_input=0.30, ft_output=1.20, base_input=0.15, base_output=0.60,
                  encoding="o200k_base", context=100)
-BOX = PriceEntry(name="box", kind="compute", source="test", date="2025-01", usd_per_hour=0.36)
+BOX = PriceEntry(name="box", pricing="compute", source="test", date="2025-01", usd_per_hour=0.36)
 
 
 def test_hosted_request_cost():

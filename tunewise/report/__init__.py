@@ -6,7 +6,7 @@
     write_results(results, "out/")           # out/results.json
     paths = render_report(results, "out/")   # {"markdown": ..., "html": ..., "plots": [...]}
 
-The results dict follows ``tunewise.report.schema`` (see ``schema.example_results()``).
+The results dict follows ``tunewise.report.schema`` (see ``example_results()``).
 """
 from __future__ import annotations
 
