@@ -45,34 +45,8 @@ class Splits:
 
 # -- reading -------------------------------------------------------------------------------------
 
-def read_class_folders(folder: str | Path, *, encoding: str | None = None,
-                       skipped: list | None = None) -> list[Example]:
-    """A folder of class folders of .txt files -> one classification Example per file.
-
-    ``folder/<label>/<name>.txt``: the file's text (whitespace runs collapsed) is the input, the
-    folder name the label. Empty files are left out and appended to ``skipped``."""
-    folder = Path(folder)
-    classes = sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
-    if not classes:
-        raise InputError(f"{folder}: no class folders found",
-                         fix="put one folder per label, each holding .txt files")
-    out: list[Example] = []
-    for c in classes:
-        for f in sorted(c.glob("*.txt")):
-            raw = f.read_bytes()
-            try:
-                text = raw.decode(encoding or "utf-8")
-            except UnicodeDecodeError:
-                text = raw.decode("cp1252", errors="replace")
-            text = " ".join(text.split())
-            if text:
-                out.append(Example.from_text(text, c.name, label=c.name,
-                                             meta={"source": str(f), "line": 1}))
-            elif skipped is not None:
-                skipped.append(str(f))
-    if not out:
-        raise InputError(f"{folder}: the class folders hold no non-empty .txt files")
-    return out
+# the class-folder reader is the data format "folder" (tunewise.data.formats.class_folders)
+from tunewise.data.formats.class_folders import read_class_folders  # noqa: E402,F401
 
 
 def _reader_kwargs(d) -> dict:
