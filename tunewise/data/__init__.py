@@ -17,7 +17,7 @@ import importlib
 _EXPORTS = {
     "read": "tunewise.data.reading", "iter_examples": "tunewise.data.reading",
     "write_chat_jsonl": "tunewise.data.formats.writers", "write_csv": "tunewise.data.formats.writers",
-    "check": "tunewise.data.validate", "CheckReport": "tunewise.data.validate",
+    "check": "tunewise.models.data_check", "CheckReport": "tunewise.data.validate",
     # file-level commands that need a task or a model live above the data layer (named as
     # strings here: this facade imports them only when asked, the data modules never do)
     "clean": "tunewise.quality.commands", "split": "tunewise.quality.commands",

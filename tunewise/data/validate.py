@@ -16,7 +16,7 @@ import os
 import re
 import time
 from dataclasses import dataclass, field
-from typing import Iterable, Sequence
+from typing import Callable, Iterable, Sequence
 
 from tunewise.data.formats import iter_format, json_container
 from tunewise.data.formats.problem_log import ProblemLog
@@ -90,8 +90,13 @@ def check(path: str | os.PathLike, *, format: str | None = None, task: str | Non
           model: str | None = None, labels: Sequence[str] | str | None = None,
           text_column: str | None = None, label_column: str | None = None,
           encoding: str | None = None, count_tokens: bool = True, workers: int | None = None,
-          keep_per_category: int = KEEP_PER_CATEGORY, progress: bool = True) -> CheckReport:
+          keep_per_category: int = KEEP_PER_CATEGORY, progress: bool = True,
+          token_counter: Callable | None = None) -> CheckReport:
     """Validate a dataset file; never raises for problems in the data (see CheckReport).
+
+    ``token_counter``: model name -> counter (``tunewise.models.tokens.token_counter``, which
+    ``tunewise.data.check`` passes; the data layer does not import models). Without one, lengths
+    are not checked.
 
     ``model``: whose tokenizer and context length to check lengths against (default: the
     embedded smollm2-135m-instruct; an OpenAI name such as gpt-4o-mini uses o200k/cl100k).
@@ -119,8 +124,7 @@ def check(path: str | os.PathLike, *, format: str | None = None, task: str | Non
         return _finish(report, log, t0)
     report.format = fmt
     counter = None
-    if count_tokens:
-        from tunewise.models.tokens import token_counter
+    if count_tokens and token_counter is not None:
         counter = token_counter(model)
         report.model = counter.name
         report.context_length = counter.context_length
@@ -131,7 +135,8 @@ def check(path: str | os.PathLike, *, format: str | None = None, task: str | Non
         plain = info.bom_encoding in (None, "utf-8-sig") and not info.bare_cr
         if fmt == "chat" and json_container(info) == "jsonl" and task != "ner" and plain:
             from tunewise.data.chat_scan import scan_chat_jsonl
-            stats = scan_chat_jsonl(info, opts, log, checker, workers=workers, progress=progress)
+            stats = scan_chat_jsonl(info, opts, log, checker, workers=workers, progress=progress,
+                                    token_counter=token_counter)
             report.n_records, report.n_examples = stats.n_records, stats.n_examples
             report.n_over_context = stats.n_over_context
             report.workers = stats.workers
