@@ -12,14 +12,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-import random
-from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Sequence
 
 from tunewise.data.records import Example
-from tunewise.errors import InputError
 from tunewise.fileio import write_json
 
 #: reader settings implied by each demo dataset (a config's own data fields override them)
@@ -186,19 +183,8 @@ def stratified_order(examples: Sequence[Example], seed: int) -> list[Example]:
     Each class is shuffled, and its i-th member gets the position key (i + u) / n_class (u uniform
     in [0, 1)); sorting by that key interleaves the classes in proportion. Prefixes are nested: the
     16 examples of a seed are among its 64."""
-    rng = random.Random(seed)
-    by: dict[str, list[Example]] = defaultdict(list)
-    for ex in examples:
-        by[ex.gold_key()].append(ex)
-    keyed = []
-    for cls in sorted(by):
-        members = by[cls]
-        rng.shuffle(members)
-        n = len(members)
-        for i, ex in enumerate(members):
-            keyed.append(((i + rng.random()) / n, rng.random(), ex))
-    keyed.sort(key=lambda t: (t[0], t[1]))
-    return [ex for _, _, ex in keyed]
+    from tunewise.data.sampling import stratified_order as order   # the one sampler
+    return order(examples, Example.gold_key, seed)
 
 
 def subsample(examples: Sequence[Example], n: int | None, seed: int) -> list[Example]:

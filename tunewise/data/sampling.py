@@ -35,6 +35,22 @@ def stratified_order(items: Sequence[T], key: Callable[[T], Hashable], seed: int
     return [it for _, _, it in keyed]
 
 
+def shuffled_by_stratum(items: Sequence[T], strata: Sequence[Hashable],
+                        rng: random.Random) -> list[T]:
+    """``items`` grouped by stratum (strata in sorted order), each group shuffled with ``rng``:
+    the order ``split`` deals duplicate groups to train/val/test in, so that every stratum is
+    spread over the splits in proportion."""
+    by: dict = {}
+    for it, s in zip(items, strata):
+        by.setdefault(s, []).append(it)
+    order: list[T] = []
+    for s in sorted(by):
+        members = by[s]
+        rng.shuffle(members)
+        order.extend(members)
+    return order
+
+
 def stratified_sample(items: Sequence[T], n: int | None, key: Callable[[T], Hashable],
                       seed: int) -> list[T]:
     """A stratified, seeded sample of ``n`` items (all of them, in their order, when ``n`` is None

@@ -24,6 +24,7 @@ from typing import Any, Sequence
 
 from tunewise.data import dedup
 from tunewise.data.records import Example
+from tunewise.data.sampling import shuffled_by_stratum
 from tunewise.data.task_view import DataTask
 from tunewise.errors import UsageError
 
@@ -74,15 +75,7 @@ def assign_groups(groups: Sequence[Sequence[int]], strata: Sequence[str],
                   fractions: dict[str, float], seed: int = 0) -> dict[str, list[int]]:
     """Deal groups to splits: by stratum, shuffled with ``seed``, each to the split furthest
     below its share so far. Returns sorted row indices per split."""
-    rng = random.Random(seed)
-    by_stratum: dict[str, list[int]] = {}
-    for g, s in enumerate(strata):
-        by_stratum.setdefault(s, []).append(g)
-    order: list[int] = []
-    for s in sorted(by_stratum):
-        members = by_stratum[s]
-        rng.shuffle(members)
-        order.extend(members)
+    order = shuffled_by_stratum(range(len(groups)), strata, random.Random(seed))
     names = [k for k in fractions if fractions[k] > 0]
     have = {k: 0 for k in fractions}
     total = 0
