@@ -118,7 +118,7 @@ def _build_data(raw, problems) -> DataConfig:
                             f"0.6}}, got {co!r}")
         else:
             import inspect
-            from tunewise.data.cleaning import clean as _clean
+            from tunewise.quality.commands import clean as _clean
             allowed = [k for k in inspect.signature(_clean).parameters
                        if k not in ("path", "out", "log", "format", "text_column", "label_column",
                                     "encoding", "progress")]
