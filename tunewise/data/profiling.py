@@ -10,7 +10,6 @@ Streaming: examples are counted in batches; memory holds one number per example.
 from __future__ import annotations
 
 import itertools
-import os
 from array import array
 from collections import Counter
 from typing import Any, Iterable

@@ -13,19 +13,16 @@ too few examples (< 10 error, < 100 warning).
 from __future__ import annotations
 
 import os
-import re
 import time
 from dataclasses import dataclass, field
-from typing import Callable, Iterable, Sequence
+from typing import Callable, Sequence
 
 from tunewise.data.formats import iter_format, json_container
 from tunewise.data.formats.problem_log import ProblemLog
 from tunewise.data.formats.textio import UnreadableInput
 from tunewise.data.problems import ERROR, WARNING, Problem
 from tunewise.data.example_checks import CONTROL_TOKEN, ExampleChecker, _labels  # noqa: F401
-from tunewise.data.records import Example
 from tunewise.errors import UsageError
-from tunewise.registry import did_you_mean
 
 MIN_EXAMPLES_ERROR = 10
 MIN_EXAMPLES_WARNING = 100

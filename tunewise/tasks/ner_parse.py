@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any, Iterable, Sequence
+from typing import Iterable, Sequence
 
 from tunewise.data.records import Entity
 
