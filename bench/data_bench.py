@@ -126,7 +126,7 @@ _CONTROL = re.compile(r"<\|[A-Za-z0-9_\-]{1,40}\|>")
 
 def side_baseline(path: str) -> dict:
     import pandas as pd
-    from tunewise.data.tokens import token_counter
+    from tunewise.models.tokens import token_counter
     t = time.perf_counter()
     counter = token_counter(None)
     specials = [s for s in counter.special_tokens if not _CONTROL.fullmatch(s)]
@@ -203,7 +203,7 @@ def bench_clean(path: str) -> dict | None:
 
     Return {"n": examples, "seconds": s, ...} (run in its own subprocess like the others).
     """
-    from tunewise.data.cleaning import clean
+    from tunewise.quality.commands import clean
     with tempfile.TemporaryDirectory(prefix="tunewise-bench-clean-") as tmp:
         t = time.perf_counter()
         res = clean(path, Path(tmp) / "clean.jsonl", progress=False)

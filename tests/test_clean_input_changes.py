@@ -8,7 +8,7 @@ import os
 import pytest
 
 import tunewise.data as data_pkg
-from tunewise.data.cleaning import clean
+from tunewise.quality.commands import clean
 from tunewise.errors import DataError
 
 

@@ -17,10 +17,10 @@ from tunewise.data.records import Example
 from tunewise.errors import UnknownNameError, UsageError
 from tunewise.tasks import ClassificationTask, PromptTemplate
 
-API = PriceEntry(name="m", kind="api", source="test", date="2025-01", training=3.0,
+API = PriceEntry(name="m", pricing="api", source="test", date="2025-01", training=3.0,
                  ft_input=0.30, ft_output=1.20, base_input=0.15, base_output=0.60,
                  encoding="o200k_base", context=100)
-BOX = PriceEntry(name="box", kind="compute", source="test", date="2025-01", usd_per_hour=0.36)
+BOX = PriceEntry(name="box", pricing="compute", source="test", date="2025-01", usd_per_hour=0.36)
 
 
 def test_hosted_request_cost():
@@ -76,7 +76,8 @@ def test_hosted_estimate_end_to_end():
     # totals at 10,000 requests: 0.456 for 4-shot; 0.9 + 0.192 for the fine-tuned arm
     assert e.totals() == pytest.approx({"4-shot": 0.456, "ft": 1.092})
     d = e.to_dict()
-    from tunewise.report.schema import example_results, validate_results
+    from tunewise.report.example_results import example_results
+    from tunewise.report.schema import validate_results
     r = example_results()
     r["cost"] = d
     r["break_even"] = d["break_even"]

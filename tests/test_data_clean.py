@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tunewise.data.cleaning import clean
+from tunewise.quality.commands import clean
 from tunewise.data.textfix import repair, still_bad
 from tunewise.errors import UsageError
 

@@ -203,7 +203,7 @@ def test_write_csv_round_trip(tmp_path):
 
 # -- tokens -------------------------------------------------------------------------------------
 def test_hf_counts_equal_transformers_chat_template(tokenizer):
-    from tunewise.data.tokens import token_counter
+    from tunewise.models.tokens import token_counter
     c = token_counter("tiny-random")
     convs = [[{"role": "user", "content": "hello there"}, {"role": "assistant", "content": "hi!"}],
              [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "x <b> y\n\nz"},
@@ -221,7 +221,7 @@ def test_hf_counts_equal_transformers_chat_template(tokenizer):
 
 
 def test_openai_encodings_offline():
-    from tunewise.data.tokens import openai_encoding_name, token_counter
+    from tunewise.models.tokens import openai_encoding_name, token_counter
     assert openai_encoding_name("gpt-4o-mini") == "o200k_base"
     assert openai_encoding_name("ft:gpt-4.1-mini-2025-04-14:org::abc") == "o200k_base"
     assert openai_encoding_name("o3-mini") == "o200k_base"

@@ -11,7 +11,8 @@ import pytest
 
 from tunewise.data import dedup
 from tunewise.data.records import Entity, Example
-from tunewise.data.splitting import assign_groups, group_duplicates, split, split_examples
+from tunewise.data.splitting import assign_groups, group_duplicates
+from tunewise.quality.commands import split, split_examples
 from tunewise.errors import UsageError
 
 WORDS = ("red green blue fast slow quiet loud early late bright dark warm cold small large "

@@ -8,7 +8,7 @@ import pytest
 
 from tunewise.cost.prices import get_price
 from tunewise.data.records import Example
-from tunewise.data.profiling import length_summary, openai_default_epochs, stats, stats_examples
+from tunewise.cost.dataset_stats import length_summary, openai_default_epochs, stats, stats_examples
 from tunewise.errors import UnknownNameError, UsageError
 
 

@@ -167,7 +167,7 @@ def test_cli_bad_inputs_get_a_clear_message(tmp_path, cli, case, needle):
 
 def test_embed_stops_at_the_middle_layer_with_the_same_features(tiny):
     import torch
-    from tunewise.data.text_features import embed_texts
+    from tunewise.quality.text_features import embed_texts
     texts = ["a short one", "a somewhat longer text about cooking pasta", "goal!"]
     feats = embed_texts(texts, lm=tiny, bf16=False, progress=False)
     tok, net = tiny.tokenizer, tiny.model

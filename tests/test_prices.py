@@ -33,9 +33,9 @@ def test_aliases_and_compute_entries():
     assert get_price("gpt-4o-mini").name == "gpt-4o-mini-2024-07-18"
     for short in ("cpu", "t4", "l4", "a10g", "a100", "h100"):
         e = get_price(short)
-        assert e.kind == "compute" and e.usd_per_hour > 0
+        assert e.pricing == "compute" and e.usd_per_hour > 0
     local = get_price("smollm2-135m-instruct")
-    assert local.kind == "local" and get_price(local.compute).kind == "compute"
+    assert local.pricing == "local" and get_price(local.compute).pricing == "compute"
 
 
 def test_unknown_name_suggests_close_ones():

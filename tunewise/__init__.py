@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import importlib
 
-__version__ = "0.1.0"
+from tunewise.version import __version__  # noqa: E402  (re-exported)
 
 _LAZY_MODULES = {"data", "tasks", "models", "prompting", "training", "evaluation", "cost",
                  "report", "store", "comparison", "serving"}

@@ -36,7 +36,7 @@ def check_cmd(file, fmt, task, model, labels, text_column, label_column, encodin
     duplicate keys, mixed formats, special tokens in text, empty answers, labels outside --labels,
     IOB errors, examples over the model's context, too few examples.
     """
-    from tunewise.data.validate import check
+    from tunewise.models.data_check import check
     report = check(file, format=fmt, task=task, model=model, labels=labels,
                    text_column=text_column, label_column=label_column, encoding=encoding,
                    count_tokens=not no_tokens, workers=workers, progress=not as_json)

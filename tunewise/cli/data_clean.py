@@ -66,7 +66,7 @@ def clean_cmd(file, out, log, fmt, task, near_dup_threshold, conflicts, min_conf
     tunewise data clean tweets.csv -o clean.jsonl
     tunewise data clean tweets.csv -o clean.jsonl --conflicts majority --min-confidence 0.6
     """
-    from tunewise.data.cleaning import clean
+    from tunewise.quality.commands import clean
     res = clean(file, out, log=log, format=fmt, task=task, near_dup_threshold=near_dup_threshold,
                 conflicts=conflicts, min_confidence=min_confidence, max_tokens=max_tokens,
                 model=model, mojibake=mojibake, text_column=text_column,

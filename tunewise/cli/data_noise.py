@@ -42,7 +42,7 @@ def noise_cmd(file, model, folds, top, features, rank_by, seed, fmt, task, text_
     tunewise data noise train.jsonl --top 50 --json
     tunewise data clean train.jsonl -o clean.jsonl --drop-label-issues
     """
-    from tunewise.data.label_issues import find_label_issues
+    from tunewise.quality.label_issues import find_label_issues
     res = find_label_issues(file, model=model, folds=folds, top=top, features=features,
                             rank_by=rank_by, seed=seed, format=fmt, task=task,
                             text_column=text_column, label_column=label_column,

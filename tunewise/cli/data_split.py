@@ -34,7 +34,7 @@ def split_cmd(file, out_dir, val, test, seed, near_dup_threshold, fmt, task, tex
     tunewise data split clean.jsonl -o splits/
     tunewise data split clean.jsonl -o splits/ --val 0.15 --test 0.15 --seed 1
     """
-    from tunewise.data.splitting import split
+    from tunewise.quality.commands import split
     manifest = split(file, out_dir, val=val, test=test, seed=seed, format=fmt, task=task,
                      near_dup_threshold=near_dup_threshold, text_column=text_column,
                      label_column=label_column, encoding=encoding)

@@ -31,7 +31,7 @@ def stats_cmd(file, model, price_model, prices, fmt, task, text_column, label_co
     tunewise data stats train.jsonl
     tunewise data stats train.jsonl --price-model gpt-4o-mini
     """
-    from tunewise.data.profiling import stats
+    from tunewise.cost.dataset_stats import stats
     res = stats(file, model=model, price_model=price_model, prices=prices, format=fmt, task=task,
                 text_column=text_column, label_column=label_column, encoding=encoding)
     if as_json:

@@ -12,7 +12,7 @@ import sys
 
 import click
 
-from tunewise import __version__
+from tunewise.version import __version__
 from tunewise.errors import TunewiseError
 
 

@@ -118,7 +118,7 @@ def _build_data(raw, problems) -> DataConfig:
                             f"0.6}}, got {co!r}")
         else:
             import inspect
-            from tunewise.data.cleaning import clean as _clean
+            from tunewise.quality.commands import clean as _clean
             allowed = [k for k in inspect.signature(_clean).parameters
                        if k not in ("path", "out", "log", "format", "text_column", "label_column",
                                     "encoding", "progress")]
@@ -315,13 +315,13 @@ def _check_paths(cfg: CompareConfig, problems: list[str]) -> None:
     except Exception as e:  # noqa: BLE001 - reported as a config problem
         problems.append(f"cost.prices_file: cannot be read ({getattr(e, 'message', e)})")
         return
-    for key, kind in (("price", "api"), ("compute", "compute")):
+    for key, pricing, what in (("price", "api", "hosted-model price"),
+                               ("compute", "compute", "compute ($/hour)")):
         name = getattr(cfg.cost, key)
         if not name or not isinstance(name, str):
             continue
-        names = table.names(kind) + [a for a, full in table.aliases.items()
-                                     if full in table.entries and table.entries[full].kind == kind]
+        names = table.names(pricing) + [a for a, full in table.aliases.items() if full in
+                                        table.entries and table.entries[full].pricing == pricing]
         if name not in names:
-            what = "hosted-model price" if kind == "api" else "compute ($/hour)"
             problems.append(f"cost.{key}: unknown {what} entry {name!r} "
                             f"({did_you_mean(name, names)})")

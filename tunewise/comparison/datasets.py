@@ -12,14 +12,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-import random
-from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Sequence
 
 from tunewise.data.records import Example
-from tunewise.errors import InputError
 from tunewise.fileio import write_json
 
 #: reader settings implied by each demo dataset (a config's own data fields override them)
@@ -45,34 +42,8 @@ class Splits:
 
 # -- reading -------------------------------------------------------------------------------------
 
-def read_class_folders(folder: str | Path, *, encoding: str | None = None,
-                       skipped: list | None = None) -> list[Example]:
-    """A folder of class folders of .txt files -> one classification Example per file.
-
-    ``folder/<label>/<name>.txt``: the file's text (whitespace runs collapsed) is the input, the
-    folder name the label. Empty files are left out and appended to ``skipped``."""
-    folder = Path(folder)
-    classes = sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
-    if not classes:
-        raise InputError(f"{folder}: no class folders found",
-                         fix="put one folder per label, each holding .txt files")
-    out: list[Example] = []
-    for c in classes:
-        for f in sorted(c.glob("*.txt")):
-            raw = f.read_bytes()
-            try:
-                text = raw.decode(encoding or "utf-8")
-            except UnicodeDecodeError:
-                text = raw.decode("cp1252", errors="replace")
-            text = " ".join(text.split())
-            if text:
-                out.append(Example.from_text(text, c.name, label=c.name,
-                                             meta={"source": str(f), "line": 1}))
-            elif skipped is not None:
-                skipped.append(str(f))
-    if not out:
-        raise InputError(f"{folder}: the class folders hold no non-empty .txt files")
-    return out
+# the class-folder reader is the data format "folder" (tunewise.data.formats.class_folders)
+from tunewise.data.formats.class_folders import read_class_folders  # noqa: E402,F401
 
 
 def _reader_kwargs(d) -> dict:
@@ -132,10 +103,10 @@ def _premade(cfg) -> Splits:
 def _clean_and_split(cfg, d, src: str, source: str, data_dir: Path, say) -> Splits:
     # the submodules directly: `tunewise.data.clean` the attribute turns into the module once
     # the module has been imported
-    from tunewise.data.cleaning import clean
+    from tunewise.quality.commands import clean
     from tunewise.data.formats.writers import write_chat_jsonl
     from tunewise.data.reading import read
-    from tunewise.data.splitting import split
+    from tunewise.quality.commands import split
     key = hashlib.sha256(json.dumps({"input": _file_hash(src), "clean": d.clean, "clean_options": d.clean_options,
                                      "reader": _reader_kwargs(d), "val": d.val_fraction,
                                      "test": d.test_fraction, "seed": cfg.seed,
@@ -212,19 +183,8 @@ def stratified_order(examples: Sequence[Example], seed: int) -> list[Example]:
     Each class is shuffled, and its i-th member gets the position key (i + u) / n_class (u uniform
     in [0, 1)); sorting by that key interleaves the classes in proportion. Prefixes are nested: the
     16 examples of a seed are among its 64."""
-    rng = random.Random(seed)
-    by: dict[str, list[Example]] = defaultdict(list)
-    for ex in examples:
-        by[ex.gold_key()].append(ex)
-    keyed = []
-    for cls in sorted(by):
-        members = by[cls]
-        rng.shuffle(members)
-        n = len(members)
-        for i, ex in enumerate(members):
-            keyed.append(((i + rng.random()) / n, rng.random(), ex))
-    keyed.sort(key=lambda t: (t[0], t[1]))
-    return [ex for _, _, ex in keyed]
+    from tunewise.data.sampling import stratified_order as order   # the one sampler
+    return order(examples, Example.gold_key, seed)
 
 
 def subsample(examples: Sequence[Example], n: int | None, seed: int) -> list[Example]:

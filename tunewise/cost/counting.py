@@ -1,49 +1,29 @@
-"""Token counts per model for pricing, offline.
+"""Token counts per model for pricing, offline: which counter a price entry or model name gets.
+The counter type is ``tunewise.models.tokens.TokenCounter``; here it is ``FunctionCounter``
+built from the two counts pricing needs (plain text, prompt).
 
 Hosted models: OpenAI's o200k/cl100k vocabularies and chat accounting (3 tokens per message, 1 more
-per ``name``, 3 to prime the reply), via ``tunewise.data.tokens``. Local models: the prompt exactly
+per ``name``, 3 to prime the reply), via ``tunewise.models.tokens``. Local models: the prompt exactly
 as inference sees it (``tasks.render.encode_prompt``: chat template with the generation prompt)
 and, for training, the answer plus its end-of-turn token (``encode_answer``).
 """
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
-from typing import Callable, Sequence
+from typing import Sequence
+
+from tunewise.models.token_base import FunctionCounter
 
 
-@dataclass
-class TokenCounter:
-    """Counts tokens the way ``model`` is billed (hosted) or run (local)."""
-
-    model: str                                   #: model name the counts are for
-    encoding: str                                #: "o200k_base", "cl100k_base" or "hf:<name>"
-    _text: Callable[[str], int]
-    _chat: Callable[[Sequence[dict]], int]
-
-    def text(self, s: str) -> int:
-        """Tokens in a plain string (no chat formatting), e.g. an answer or a prediction."""
-        return self._text(s or "")
-
-    def chat(self, messages: Sequence[dict]) -> int:
-        """Tokens of a prompt: the chat messages as the model sees them, up to the point where
-        the assistant starts answering."""
-        return self._chat(messages)
-
-    def conversation(self, messages: Sequence[dict], answer: str) -> int:
-        """Tokens of one training example: the prompt plus the answer (billed training tokens)."""
-        return self.chat(messages) + self.text(answer) + self._answer_close()
-
-    def _answer_close(self) -> int:
-        # HF: the end-of-turn token after the answer; OpenAI's recipe has no extra token
-        return 1 if self.encoding.startswith("hf:") else 0
+#: the one token counter type (``tunewise.models.tokens``); built here from two functions
+TokenCounter = FunctionCounter
 
 
 def openai_counter(model: str, encoding: str) -> TokenCounter:
     """OpenAI chat accounting with ``encoding`` (o200k_base / cl100k_base), counted offline by
-    ``tunewise.data.tokens.OpenAICounter`` (bpe-openai); the price entry names the encoding, so
+    ``tunewise.models.tokens.OpenAICounter`` (bpe-openai); the price entry names the encoding, so
     models whose names ``tokens`` does not know (a user's own entry) count too."""
-    from tunewise.data.tokens import OpenAICounter
+    from tunewise.models.tokens import OpenAICounter
     c = OpenAICounter(model)
     c.encoding_name = encoding
 
@@ -81,8 +61,8 @@ def token_counter(model: str, prices=None) -> TokenCounter:
     table = prices if hasattr(prices, "entries") else load_prices(prices)
     if model in table:
         entry = get_price(model, table)
-        if entry.kind == "api":
+        if entry.pricing == "api":
             return openai_counter(entry.name, entry.encoding or "o200k_base")
-        if entry.kind == "local":
+        if entry.pricing == "local":
             return hf_counter(entry.name)
     return hf_counter(model)

@@ -22,7 +22,7 @@ from tunewise.errors import ConfigError, InputError, UnknownNameError
 
 SHIPPED = Path(__file__).with_name("prices.yaml")
 
-#: the three sections of the table and the entry kind each holds
+#: the three sections of the table and how the entries of each are priced (``PriceEntry.pricing``)
 SECTIONS = {"models": "api", "compute": "compute", "local_models": "local"}
 TOKEN_FIELDS = ("training", "ft_input", "ft_output", "base_input", "base_output")
 _ALLOWED = {
@@ -42,8 +42,9 @@ class PriceEntry:
     """One row of the price table. Token prices are US dollars per 1,000,000 tokens."""
 
     name: str
-    #: "api" (per-token prices), "compute" ($/hour of a machine) or "local" (a local model)
-    kind: str
+    #: how the entry is priced: "api" (per-token prices), "compute" ($/hour of a machine) or
+    #: "local" (a local model); set by the table section the entry is in (SECTIONS)
+    pricing: str
     #: where the numbers were copied from, and when (YYYY-MM)
     source: str
     date: str
@@ -65,8 +66,15 @@ class PriceEntry:
     compute: str | None = None
     note: str | None = None
 
+    @property
+    def kind(self) -> str:
+        """Old name of ``pricing`` (kept so code written against it keeps working)."""
+        return self.pricing
+
     def to_dict(self) -> dict[str, Any]:
-        return {k: v for k, v in self.__dict__.items() if v is not None}
+        """The entry as JSON; how it is priced stays under the key "kind" (the output format)."""
+        d = {k: v for k, v in self.__dict__.items() if v is not None}
+        return {"name": d.pop("name"), "kind": d.pop("pricing"), **d}
 
 
 @dataclass
@@ -87,8 +95,9 @@ class PriceTable:
         raise UnknownNameError(f"unknown price entry {name!r}",
                                fix=did_you_mean(name, [*self.entries, *self.aliases]))
 
-    def names(self, kind: str | None = None) -> list[str]:
-        return [n for n, e in self.entries.items() if kind is None or e.kind == kind]
+    def names(self, pricing: str | None = None) -> list[str]:
+        """Entry names, only those priced as ``pricing`` ("api", "compute", "local") when given."""
+        return [n for n, e in self.entries.items() if pricing is None or e.pricing == pricing]
 
     def __contains__(self, name: str) -> bool:
         return self.aliases.get(name, name) in self.entries
@@ -143,7 +152,7 @@ def _merge(base: dict, override: dict, source: str) -> dict:
 def _validate(data: dict, source: str) -> PriceTable:
     problems: list[str] = []
     entries: dict[str, PriceEntry] = {}
-    for section, kind in SECTIONS.items():
+    for section, pricing in SECTIONS.items():
         for name, fields in (data.get(section) or {}).items():
             where = f"{section}.{name}"
             unknown = set(fields) - _ALLOWED[section]
@@ -164,11 +173,11 @@ def _validate(data: dict, source: str) -> PriceTable:
             if name in entries:
                 problems.append(f"{where}: the name is also used in another section")
             entries[name] = PriceEntry(
-                name=name, kind=kind, source=str(fields.get("source", "")),
+                name=name, pricing=pricing, source=str(fields.get("source", "")),
                 date=str(fields.get("date", "")),
                 **{k: fields[k] for k in fields if k in _ALLOWED[section] - {"source", "date"}})
     for name, entry in entries.items():
-        if entry.kind == "local" and entry.compute and entry.compute not in entries:
+        if entry.pricing == "local" and entry.compute and entry.compute not in entries:
             problems.append(f"local_models.{name}.compute: no compute entry {entry.compute!r}")
     aliases = dict(data.get("aliases") or {})
     for short, full in aliases.items():

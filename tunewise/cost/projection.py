@@ -261,11 +261,11 @@ def estimate(data, *, model: str = DEFAULT_MODEL, shots: int = 4, epochs: int | 
     if task is None:
         from tunewise.tasks import make_task
         task = make_task(None, examples)
-    if entry is not None and entry.kind == "compute":
+    if entry is not None and entry.pricing == "compute":
         raise UsageError(f"{model!r} is a compute entry ($/hour), not a model",
                          fix=f"pass the model with --model and the hardware with --compute {model}")
     counter = token_counter(entry.name if entry is not None else model, table)
-    hosted = entry is not None and entry.kind == "api"
+    hosted = entry is not None and entry.pricing == "api"
     usage = measure_usage(examples, task, counter, shots=shots, seed=seed,
                           output_tokens=output_tokens, max_examples=max_examples,
                           context=entry.context if hosted else None)

@@ -17,11 +17,15 @@ import importlib
 _EXPORTS = {
     "read": "tunewise.data.reading", "iter_examples": "tunewise.data.reading",
     "write_chat_jsonl": "tunewise.data.formats.writers", "write_csv": "tunewise.data.formats.writers",
-    "check": "tunewise.data.validate", "CheckReport": "tunewise.data.validate",
-    "clean": "tunewise.data.cleaning", "split": "tunewise.data.splitting", "stats": "tunewise.data.profiling",
+    "check": "tunewise.models.data_check", "CheckReport": "tunewise.data.validate",
+    # file-level commands that need a task or a model live above the data layer (named as
+    # strings here: this facade imports them only when asked, the data modules never do)
+    "clean": "tunewise.quality.commands", "split": "tunewise.quality.commands",
+    "stats": "tunewise.cost.dataset_stats",
     "Example": "tunewise.data.records", "Message": "tunewise.data.records",
     "Entity": "tunewise.data.records", "Problem": "tunewise.data.problems",
-    "find_label_issues": "tunewise.data.label_issues", "LabelIssues": "tunewise.data.label_issues",
+    "find_label_issues": "tunewise.quality.label_issues",
+    "LabelIssues": "tunewise.quality.label_issues",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -68,6 +68,8 @@ class _Settings:
     model: str | None
     count_tokens: bool
     keep_per_category: int
+    #: model name -> token counter (a module-level function, so it pickles by name)
+    token_counter: object = None
 
 
 def _special_pattern(checker) -> re.Pattern:
@@ -240,9 +242,8 @@ def _single(info: InputFile, opts, log, checker, advance) -> ScanStats:
 
 # -- worker processes ------------------------------------------------------------------------------
 def _worker_checker(st: _Settings, log: ProblemLog):
-    from tunewise.data.tokens import token_counter
-    from tunewise.data.validate import ExampleChecker
-    counter = token_counter(st.model) if st.count_tokens else None
+    from tunewise.data.example_checks import ExampleChecker
+    counter = st.token_counter(st.model) if st.count_tokens and st.token_counter else None
     return ExampleChecker(log, task=st.task, labels=list(st.labels) if st.labels else None,
                           counter=counter)
 
@@ -282,14 +283,15 @@ def _ranges(path: str, size: int, n: int) -> list[tuple[int, int]]:
     return list(zip(starts, ends))
 
 
-def _parallel(info: InputFile, opts, log, checker, workers: int, advance) -> ScanStats:
+def _parallel(info: InputFile, opts, log, checker, workers: int, advance,
+              token_counter=None) -> ScanStats:
     import multiprocessing as mp
     from concurrent.futures import ProcessPoolExecutor
     path = os.path.expanduser(info.path)
     st = _Settings(opts.source, checker.task,
                    tuple(checker.label_list) if checker.label_list else None,
                    checker.counter.name if checker.counter is not None else None,
-                   checker.counter is not None, log.keep_per_category)
+                   checker.counter is not None, log.keep_per_category, token_counter)
     n_chunks = max(workers * 4, info.size // (16 << 20))
     ranges = _ranges(path, info.size, n_chunks)
     ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else None
@@ -318,8 +320,9 @@ def _auto_workers(info: InputFile) -> int:
 
 
 def scan_chat_jsonl(info: InputFile, opts, log: ProblemLog, checker, *, workers: int | None = None,
-                    progress: bool = True) -> ScanStats:
-    """Check every line of a chat JSONL file; problems go to ``log``."""
+                    progress: bool = True, token_counter=None) -> ScanStats:
+    """Check every line of a chat JSONL file; problems go to ``log``. ``token_counter``: model
+    name -> counter, for the worker processes to rebuild ``checker``'s counter."""
     from tunewise.progress import bar
     n = _auto_workers(info) if workers is None else max(1, workers)
     if info.gz:
@@ -328,4 +331,4 @@ def scan_chat_jsonl(info: InputFile, opts, log: ProblemLog, checker, *, workers:
              disable=not progress) as advance:
         if n == 1:
             return _single(info, opts, log, checker, advance)
-        return _parallel(info, opts, log, checker, n, advance)
+        return _parallel(info, opts, log, checker, n, advance, token_counter)

@@ -199,41 +199,24 @@ def _final_assistant(ex) -> int | None:
     return None
 
 
-def compare_texts(ex, kind: str) -> tuple[str, str]:
+def compare_texts(ex, include_answer: bool = False) -> tuple[str, str]:
     """(exact text, near text) an example is compared on.
 
-    Classification / NER: the input only (every message but the final assistant answer; the
-    near text leaves out the system prompt, which many rows share). Generation: input and answer,
-    since one prompt may legitimately have several answers.
+    By default the input only (every message but the final assistant answer; the near text leaves
+    out the system prompt, which many rows share). ``include_answer`` (a task whose
+    ``answer_in_identity`` is set, e.g. generation): input and answer, since one prompt may
+    legitimately have several answers.
     """
     last = _final_assistant(ex)
     exact, near = [], []
     for i, m in enumerate(ex.messages):
-        if i == last and kind != "generation":
+        if i == last and not include_answer:
             continue
         content = m.content if isinstance(m.content, str) else ""
         exact.append(f"{m.role}: {normalize(content)}")
         if m.role != "system":
             near.append(content)
     return "\n".join(exact), normalize(" ".join(near))
-
-
-def gold_signature(ex, kind: str) -> str:
-    """The gold answer as a string precise enough to tell conflicting labels apart."""
-    if kind == "ner" and ex.entities is not None:
-        return "|".join(f"{e.type}:{e.start}:{e.end}" for e in sorted(ex.entities,
-                                                                       key=lambda e: e.key()))
-    if ex.label is not None:
-        return str(ex.label)
-    if ex.reference is not None:
-        return ex.reference
-    return (ex.answer or "").strip()
-
-
-def infer_kind(examples) -> str:
-    """"classification", "ner" or "generation" (``tunewise.tasks.infer_task_kind``)."""
-    from tunewise.tasks import infer_task_kind
-    return infer_task_kind(examples)
 
 
 class UnionFind:

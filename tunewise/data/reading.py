@@ -5,7 +5,8 @@
     examples, problems = read_with_problems("train.csv")   # warnings and errors, no raise
     for ex in iter_examples("big.jsonl.gz"): ...    # streaming; memory does not grow with the file
 
-A file that cannot be read at all (missing, a directory, binary, empty) raises ``InputError``
+A folder of class folders of ``.txt`` files is read as the ``folder`` format. A file that cannot
+be read at all (missing, another directory, binary, empty) raises ``InputError``
 (exit code 2). Format: detected from the extension and the content, or ``format=``.
 """
 from __future__ import annotations
@@ -24,7 +25,12 @@ TASKS = ("classification", "ner", "generation")
 
 
 def open_input(path: str | os.PathLike, format: str | None = None) -> tuple[InputFile, str]:
-    """Inspect the file (raises InputError if unreadable) and decide its format name."""
+    """Inspect the file (raises InputError if unreadable) and decide its format name. A folder
+    of class folders is the ``folder`` format."""
+    from tunewise.data.formats import class_folders
+    if (format is None or resolve_format(format).name == "folder") and \
+            class_folders.looks_like_class_folders(path):
+        return class_folders.folder_info(path), "folder"
     if format is not None:
         fmt = resolve_format(format).name     # unknown names fail before touching the file
         return inspect(path), fmt

@@ -3,8 +3,8 @@
 1. Rows whose inputs are the same (after normalisation) or near-duplicates (MinHash, >=
    ``near_dup_threshold``) are joined into one group (union-find, transitively), so no input
    and no near-copy of it can sit in two splits.
-2. Each group gets a stratum: its label (classification), the set of entity types present
-   (NER), or one stratum for everything (generation).
+2. Each group gets a stratum: the majority of its rows' ``task.stratum`` (the label for
+   classification, the set of entity types present for NER, one stratum for generation).
 3. Groups are ordered by stratum, shuffled within each stratum with ``seed``, and dealt out one
    by one to the split that is furthest below its share so far (systematic stratified
    allocation): overall sizes match the fractions, and each stratum is split in the same
@@ -24,6 +24,8 @@ from typing import Any, Sequence
 
 from tunewise.data import dedup
 from tunewise.data.records import Example
+from tunewise.data.sampling import shuffled_by_stratum
+from tunewise.data.task_view import DataTask
 from tunewise.errors import UsageError
 
 SPLITS = ("train", "val", "test")
@@ -39,16 +41,6 @@ def sha256_file(path: str | os.PathLike) -> str:
     return h.hexdigest()
 
 
-def stratum_of(ex: Example, kind: str) -> str:
-    """The stratum an example is balanced on."""
-    if kind == "ner":
-        types = sorted({e.type for e in (ex.entities or [])})
-        return "|".join(types) if types else "none"
-    if kind == "classification":
-        return str(ex.label if ex.label is not None else (ex.answer or "").strip())
-    return "all"
-
-
 def group_duplicates(examples: Sequence[Example], *, near_dup_threshold: float | None = 0.9,
                      num_perm: int = 128) -> list[list[int]]:
     """Groups of row indices whose inputs are exact or near duplicates (transitively).
@@ -61,7 +53,7 @@ def group_duplicates(examples: Sequence[Example], *, near_dup_threshold: float |
     reps: list[int] = []
     near_texts: list[str] = []
     for i, ex in enumerate(examples):
-        exact, near = dedup.compare_texts(ex, "classification")    # the input only
+        exact, near = dedup.compare_texts(ex)    # the input only
         key = dedup.key_hash(exact)
         j = first_of_key.setdefault(key, i)
         if j != i:
@@ -83,15 +75,7 @@ def assign_groups(groups: Sequence[Sequence[int]], strata: Sequence[str],
                   fractions: dict[str, float], seed: int = 0) -> dict[str, list[int]]:
     """Deal groups to splits: by stratum, shuffled with ``seed``, each to the split furthest
     below its share so far. Returns sorted row indices per split."""
-    rng = random.Random(seed)
-    by_stratum: dict[str, list[int]] = {}
-    for g, s in enumerate(strata):
-        by_stratum.setdefault(s, []).append(g)
-    order: list[int] = []
-    for s in sorted(by_stratum):
-        members = by_stratum[s]
-        rng.shuffle(members)
-        order.extend(members)
+    order = shuffled_by_stratum(range(len(groups)), strata, random.Random(seed))
     names = [k for k in fractions if fractions[k] > 0]
     have = {k: 0 for k in fractions}
     total = 0
@@ -106,25 +90,23 @@ def assign_groups(groups: Sequence[Sequence[int]], strata: Sequence[str],
     return {k: sorted(v) for k, v in out.items()}
 
 
-def _distribution(examples: Sequence[Example], rows: list[int], kind: str) -> dict[str, int]:
+def _distribution(examples: Sequence[Example], rows: list[int], task: DataTask) -> dict[str, int]:
     c: Counter = Counter()
     for i in rows:
-        ex = examples[i]
-        if kind == "ner":
-            types = {e.type for e in (ex.entities or [])}
-            c.update(types or {"none"})
-        elif kind == "classification":
-            c[stratum_of(ex, kind)] += 1
+        c.update(task.label_keys(examples[i]))
     return dict(sorted(c.items()))
 
 
-def split_examples(examples: Sequence[Example], out_dir: str | os.PathLike, *, val: float = 0.1,
-                   test: float = 0.1, seed: int = 0, task: str | None = None,
+def split_examples(examples: Sequence[Example], out_dir: str | os.PathLike, *, task: DataTask,
+                   val: float = 0.1, test: float = 0.1, seed: int = 0,
                    near_dup_threshold: float | None = 0.9, input_path: str | None = None,
                    input_sha256: str | None = None, options: dict | None = None,
                    progress: bool = True) -> dict[str, Any]:
-    """Split ``examples`` into ``out_dir``; returns the manifest (also written there)."""
-    from tunewise import __version__
+    """Split ``examples`` into ``out_dir``; returns the manifest (also written there).
+
+    ``task`` says what each example's stratum is (``tunewise.tasks.data_task`` resolves a kind
+    name; ``tunewise.data.split`` does that for a file)."""
+    from tunewise.version import __version__
     from tunewise.data import write_chat_jsonl
     from tunewise.fileio import write_json
     from tunewise.progress import bar
@@ -139,13 +121,12 @@ def split_examples(examples: Sequence[Example], out_dir: str | os.PathLike, *, v
         raise UsageError("; ".join(problems), fix="e.g. --val 0.1 --test 0.1")
     if not examples:
         raise UsageError(f"{input_path or 'the input'} holds no examples to split")
-    kind = task or dedup.infer_kind(examples)
     fractions = {"train": 1 - val - test, "val": val, "test": test}
     with bar("split: grouping duplicates", None, disable=not progress):
         groups = group_duplicates(examples, near_dup_threshold=near_dup_threshold)
     strata = []
     for g in groups:
-        votes = Counter(stratum_of(examples[i], kind) for i in g)
+        votes = Counter(task.stratum(examples[i]) for i in g)
         strata.append(sorted(votes.items(), key=lambda kv: (-kv[1], kv[0]))[0][0])
     parts = assign_groups(groups, strata, fractions, seed)
 
@@ -160,12 +141,12 @@ def split_examples(examples: Sequence[Example], out_dir: str | os.PathLike, *, v
         "input": input_path,
         "input_sha256": input_sha256,
         "seed": seed,
-        "task": kind,
-        "stratified_by": {"classification": "label", "ner": "entity types present"}.get(kind),
+        "task": task.kind,
+        "stratified_by": task.stratified_by,
         "counts": {**{k: len(parts[k]) for k in SPLITS}, "total": len(examples)},
         "fractions": fractions,
-        "label_distribution": ({k: _distribution(examples, parts[k], kind) for k in SPLITS}
-                               if kind != "generation" else None),
+        "label_distribution": ({k: _distribution(examples, parts[k], task) for k in SPLITS}
+                               if task.has_labels else None),
         "duplicate_groups": {"groups": len(groups), "multi_row_groups": len(multi),
                              "rows_in_multi_row_groups": sum(len(g) for g in multi)},
         "files": {k: f"{k}.jsonl" for k in SPLITS},
@@ -175,28 +156,3 @@ def split_examples(examples: Sequence[Example], out_dir: str | os.PathLike, *, v
     }
     write_json(out_dir / "manifest.json", manifest)
     return manifest
-
-
-def split(path: str | os.PathLike, out_dir: str | os.PathLike, *, val: float = 0.1,
-          test: float = 0.1, seed: int = 0, format: str | None = None, task: str | None = None,
-          near_dup_threshold: float | None = 0.9, text_column: str | None = None,
-          label_column: str | None = None, encoding: str | None = None,
-          progress: bool = True) -> dict[str, Any]:
-    """Split the dataset at ``path`` into ``out_dir``/{train,val,test}.jsonl + manifest.json.
-
-    Deterministic for a given input and ``seed``. No input (nor a near-duplicate of it) appears
-    in two splits. Raises DataError when the input has errors (run ``tunewise data clean``).
-    """
-    from tunewise.data import read
-    from tunewise.outputs_guard import check_outputs
-    out = Path(out_dir)
-    if out.exists() and not out.is_dir():
-        raise UsageError(f"{out} exists and is not a folder", fix="give -o a folder path")
-    check_outputs({"input": path}, {f"split file {name}": out / name for name in SPLIT_FILES},
-                  fix=f"give -o a folder other than the one holding {path}, or rename the input")
-    digest = sha256_file(path) if Path(path).is_file() else None
-    examples = read(path, format=format, task=task, text_column=text_column,
-                    label_column=label_column, encoding=encoding)
-    return split_examples(examples, out, val=val, test=test, seed=seed, task=task,
-                          near_dup_threshold=near_dup_threshold, input_path=os.fspath(path),
-                          input_sha256=digest, options={"format": format}, progress=progress)

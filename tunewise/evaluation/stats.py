@@ -51,35 +51,8 @@ class MetricWithCI:
         return float(self.value)
 
 
-class Accuracy:
-    """Fraction of exact matches; stats = [correct, 1] per example."""
-
-    def __call__(self, golds, preds) -> float:
-        n = len(golds)
-        return float(sum(g == p for g, p in zip(golds, preds)) / n) if n else 0.0
-
-    def stats(self, golds, preds) -> np.ndarray:
-        return np.array([[float(g == p), 1.0] for g, p in zip(golds, preds)]).reshape(-1, 2)
-
-    def value(self, sums: np.ndarray) -> np.ndarray:
-        return _safe_div(sums[..., 0], sums[..., 1])
-
-
-class MeanScore:
-    """Mean of a per-example score ``score(gold, pred) -> float``; stats = [score, 1]."""
-
-    def __init__(self, score: Callable[[Any, Any], float]):
-        self.score = score
-
-    def __call__(self, golds, preds) -> float:
-        s = [self.score(g, p) for g, p in zip(golds, preds)]
-        return float(np.mean(s)) if s else 0.0
-
-    def stats(self, golds, preds) -> np.ndarray:
-        return np.array([[self.score(g, p), 1.0] for g, p in zip(golds, preds)]).reshape(-1, 2)
-
-    def value(self, sums: np.ndarray) -> np.ndarray:
-        return _safe_div(sums[..., 0], sums[..., 1])
+# the per-example metrics live with the tasks that use them (tasks do not import evaluation)
+from tunewise.tasks.metric_types import Accuracy, MeanScore  # noqa: E402,F401  (re-exported)
 
 
 def _safe_div(a, b):

@@ -102,6 +102,42 @@ class Task(ABC):
         """Per-example scores for paired tests (default: exact agreement)."""
         return [float(g == p) for g, p in zip(golds, preds)]
 
+    # -- data: what splitting, de-duplication, cleaning and profiling need ----------------------
+    # Class-level: they depend on the kind only, so ``tunewise.data`` can use a Task class before
+    # any label set is known (``tasks.factory.data_task``).
+
+    #: what ``stratum`` balances on, named in split manifests; None = nothing (one stratum)
+    stratified_by: str | None = None
+    #: examples carry a gold label that copies of one input can disagree on (conflict checks,
+    #: label distributions, the label named in cleaning logs)
+    has_labels: bool = False
+    #: the answer belongs to an example's identity when de-duplicating (one prompt, many answers)
+    answer_in_identity: bool = False
+
+    @classmethod
+    def stratum(cls, ex: Example) -> str:
+        """The key splits and samplers stratify on (one stratum for everything by default)."""
+        return "all"
+
+    @classmethod
+    def label_keys(cls, ex: Example) -> list[str]:
+        """What a label distribution counts for ``ex`` (none by default)."""
+        return []
+
+    @classmethod
+    def gold_key(cls, ex: Example) -> str:
+        """The gold answer as a string precise enough to tell conflicting labels apart."""
+        if ex.label is not None:
+            return str(ex.label)
+        if ex.reference is not None:
+            return ex.reference
+        return (ex.answer or "").strip()
+
+    @classmethod
+    def answer_text(cls, ex: Example) -> str | None:
+        """The answer text an example must have to be usable (cleaning drops empty ones)."""
+        return ex.answer
+
     # -- (de)serialisation --------------------------------------------------------------------
     def to_config(self) -> dict:
         return {"kind": self.kind, "template": self.template.to_dict()}

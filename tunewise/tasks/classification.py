@@ -60,6 +60,17 @@ class ClassificationTask(Task):
         from tunewise.tasks.metrics import classification_metrics
         return classification_metrics(golds, preds, self.labels)
 
+    stratified_by = "label"
+    has_labels = True
+
+    @classmethod
+    def stratum(cls, ex: Example) -> str:
+        return str(ex.label if ex.label is not None else (ex.answer or "").strip())
+
+    @classmethod
+    def label_keys(cls, ex: Example) -> list[str]:
+        return [cls.stratum(ex)]
+
     def to_config(self) -> dict:
         return {**super().to_config(), "labels": self.labels,
                 "headline_metric": self.headline_metric}

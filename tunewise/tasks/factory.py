@@ -26,7 +26,7 @@ from tunewise.tasks.classification import SENTIMENT_PRESET, ClassificationTask
 from tunewise.tasks.generation import GenerationTask
 from tunewise.tasks.ner import NERTask, types_from_examples
 
-KINDS = ("classification", "ner", "generation")
+KINDS = (ClassificationTask.kind, NERTask.kind, GenerationTask.kind)
 #: at most this many distinct answers make unlabeled chat data a classification task
 MAX_INFERRED_LABELS = 20
 #: an answer longer than this (characters) is free text, not a label
@@ -59,9 +59,10 @@ PRESETS.register("topic", Preset("classification", TOPIC_PRESET, (),
                                  "topic classification (labels from the data)"))
 PRESETS.register("ner", Preset("ner", None, (), "named-entity recognition (types from the data)"))
 
-_KIND_REGISTRY: Registry[str] = Registry("task kind")
-for _k in KINDS:
-    _KIND_REGISTRY.register(_k, _k)
+#: the one list of task kinds: kind name -> Task class
+TASK_KINDS: Registry[type[Task]] = Registry("task kind")
+for _cls in (ClassificationTask, NERTask, GenerationTask):
+    TASK_KINDS.register(_cls.kind, _cls)
 
 
 def _natural_key(s: str):
@@ -181,7 +182,7 @@ def make_task(kind: str | None = None, examples: Sequence[Example] = (), *,
     examples = list(examples)
     pre = PRESETS.get(preset) if preset is not None else None
     if kind is not None:
-        kind = _KIND_REGISTRY.get(kind)
+        kind = TASK_KINDS.get(kind).kind
     if pre is not None and kind is not None and pre.kind != kind:
         raise ConfigError([f"preset {preset!r} is a {pre.kind} preset, but the task kind is "
                            f"{kind!r}"])
@@ -228,7 +229,7 @@ def task_from_config(config: dict) -> Task:
     """Rebuild a Task from ``Task.to_config()`` output (e.g. a run's ``run.json["task"]``)."""
     if not isinstance(config, dict) or "kind" not in config:
         raise ConfigError(["task config must be a mapping with a 'kind' field"])
-    kind = _KIND_REGISTRY.get(str(config["kind"]))
+    kind = TASK_KINDS.get(str(config["kind"])).kind
     if kind == "classification" and not config.get("labels"):
         raise ConfigError(["task.labels: a classification task config needs its labels"])
     if kind == "ner" and not config.get("types"):
@@ -236,3 +237,15 @@ def task_from_config(config: dict) -> Task:
     task = _FROM_CONFIG[kind](config, _template(config.get("template")))
     check_template(task)
     return task
+
+
+def data_task(task: "str | Task | type[Task] | None", examples: Sequence[Example] = ()
+              ) -> "Task | type[Task]":
+    """What ``tunewise.data`` operations (split, clean, stats) need of a task: a Task, or the
+    Task class for a kind name, or for the kind inferred from ``examples`` when ``task`` is None
+    (generation when there are none). Raises UnknownNameError for an unknown kind."""
+    if isinstance(task, Task) or (isinstance(task, type) and issubclass(task, Task)):
+        return task
+    if task is None:
+        task = infer_task_kind(examples) if examples else GenerationTask.kind
+    return TASK_KINDS.get(str(task))

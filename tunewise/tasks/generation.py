@@ -124,6 +124,12 @@ class GenerationTask(Task):
     kind = "generation"
     headline_metric = "rouge_l"
 
+    answer_in_identity = True
+
+    @classmethod
+    def answer_text(cls, ex: Example) -> str | None:
+        return ex.reference if ex.reference else ex.answer
+
     def __init__(self, template: PromptTemplate | None = None):
         super().__init__(template)
 
@@ -146,7 +152,7 @@ class GenerationTask(Task):
         return generation_metrics(golds, preds)
 
     def metric_functions(self) -> dict:
-        from tunewise.evaluation.stats import MeanScore
+        from tunewise.tasks.metric_types import MeanScore
         return {"exact_match": MeanScore(exact_match), "token_f1": MeanScore(token_f1),
                 "rouge_l": MeanScore(rouge_l), "chrf": ChrF()}
 

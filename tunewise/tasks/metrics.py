@@ -164,6 +164,6 @@ def metric_functions(task) -> dict:
     if callable(own):
         return own()
     if task.kind == "classification":
-        from tunewise.evaluation.stats import Accuracy
+        from tunewise.tasks.metric_types import Accuracy
         return {"accuracy": Accuracy(), "macro_f1": MacroF1(task.labels)}
     raise UsageError(f"no metric functions for task kind {task.kind!r}")

@@ -8,6 +8,7 @@ prompt_completion   {"prompt": ..., "completion": ...} JSONL                    
 alpaca              {"instruction", "input", "output"} as a JSON array or JSONL       .json
 csv                 CSV/TSV with a text column and a label column                    .csv .tsv
 conll               `token TAG` lines (IOB2), blank line between sentences           .conll
+folder              a folder of class folders of .txt files (label = folder name)    (a folder)
 =================== ================================================================ ==========
 
 ``.gz`` is read transparently. ``--format`` overrides detection (aliases: jsonl/openai -> chat,
@@ -20,7 +21,8 @@ from typing import Callable, Iterator
 
 import orjson
 
-from tunewise.data.formats import alpaca, conll, csv_label, openai_chat, prompt_completion
+from tunewise.data.formats import (alpaca, class_folders, conll, csv_label, openai_chat,
+                                   prompt_completion)
 from tunewise.data.formats.jsonrecords import BAD, iter_json_document, iter_jsonl
 from tunewise.data.formats.options import ReadOptions
 from tunewise.data.formats.textio import InputFile, detect_encoding
@@ -41,46 +43,48 @@ class Format:
     reader: Callable[[InputFile, ReadOptions, object], Iterator[Example]]
 
 
-def _json_reader(kind: str):
+def _single(to_example):
+    """A one-record-one-example converter as a record -> examples function."""
+    def convert(obj, line, opts, log) -> Iterator[Example]:
+        ex = to_example(obj, line, opts, log)
+        if ex is not None:
+            yield ex
+    return convert
+
+
+def _json_reader(to_examples):
+    """A reader of JSON / JSONL records, each turned into examples by ``to_examples``."""
     def read(info: InputFile, opts: ReadOptions, log) -> Iterator[Example]:
         if json_container(info) == "jsonl":
             records = iter_jsonl(info, log)
         else:
             records = iter_json_document(info, detect_encoding(info, log, opts.encoding), log)
         for line, obj in records:
-            if obj is BAD:
-                continue
-            if kind == "chat":
-                ex = openai_chat.to_example(obj, line, opts, log)
-                if ex is not None:
-                    yield ex
-            elif kind == "prompt_completion":
-                ex = prompt_completion.to_example(obj, line, opts, log)
-                if ex is not None:
-                    yield ex
-            else:
-                yield from alpaca.to_examples(obj, line, opts, log)
+            if obj is not BAD:
+                yield from to_examples(obj, line, opts, log)
     return read
 
 
 FORMATS: Registry[Format] = Registry("format")
 for _f in (
     Format("chat", "OpenAI chat JSONL ({\"messages\": [...]})", (".jsonl", ".ndjson"),
-           _json_reader("chat")),
+           _json_reader(_single(openai_chat.to_example))),
     Format("prompt_completion", "prompt/completion JSONL", (".jsonl",),
-           _json_reader("prompt_completion")),
+           _json_reader(_single(prompt_completion.to_example))),
     Format("alpaca", "Alpaca instruction/input/output (JSON array or JSONL)", (".json",),
-           _json_reader("alpaca")),
+           _json_reader(alpaca.to_examples)),
     Format("csv", "CSV/TSV with text and label columns", (".csv", ".tsv", ".tab"),
            csv_label.iter_examples),
     Format("conll", "CoNLL/IOB2 token TAG lines for NER", (".conll", ".iob", ".iob2", ".bio"),
            conll.iter_examples),
+    Format("folder", "a folder of class folders of .txt files (label = folder name)", (),
+           class_folders.iter_examples),
 ):
     FORMATS.register(_f.name, _f)
 
 ALIASES = {"jsonl": "chat", "openai": "chat", "messages": "chat", "tsv": "csv",
            "iob": "conll", "iob2": "conll", "prompt-completion": "prompt_completion",
-           "completion": "prompt_completion"}
+           "completion": "prompt_completion", "folders": "folder", "class_folders": "folder"}
 
 
 def resolve_format(name: str) -> Format:

@@ -166,7 +166,7 @@ def find_label_issues(path: "str | os.PathLike | Sequence[Example]", *, model: s
     labels), a single class, too few examples; DataError for unreadable rows.
     """
     from tunewise.data import confident_learning as cl
-    from tunewise.data import oof_probs
+    from tunewise.quality import oof_probs
     from tunewise.data.reading import read
     features = features or oof_probs.DEFAULT_FEATURES
     if features not in oof_probs.FEATURES:
@@ -195,7 +195,7 @@ def find_label_issues(path: "str | os.PathLike | Sequence[Example]", *, model: s
     timing: dict = {}
     probs: dict[str, np.ndarray] = {}
     if "lm" in features.split("+"):
-        from tunewise.data.text_features import embed_texts
+        from tunewise.quality.text_features import embed_texts
         t0 = time.perf_counter()
         emb = embed_texts(texts, model=model, lm=lm, progress=progress)
         timing["features_seconds"] = round(time.perf_counter() - t0, 2)
