@@ -32,14 +32,20 @@ IMBALANCE_MAJORITY_SHARE = 0.6
 IMBALANCE_MINORITY_RATIO = 0.5
 
 
-def choose_headline(task_kind: str, golds: Sequence[Any] = (),
-                    labels: Sequence[str] | None = None) -> dict:
-    """{"metric", "reason", "imbalanced", "majority_share"} for the test split's gold answers."""
-    if task_kind == "ner":
-        return {"metric": "f1", "reason": "entity-level exact-span F1 (NER)", "imbalanced": None}
-    if task_kind != "classification":
-        return {"metric": "rouge_l", "reason": "ROUGE-L against the reference (generation)",
+def choose_headline(task, golds: Sequence[Any] = (), labels: Sequence[str] | None = None) -> dict:
+    """{"metric", "reason", "imbalanced", "majority_share"} for the test split's gold answers.
+
+    ``task``: a Task (or its kind, e.g. "classification"). Tasks whose headline is chosen by
+    label balance (``headline_by_balance``: classification) get accuracy when the labels are
+    roughly balanced, else macro-F1; others their ``headline_metric``."""
+    if isinstance(task, str):
+        from tunewise.tasks import Task
+        task = {c.kind: c for c in _task_classes(Task)}[task]
+    if not task.headline_by_balance:
+        return {"metric": task.headline_metric, "reason": task.headline_reason,
                 "imbalanced": None}
+    if labels is None and not isinstance(task, type):
+        labels = task.class_names()
     counts = Counter(golds)
     n = sum(counts.values())
     k = len(labels) if labels else len(counts)
@@ -249,3 +255,11 @@ def recommend(*, metric: str, majority: dict | None, classical: dict | None,
             "the arms are not significant on this test split; a larger test split would tell "
             "them apart.")
     return {"kind": kind, "text": text, "reasons": reasons, "weak": True}
+
+
+def _task_classes(base) -> list:
+    """Every concrete Task class (to read the class attributes of a task kind)."""
+    out = []
+    for c in base.__subclasses__():
+        out += [c, *_task_classes(c)]
+    return out

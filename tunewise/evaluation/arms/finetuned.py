@@ -74,7 +74,9 @@ class FineTunedArm(PromptArm):
     def predict(self, task, examples, *, progress: bool = True) -> ArmResult:
         res = super().predict(task, examples, progress=progress)
         res.kind = self.kind
-        res.extra.update(run_dir=str(self.run))
+        if not self.shots:
+            res.extra = {}
+        res.extra["run_dir"] = str(self.run)
         if self.training is not None:
             res.extra.update(training_record(self.run, self.train_info, self.training))
             tim = self.train_info.get("timing", {}) or {}
