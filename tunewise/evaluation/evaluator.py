@@ -264,7 +264,7 @@ def _result(data, opts: EvalOptions, task: Task, examples, ran) -> EvalResult:
               "load_seconds": t.get("load_seconds", 0.0),
               "tokens_in": sum(p.tokens_in for p in preds),
               "tokens_out": sum(p.tokens_out for p in preds)}
-    if t.get("train_seconds") is not None and ran.kind == "classical":
+    if t.get("train_seconds") is not None:   # an arm that fits on --train (classical)
         timing["fit_seconds"] = t["train_seconds"]
     settings = {"data": _path(data), "adapter": str(opts.adapter) if opts.adapter else None,
                 "shots": opts.shots, "shots_from": _path(opts.shots_from),

@@ -139,7 +139,7 @@ def check_same_examples(a: PredictionsFile, b: PredictionsFile) -> list[int]:
     Raises UsageError naming the first differences when the files do not cover the same
     examples with the same gold answers.
     """
-    if a.task.kind != b.task.kind:
+    if type(a.task) is not type(b.task):
         raise UsageError(f"cannot compare a {a.task.kind} predictions file ({a.path}) with a "
                          f"{b.task.kind} one ({b.path})")
     ka, kb = a.keys(), b.keys()
