@@ -25,6 +25,11 @@ def test_compare_gives_the_golden_predictions(tmp_path):
     assert sorted(got) == sorted(GOLDEN["compare"])
     for name, preds in GOLDEN["compare"].items():
         assert got[name] == preds, name
+    # every arm's predictions file comes from the one writer, so `tunewise eval` reads it back
+    from tunewise.evaluation import read_predictions
+    for name, preds in GOLDEN["compare"].items():
+        pf = read_predictions(tmp_path / "predictions" / f"{name}.jsonl")
+        assert pf.header["arm"] == name and [pf.task.to_json(p) for p in pf.preds] == preds
 
 
 @pytest.mark.parametrize("arm", sorted(make_golden.EVAL_RUNS))

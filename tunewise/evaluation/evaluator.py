@@ -228,7 +228,9 @@ def evaluate(data, options: EvalOptions | None = None, **fields_) -> EvalResult:
             if opts.shots_from is not None else train_ex)
 
     from tunewise.evaluation.arms import arm_class
-    arm = arm_class(opts.arm_kind()).from_options(opts, train=train_ex, shots_from=pool)
+    cls = arm_class(opts.arm_kind())
+    from_options = getattr(cls, "from_options", None)   # an arm without settings: cls()
+    arm = from_options(opts, train=train_ex, shots_from=pool) if from_options else cls()
     own = arm.own_task() if hasattr(arm, "own_task") else None
     if own is not None and opts.task is None and not opts.labels:
         the_task = own
