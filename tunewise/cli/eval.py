@@ -8,6 +8,10 @@ from __future__ import annotations
 import click
 
 from tunewise.errors import UsageError
+from tunewise.evaluation.arms import ARM_KINDS
+
+#: ``--arm``: every registered arm kind ("finetuned" is chosen by ``--adapter``)
+_ARM_CHOICES = ["prompt", *sorted(k for k in ARM_KINDS if k not in ("prompt", "finetuned"))]
 
 
 @click.command("eval")
@@ -18,8 +22,9 @@ from tunewise.errors import UsageError
                    "hub id")
 @click.option("--adapter", default=None, metavar="RUN_DIR",
               help="a run directory from `tunewise train` (its base model and task are used)")
-@click.option("--arm", type=click.Choice(["prompt", "classical"]), default="prompt",
-              show_default=True, help="prompting (zero/k-shot) or TF-IDF + logistic regression")
+@click.option("--arm", type=click.Choice(_ARM_CHOICES), default="prompt",
+              show_default=True, help="prompting (zero/k-shot; with --adapter the fine-tuned "
+                                      "run), TF-IDF + logistic regression, majority baseline")
 @click.option("--train", "train", default=None, metavar="FILE",
               help="training data: for --arm classical, and the default source of shots")
 @click.option("--shots", type=int, default=0, show_default=True,
@@ -82,15 +87,17 @@ def eval_cmd(data, model, adapter, arm, train, shots, shots_from, shot_selection
     if not data:
         raise UsageError("missing --data FILE", fix="tunewise eval --data test.csv "
                          "(or --compare A.jsonl B.jsonl)")
-    from tunewise.evaluation.evaluator import evaluate
+    from tunewise.evaluation.evaluator import EvalOptions, evaluate
     read_options = {k: v for k, v in (("format", fmt), ("text_column", text_column),
                                       ("label_column", label_column)) if v}
     label_list = [x.strip() for x in labels.split(",") if x.strip()] if labels else None
-    res = evaluate(data, model=model, adapter=adapter, arm=arm, shots=shots,
-                   shots_from=shots_from, shot_selection=shot_selection, train=train,
-                   task=task, labels=label_list, method=method, seed=seed, limit=limit,
-                   out=out, batch_size=batch_size, max_new_tokens=max_new_tokens, bf16=bf16,
-                   calibrate=calibrate, read_options=read_options, progress=True)
+    options = EvalOptions(model=model, adapter=adapter, arm=arm, shots=shots,
+                          shots_from=shots_from, shot_selection=shot_selection, train=train,
+                          task=task, labels=label_list, method=method, seed=seed, limit=limit,
+                          out=out, batch_size=batch_size, max_new_tokens=max_new_tokens,
+                          bf16=bf16, calibrate=calibrate, read_options=read_options,
+                          progress=True)
+    res = evaluate(data, options)
     if as_json:
         from tunewise.cli.output import emit_json
         emit_json(res.to_dict())
@@ -129,7 +136,7 @@ def render(res) -> None:
         t.add_row(escape(name) + star, f"{m['value']:.3f}", _ci(m))
     console.print(t)
     if d["report"]:
-        title = "per class" if res.task.kind == "classification" else "per entity type"
+        title = res.task.report_title
         r = Table(title=title, title_justify="left")
         for col in ("", "precision", "recall", "f1", "support"):
             r.add_column(col, justify="left" if not col else "right")

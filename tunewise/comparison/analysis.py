@@ -32,14 +32,20 @@ IMBALANCE_MAJORITY_SHARE = 0.6
 IMBALANCE_MINORITY_RATIO = 0.5
 
 
-def choose_headline(task_kind: str, golds: Sequence[Any] = (),
-                    labels: Sequence[str] | None = None) -> dict:
-    """{"metric", "reason", "imbalanced", "majority_share"} for the test split's gold answers."""
-    if task_kind == "ner":
-        return {"metric": "f1", "reason": "entity-level exact-span F1 (NER)", "imbalanced": None}
-    if task_kind != "classification":
-        return {"metric": "rouge_l", "reason": "ROUGE-L against the reference (generation)",
+def choose_headline(task, golds: Sequence[Any] = (), labels: Sequence[str] | None = None) -> dict:
+    """{"metric", "reason", "imbalanced", "majority_share"} for the test split's gold answers.
+
+    ``task``: a Task (or its kind, e.g. "classification"). Tasks whose headline is chosen by
+    label balance (``headline_by_balance``: classification) get accuracy when the labels are
+    roughly balanced, else macro-F1; others their ``headline_metric``."""
+    if isinstance(task, str):
+        from tunewise.tasks import Task
+        task = {c.kind: c for c in _task_classes(Task)}[task]
+    if not task.headline_by_balance:
+        return {"metric": task.headline_metric, "reason": task.headline_reason,
                 "imbalanced": None}
+    if labels is None and not isinstance(task, type):
+        labels = task.class_names()
     counts = Counter(golds)
     n = sum(counts.values())
     k = len(labels) if labels else len(counts)
@@ -151,27 +157,13 @@ def recommend(*, metric: str, majority: dict | None, classical: dict | None,
       5. otherwise the arm that beats the majority baseline with the best score (said with a caveat).
     """
     def beats_majority(key: str) -> bool:
-        t = tests.get(f"{key}|majority")
-        return bool(t and t["diff"] > 0 and t["significant"])
-
-    def sig_better(key: str) -> bool:
-        t = tests.get(key)
-        return bool(t and t["diff"] > 0 and t["significant"])
+        return _sig_better(tests, f"{key}|majority")
 
     m = metric.replace("_", "-") if metric != "macro_f1" else "macro-F1"
     ok = {"classical": classical is not None and beats_majority("classical"),
           "prompt": best_prompt is not None and beats_majority("prompt"),
           "ft_best": best_ft is not None and beats_majority("ft_best")}
-    reasons = []
-    if majority is not None:
-        reasons.append(f"majority-class baseline ({majority['name']}): {metric} "
-                       f"{majority['score']:.3f}")
-    for key, arm in (("classical", classical), ("prompt", best_prompt), ("ft_best", best_ft)):
-        if arm is not None:
-            t = tests.get(f"{key}|majority")
-            rel = ("" if t is None else f"; vs majority {points_text(t['diff'], t['ci'])}, "
-                   f"p = {t['p_value']:.3g}")
-            reasons.append(f"{arm['name']}: {metric} {arm['score']:.3f}{rel}")
+    reasons = _reasons(metric, tests, majority, classical, best_prompt, best_ft)
 
     if majority is not None and not any(ok.values()):
         text = (f"none of the arms beats the majority-class baseline ({majority['name']}, "
@@ -180,52 +172,17 @@ def recommend(*, metric: str, majority: dict | None, classical: dict | None,
                 "the task definition, or collect more (and cleaner) examples before choosing.")
         return {"kind": "none", "text": text, "reasons": reasons}
 
-    ft_vs_classical = sig_better("ft_best|classical") if classical is not None else True
+    ft_vs_classical = _sig_better(tests, "ft_best|classical") if classical is not None else True
     if crossover is not None and best_ft is not None and ok["ft_best"] and (
             ft_vs_classical or not ok["classical"]):
-        arm = best_prompt["name"] if best_prompt else "prompting"
-        text = (f"fine-tune: from ~{crossover['size']} examples it beats {arm} by "
-                f"{points_text(crossover['diff'], crossover.get('ci'))} of {m}")
-        if largest_ft is not None and largest_ft.get("size") != crossover["size"]:
-            t = tests.get("ft_largest|prompt")
-            if t:
-                text += (f" ({points_text(t['diff'], t['ci'])} with {largest_ft['size']} "
-                         "examples)")
-        if break_even == "never":
-            text += (" but a fine-tuned call is not cheaper than a prompted one, so it never pays "
-                     "back on cost: choose it for quality")
-        elif break_even is not None:
-            text += f" and pays back after {_requests_text(break_even)}"
-        if not crossover.get("stable", True):
-            text += ("; note: a larger training size did not stay above the prompt, so the "
-                     "crossover is not stable")
-        return {"kind": "fine-tune", "text": text + ".", "reasons": reasons,
-                "size": crossover["size"]}
+        text = _fine_tune_text(m, tests, best_prompt, largest_ft, crossover, break_even)
+        return {"kind": "fine-tune", "text": text, "reasons": reasons, "size": crossover["size"]}
 
-    prompt_better = best_prompt is not None and sig_better("prompt|classical")
-    ft_better = classical is not None and sig_better("ft_best|classical")
+    prompt_better = best_prompt is not None and _sig_better(tests, "prompt|classical")
+    ft_better = classical is not None and _sig_better(tests, "ft_best|classical")
     if ok["classical"] and not prompt_better and not ft_better:
-        parts = []
-        for key, arm in (("classical|prompt", best_prompt), ("classical|ft_best", best_ft)):
-            if arm is None:
-                continue
-            t = tests.get(key) or (_flip(tests[key.split("|")[1] + "|classical"])
-                                   if key.split("|")[1] + "|classical" in tests else None)
-            label = arm["name"]
-            if t is None:
-                parts.append(f"{label} {arm['score']:.3f}")
-            elif t["significant"] and t["diff"] > 0:
-                parts.append(f"it beats {label} ({arm['score']:.3f}) by "
-                             f"{points_text(t['diff'], t['ci'])}")
-            else:
-                parts.append(f"{label} scores {arm['score']:.3f} (difference "
-                             f"{points_text(-t['diff'], _neg(t['ci']))}, p = {t['p_value']:.3g}, "
-                             "not significant)")
-        text = (f"use the classical model: TF-IDF + logistic regression scores {m} "
-                f"{classical['score']:.3f}" + (f"; {'; '.join(parts)}" if parts else "")
-                + ". No language-model arm is significantly better, and the classical model "
-                "costs a fraction of a language model to run.")
-        return {"kind": "classical", "text": text, "reasons": reasons}
+        return {"kind": "classical", "text": _classical_text(m, tests, classical, best_prompt,
+                                                             best_ft), "reasons": reasons}
 
     if ok["prompt"] and crossover is None:
         text = f"prompt: {best_prompt['name']} scores {m} {best_prompt['score']:.3f}"
@@ -236,8 +193,74 @@ def recommend(*, metric: str, majority: dict | None, classical: dict | None,
                      + (f", difference {points_text(t['diff'], t['ci'])}, p = {t['p_value']:.3g}"
                         if t else "") + ")")
         return {"kind": "prompt", "text": text + ".", "reasons": reasons}
+    return _fallback(m, ok, majority, classical, best_prompt, best_ft, reasons)
 
-    # 5. a fallback that still follows the numbers
+
+def _sig_better(tests: dict, key: str) -> bool:
+    t = tests.get(key)
+    return bool(t and t["diff"] > 0 and t["significant"])
+
+
+def _reasons(metric, tests, majority, classical, best_prompt, best_ft) -> list[str]:
+    """One line per arm: its score, and its difference from the majority baseline."""
+    reasons = []
+    if majority is not None:
+        reasons.append(f"majority-class baseline ({majority['name']}): {metric} "
+                       f"{majority['score']:.3f}")
+    for key, arm in (("classical", classical), ("prompt", best_prompt), ("ft_best", best_ft)):
+        if arm is not None:
+            t = tests.get(f"{key}|majority")
+            rel = ("" if t is None else f"; vs majority {points_text(t['diff'], t['ci'])}, "
+                   f"p = {t['p_value']:.3g}")
+            reasons.append(f"{arm['name']}: {metric} {arm['score']:.3f}{rel}")
+    return reasons
+
+
+def _fine_tune_text(m, tests, best_prompt, largest_ft, crossover, break_even) -> str:
+    arm = best_prompt["name"] if best_prompt else "prompting"
+    text = (f"fine-tune: from ~{crossover['size']} examples it beats {arm} by "
+            f"{points_text(crossover['diff'], crossover.get('ci'))} of {m}")
+    if largest_ft is not None and largest_ft.get("size") != crossover["size"]:
+        t = tests.get("ft_largest|prompt")
+        if t:
+            text += (f" ({points_text(t['diff'], t['ci'])} with {largest_ft['size']} "
+                     "examples)")
+    if break_even == "never":
+        text += (" but a fine-tuned call is not cheaper than a prompted one, so it never pays "
+                 "back on cost: choose it for quality")
+    elif break_even is not None:
+        text += f" and pays back after {_requests_text(break_even)}"
+    if not crossover.get("stable", True):
+        text += ("; note: a larger training size did not stay above the prompt, so the "
+                 "crossover is not stable")
+    return text + "."
+
+
+def _classical_text(m, tests, classical, best_prompt, best_ft) -> str:
+    parts = []
+    for key, arm in (("classical|prompt", best_prompt), ("classical|ft_best", best_ft)):
+        if arm is None:
+            continue
+        t = tests.get(key) or (_flip(tests[key.split("|")[1] + "|classical"])
+                               if key.split("|")[1] + "|classical" in tests else None)
+        label = arm["name"]
+        if t is None:
+            parts.append(f"{label} {arm['score']:.3f}")
+        elif t["significant"] and t["diff"] > 0:
+            parts.append(f"it beats {label} ({arm['score']:.3f}) by "
+                         f"{points_text(t['diff'], t['ci'])}")
+        else:
+            parts.append(f"{label} scores {arm['score']:.3f} (difference "
+                         f"{points_text(-t['diff'], _neg(t['ci']))}, p = {t['p_value']:.3g}, "
+                         "not significant)")
+    return (f"use the classical model: TF-IDF + logistic regression scores {m} "
+            f"{classical['score']:.3f}" + (f"; {'; '.join(parts)}" if parts else "")
+            + ". No language-model arm is significantly better, and the classical model "
+            "costs a fraction of a language model to run.")
+
+
+def _fallback(m, ok, majority, classical, best_prompt, best_ft, reasons) -> dict:
+    """Rule 5: the arm that beats the majority baseline with the best score, said weakly."""
     cands = [(arm["score"], key, arm) for key, arm in
              (("classical", classical), ("prompt", best_prompt), ("ft_best", best_ft))
              if arm is not None and (ok[key] or majority is None)]
@@ -249,3 +272,11 @@ def recommend(*, metric: str, majority: dict | None, classical: dict | None,
             "the arms are not significant on this test split; a larger test split would tell "
             "them apart.")
     return {"kind": kind, "text": text, "reasons": reasons, "weak": True}
+
+
+def _task_classes(base) -> list:
+    """Every concrete Task class (to read the class attributes of a task kind)."""
+    out = []
+    for c in base.__subclasses__():
+        out += [c, *_task_classes(c)]
+    return out

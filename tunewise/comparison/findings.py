@@ -52,16 +52,15 @@ def score_arms(task, golds: Sequence[Any], raws: Sequence[dict], *, n_resamples:
 
 
 def per_class(task, golds, preds) -> dict:
-    if task.kind == "classification":
-        from tunewise.tasks.metrics import (classification_report, confusion_columns,
-                                            confusion_matrix)
-        m = confusion_matrix(golds, preds, task.labels)
-        return {"per_class": classification_report(golds, preds, task.labels),
-                "confusion": {"labels": list(task.labels), "matrix": m,
-                              "columns": confusion_columns(task.labels, m)}}
-    if task.kind == "ner" and hasattr(task, "report"):
-        return {"per_class": task.report(golds, preds)}
-    return {}
+    """{"per_class": task.report, "confusion": task.confusion} (each when the task has one)."""
+    out = {}
+    report = task.report(golds, preds)
+    if report:
+        out["per_class"] = report
+    confusion = task.confusion(golds, preds)
+    if confusion is not None:
+        out["confusion"] = {k: confusion[k] for k in ("labels", "matrix", "columns")}
+    return out
 
 
 def learning_curve(task, golds, raws: Sequence[dict], metric: str, *, n_resamples: int = 1000,

@@ -12,20 +12,23 @@
 """
 from __future__ import annotations
 
-import datetime as _dt
 import os
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from tunewise.comparison import analysis, arms as arm_fns, costing, datasets, findings
+from tunewise.comparison import analysis, datasets, findings
 from tunewise.comparison.cache import ArmCache, examples_fingerprint
 from tunewise.comparison.config import CompareConfig, load_config
+from tunewise.comparison.plan import PlanContext, PlannedArm, plan_arms, training_sizes
+from tunewise.comparison.results import build_results, write_outputs  # noqa: F401 (API)
 from tunewise.errors import ConfigError, UsageError
 
-
-class _OutOfTime(Exception):
-    pass
+#: ArmResult.kind -> the ``kind`` of a results.json arm (``tunewise.report.schema.Arm``)
+RECORD_KINDS = {"finetuned": "finetune"}
+#: ArmResult.timing keys a results.json arm keeps
+RECORD_TIMING = ("examples_per_second", "seconds", "train_seconds", "train_examples_per_second")
 
 
 def compare(config: str | os.PathLike | dict | CompareConfig, *, out: str | os.PathLike | None = None,
@@ -53,9 +56,46 @@ def compare(config: str | os.PathLike | dict | CompareConfig, *, out: str | os.P
     _check_train_config(cfg)
     out = Path(out or "compare-out")
     out.mkdir(parents=True, exist_ok=True)
-    deadline = t_start + 60 * cfg.max_minutes if cfg.max_minutes else None
+    s = _setup(cfg, out, say)
+    bf16 = _bf16(cfg.model)
+    sizes = training_sizes(cfg, s.splits)
+    ctx = PlanContext(cfg=cfg, task=s.task, splits=s.splits,
+                      train_fp=examples_fingerprint(s.splits.train),
+                      base_model=_LazyModel(cfg.model.name, say), bf16=bf16, out=out,
+                      progress=progress, say=say)
+    runner = ArmRunner(task=s.task, test=s.test, metric=s.metric, cache=ArmCache(out),
+                       out=out, say=say, on_arm_done=on_arm_done, progress=progress,
+                       deadline=t_start + 60 * cfg.max_minutes if cfg.max_minutes else None)
+    raws = runner.run_all(plan_arms(ctx, sizes))
+    if runner.skipped:
+        s.warnings.append(f"stopped after {cfg.max_minutes:g} minutes: {len(runner.skipped)} "
+                          f"arm(s) not run ({', '.join(runner.skipped)}); rerun the same command "
+                          "to continue")
+    results = build_results(cfg, s.task, s.splits, s.test, s.golds, raws, s.metric, s.head,
+                            s.warnings, plan_sizes=sizes)
+    results["timing"] = {"total_seconds": time.perf_counter() - t_start,
+                         "arms_seconds": {r["name"]: r.get("seconds") for r in raws}}
+    results["files"] = {**{k: os.path.relpath(v, out) for k, v in s.splits.files.items()},
+                        "arms": "arms/", "predictions": "predictions/"}
+    write_outputs(results, out)
+    return results
 
-    # -- data and task ---------------------------------------------------------------------------
+
+# -- data, task, headline -----------------------------------------------------------------------
+
+@dataclass
+class _Setup:
+    splits: Any
+    test: list
+    task: Any
+    golds: list
+    head: dict
+    metric: str
+    warnings: list = field(default_factory=list)
+
+
+def _setup(cfg: CompareConfig, out: Path, say) -> _Setup:
+    """The splits, the test sample, the task shared by every arm and the headline metric."""
     splits = datasets.prepare(cfg, out, say)
     if not splits.train or not splits.test:
         raise UsageError(f"{splits.source}: the training or test split is empty "
@@ -64,84 +104,15 @@ def compare(config: str | os.PathLike | dict | CompareConfig, *, out: str | os.P
     test = datasets.subsample(splits.test, cfg.max_eval, cfg.seed)
     task = _make_task(cfg, splits)
     golds = [task.gold(ex) for ex in test]
-    head = analysis.choose_headline(task.kind, golds, getattr(task, "labels", None))
+    head = analysis.choose_headline(task, golds)
     metric = head["metric"]
-    if task.kind == "classification":
+    if task.headline_by_balance:
         task.headline_metric = metric   # fine-tuning early-stops on the same metric
     say(f"data: {len(splits.train)} train / {len(splits.val)} val / {len(splits.test)} test "
         f"({len(test)} evaluated); task {task.kind}; headline metric {metric}")
-    warnings: list[str] = []
-    if head.get("imbalanced"):
-        warnings.append(head["reason"])
+    warnings = [head["reason"]] if head.get("imbalanced") else []
+    return _Setup(splits, test, task, golds, head, metric, warnings)
 
-    cache = ArmCache(out)
-    base = {"test": examples_fingerprint(test), "task": task.to_config()}
-    train_fp = examples_fingerprint(splits.train)
-    plan = _plan(cfg, task, splits)
-    raws: list[dict] = []
-    skipped: list[str] = []
-    state = {"lm": None}
-    bf16 = _bf16(cfg.model)
-    pred_dir = out / "predictions"
-
-    def base_model():
-        if state["lm"] is None:
-            from tunewise.models.load import load_model
-            say(f"loading {cfg.model.name}")
-            state["lm"] = load_model(cfg.model.name)
-            # one untimed call first, so the first timed arm does not pay the warm-up
-            arm_fns.warm_up(task, state["lm"], test, method=cfg.model.method, bf16=bf16)
-        return state["lm"]
-
-    def run_arm(i: int, name: str, inputs: dict, fn: Callable[[], dict]) -> None:
-        inputs = {**base, **inputs}
-        cached = cache.get(name, inputs)
-        if cached is not None:
-            cached["reused"] = True
-            raws.append(cached)
-            say(f"[{i}/{len(calls)}] {name}: reused the finished result")
-            if on_arm_done:
-                on_arm_done(name, True)
-            return
-        if deadline is not None and time.perf_counter() > deadline:
-            skipped.append(name)
-            raise _OutOfTime
-        say(f"[{i}/{len(calls)}] {name}: running")
-        t0 = time.perf_counter()
-        rec = fn()
-        rec["seconds"] = time.perf_counter() - t0
-        cache.put(name, inputs, rec)
-        raws.append({**rec, "reused": False})
-        value = findings.metric_function(task, metric)(golds, rec["preds"])
-        say(f"[{i}/{len(calls)}] {name}: {metric} {value:.3f} ({rec['seconds']:.0f} s)")
-        if on_arm_done:
-            on_arm_done(name, False)
-
-    calls = _arm_calls(cfg, task, splits, test, plan, train_fp, base_model, bf16, pred_dir, out,
-                       progress, say)
-    stopped = False
-    for i, (name, inputs, fn) in enumerate(calls, 1):
-        if stopped:
-            skipped.append(name)
-            continue
-        try:
-            run_arm(i, name, inputs, fn)
-        except _OutOfTime:
-            stopped = True
-    if skipped:
-        warnings.append(f"stopped after {cfg.max_minutes:g} minutes: {len(skipped)} arm(s) not "
-                        f"run ({', '.join(skipped)}); rerun the same command to continue")
-    results = build_results(cfg, task, splits, test, golds, raws, metric, head, warnings,
-                            plan_sizes=plan["sizes"])
-    results["timing"] = {"total_seconds": time.perf_counter() - t_start,
-                         "arms_seconds": {r["name"]: r.get("seconds") for r in raws}}
-    results["files"] = {**{k: os.path.relpath(v, out) for k, v in splits.files.items()},
-                        "arms": "arms/", "predictions": "predictions/"}
-    write_outputs(results, out)
-    return results
-
-
-# -- the plan ---------------------------------------------------------------------------------
 
 def _check_train_config(cfg: CompareConfig) -> None:
     """The fine-tuning settings are validated with the config, before any model loads."""
@@ -166,87 +137,18 @@ def _make_task(cfg: CompareConfig, splits):
                      template=t.template, preset=t.preset)
 
 
-def _plan(cfg: CompareConfig, task, splits) -> dict:
-    """Training sizes actually run: "all" = the whole training split; sizes above it are clamped
-    (and merged with "all")."""
-    n = len(splits.train)
-    sizes: list[int] = []
-    if cfg.arms.fine_tune.enabled:
-        for s in cfg.arms.fine_tune.sizes:
-            v = n if s == "all" else min(int(s), n)
-            if v not in sizes:
-                sizes.append(v)
-    return {"sizes": sorted(sizes)}
+class _LazyModel:
+    """The base model, loaded on the first call (arms reused from the cache never load it)."""
 
+    def __init__(self, name: str, say):
+        self.name, self.say, self.lm = name, say, None
 
-def _arm_calls(cfg, task, splits, test, plan, train_fp, base_model, bf16, pred_dir: Path,
-               out: Path, progress: bool, say):
-    """(name, inputs, fn) for every arm in order; ``inputs`` = what its result depends on."""
-    calls = []
-    m = cfg.model
-    if task.kind in ("classification", "ner"):   # generation has no majority answer
-        calls.append(("majority", {"arm": "majority", "train": train_fp},
-                      lambda: arm_fns.majority_arm(task, splits.train, test)))
-    if cfg.arms.classical and task.kind == "classification":
-        calls.append(("classical", {"arm": "classical", "train": train_fp, "seed": cfg.seed},
-                      lambda: arm_fns.classical_arm(task, splits.train, test, seed=cfg.seed,
-                                                    predictions_path=pred_dir / "classical.jsonl")))
-    pkw = {"method": m.method, "batch_size": m.batch_size, "bf16": bf16, "progress": progress}
-    minputs = {"model": m.name, "method": m.method, "bf16": bf16}
-    if cfg.arms.zero_shot:
-        calls.append(("zero-shot", {"arm": "zero-shot", **minputs},
-                      lambda: arm_fns.prompt_arm(task, base_model(), test, name="zero-shot",
-                                                 predictions_path=pred_dir / "zero-shot.jsonl",
-                                                 **pkw)))
-    names = [f"{k.k}-shot" for k in cfg.arms.k_shot]
-    for ks in cfg.arms.k_shot:
-        name = f"{ks.k}-shot" if names.count(f"{ks.k}-shot") == 1 else f"{ks.k}-shot-{ks.selection}"
-
-        def fn(ks=ks, name=name):
-            from tunewise.prompting.shots import shots_for
-            shots = shots_for(test, splits.train, ks.k, method=ks.selection, seed=cfg.seed)
-            return arm_fns.prompt_arm(task, base_model(), test, name=name, shots=shots, k=ks.k,
-                                      selection=ks.selection, seed=cfg.seed,
-                                      predictions_path=pred_dir / f"{name}.jsonl", **pkw)
-        calls.append((name, {"arm": "k-shot", "k": ks.k, "selection": ks.selection,
-                             "seed": cfg.seed, "train": train_fp, **minputs}, fn))
-    ft = cfg.arms.fine_tune
-    if ft.enabled:
-        from tunewise.comparison.cache import fingerprint
-        conf = ft.config
-        if isinstance(conf, str):          # a training YAML: its content, not its path, counts
-            from tunewise.training.config import read_yaml
-            conf = read_yaml(cfg.resolve(conf))
-        # seed 0 of every size first, then the extra seeds: a run cut short by max_minutes
-        # still has the whole curve
-        pairs = sorted(((s, size) for size in plan["sizes"]
-                        for s in range(ft.seeds_for("all" if size == len(splits.train)
-                                                    else size))))
-        for s, size in pairs:
-            name = f"finetune-n{size}-s{s}"
-            epochs = ft.epochs_for("all" if size == len(splits.train) else size)
-            # what the training run depends on (the test sample is added for the arm's
-            # cache key only, so a new test sample re-predicts without retraining)
-            inputs = {"arm": "finetune", "task": task.to_config(), "size": size, "seed": s,
-                      "data_seed": cfg.seed,
-                      "train": train_fp, "max_val": ft.max_val,
-                      # validation is carved from the size's own examples (or none below
-                      # min_val_carve): the compare-level val split no longer enters training
-                      "selection": "by-size-v2",
-                      "model": m.name, "method": ft.method, "config": conf,
-                      "epochs": epochs, "bf16": bf16}
-
-            def fn(size=size, s=s, name=name, epochs=epochs, inputs=inputs):
-                subset = datasets.stratified_order(splits.train,
-                                                   seed=cfg.seed * 1000 + s)[:size]
-                return arm_fns.finetune_arm(
-                    task, subset, None, test, name=name, model=m.name, method=ft.method,
-                    train_config=conf or {}, seed=s, run_dir=out / "runs" / name,
-                    epochs=epochs, batch_size=m.batch_size, bf16=bf16, progress=progress,
-                    predictions_path=pred_dir / f"{name}.jsonl", say=say,
-                    inputs_hash=fingerprint(inputs), max_val=ft.max_val)
-            calls.append((name, inputs, fn))
-    return calls
+    def __call__(self):
+        if self.lm is None:
+            from tunewise.models.load import load_model
+            self.say(f"loading {self.name}")
+            self.lm = load_model(self.name)
+        return self.lm
 
 
 def _bf16(m) -> bool:
@@ -258,133 +160,82 @@ def _bf16(m) -> bool:
     return bool(cpu_supports_bf16())
 
 
-# -- results ----------------------------------------------------------------------------------
+# -- the one runner ------------------------------------------------------------------------------
 
-def build_results(cfg: CompareConfig, task, splits, test, golds, raws: list[dict], metric: str,
-                  head: dict, warnings: list[str], *, plan_sizes) -> dict:
-    """The results dict (tunewise.report.schema) from the raw arm records."""
-    from collections import Counter
-    import tunewise
-    kw = {"n_resamples": cfg.n_resamples, "alpha": cfg.alpha, "seed": cfg.seed}
-    scored = findings.score_arms(task, golds, raws, **kw)
-    curve = findings.learning_curve(task, golds, raws, metric, **kw)
-    cmp = findings.compare_arms(task, golds, raws, metric, **kw)
-    sizes_run = [p["train_size"] for p in curve]
-    cross = findings.crossover_section(cmp, metric, sizes_run)
-    worth = findings.prompt_worth_section(cmp)
-    from tunewise.comparison.extrapolate import compare_section
-    curve_pred = compare_section(task, golds, raws, scored, metric, seed=cfg.seed)
-
-    cost, extra, be_requests = _costs(cfg, task, splits, test, raws, cmp)
-    rec = analysis.recommend(metric=metric, majority=cmp["majority"], classical=cmp["classical"],
-                             best_prompt=cmp["best_prompt"], best_ft=cmp["best_ft"],
-                             largest_ft=cmp["largest_ft"], crossover=cmp["crossover"],
-                             tests=cmp["tests"], alpha=cfg.alpha, break_even=be_requests)
-    caveats = []
-    if curve and all(len(p["values"]) == 1 for p in curve):
-        caveats.append("one seed per training size: the curve shows one draw of each subset")
-    if len(test) < 200:
-        caveats.append(f"only {len(test)} test examples: confidence intervals are wide")
-    if cmp["best_prompt"]:
-        caveats.append(f"the best prompting arm ({cmp['best_prompt']['name']}) was chosen on the "
-                       "test split itself, which favours prompting slightly")
-    action = {"fine-tune": "fine-tune", "prompt": "prompt", "classical": "classical",
-              "none": "majority"}[rec["kind"]]
-    if rec.get("weak"):
-        action = "undecided"
-    counts = Counter(str(g) for g in golds) if task.kind == "classification" else {}
-    data = {"train": len(splits.train), "val": len(splits.val), "test": len(test),
-            "test_split": len(splits.test), "source": splits.source, "notes": splits.notes}
-    if counts:
-        data.update({"label_counts": dict(counts), "imbalanced": bool(head.get("imbalanced")),
-                     "majority_share": head.get("majority_share"),
-                     "headline_rule": head.get("reason")})
-    return {
-        "schema_version": _schema_version(), "tunewise_version": tunewise.__version__,
-        "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-        "title": _title(cfg, task), "config": cfg.to_dict(), "model": cfg.model.name,
-        "task": {"kind": task.kind, "labels": list(getattr(task, "labels", None)
-                                                   or getattr(task, "types", None) or []),
-                 "config": task.to_config()},
-        "metric": metric, "headline_rule": head.get("reason"), "data": data, "arms": scored,
-        "learning_curve": curve, "crossover": cross, "prompt_worth": worth,
-        "curve_prediction": curve_pred, "tests": cmp["tests"], "cost": cost, "extra_costs": extra,
-        "break_even": cost["break_even"],
-        "recommendation": {"action": action, "headline": rec["text"], "reasons": rec["reasons"],
-                           "caveats": caveats},
-        "warnings": warnings,
-    }
+class _OutOfTime(Exception):
+    pass
 
 
-def _costs(cfg, task, splits, test, raws, cmp):
-    """(main cost section, extra sections, break-even for the recommendation)."""
-    from tunewise.cost.prices import get_price, load_prices
-    bp = cmp["best_prompt"]
-    size = (cmp["crossover"] or {}).get("size") or (cmp["best_ft"] or {}).get("size")
-    if bp is None or size is None:
-        why = "no prompting arm" if bp is None else "no fine-tuning arm"
-        return costing.empty_section(f"{why}: nothing to break even", cfg.model.name), [], None
-    prompt_raw = next(r for r in raws if r["name"] == bp["name"])
-    ft_raw = costing.pick_ft_arm(raws, size)
-    table = load_prices(cfg.resolve(cfg.cost.prices_file)) if cfg.cost.prices_file else None
-    compute = get_price(cfg.cost.compute, table)
-    zero = next((r for r in raws if r["name"] == "zero-shot"), None)
-    main = costing.local_section(model=cfg.model.name, compute=compute, prompt_arm=prompt_raw,
-                                 ft_arm=ft_raw, zero_shot=zero)
-    extra = []
-    if cfg.cost.price:
-        price = get_price(cfg.cost.price, table)
-        shots = ()
-        if prompt_raw.get("shots"):
-            from tunewise.prompting.shots import shots_for
-            shots = shots_for(test, splits.train, prompt_raw["shots"],
-                              method=prompt_raw.get("selection", "random"), seed=cfg.seed)
-        subset = datasets.stratified_order(splits.train,
-                                           seed=cfg.seed * 1000 + ft_raw.get("seed", 0))[:size]
-        extra.append(costing.hosted_section(price=price, task=task, test=test,
-                                            train_subset=subset, prompt_arm=prompt_raw,
-                                            shots=shots, ft_arm=ft_raw,
-                                            epochs=int(ft_raw.get("epochs") or 1)))
-    be = main["break_even"]
-    return main, extra, ("never" if be["never"] else be["requests"])
+@dataclass
+class ArmRunner:
+    """Runs planned arms in order: a cached result is reused; past the deadline no new arm
+    starts; each result is cached, its predictions written, and reported as a raw record."""
+
+    task: Any
+    test: list
+    metric: str
+    cache: ArmCache
+    out: Path
+    say: Callable[[str], None]
+    deadline: float | None = None
+    on_arm_done: Callable[[str, bool], None] | None = None
+    progress: bool = True
+    skipped: list = field(default_factory=list)
+
+    def run_all(self, planned: list[PlannedArm]) -> list[dict]:
+        base = {"test": examples_fingerprint(self.test), "task": self.task.to_config()}
+        raws: list[dict] = []
+        for i, p in enumerate(planned, 1):
+            if self.skipped:
+                self.skipped.append(p.name)
+                continue
+            try:
+                raws.append(self.run(f"[{i}/{len(planned)}] {p.name}", p, {**base, **p.inputs}))
+            except _OutOfTime:
+                self.skipped.append(p.name)
+        return raws
+
+    def run(self, label: str, p: PlannedArm, inputs: dict) -> dict:
+        cached = self.cache.get(p.name, inputs)
+        if cached is not None:
+            self.say(f"{label}: reused the finished result")
+            self._done(p.name, True)
+            return {**cached, "reused": True}
+        if self.deadline is not None and time.perf_counter() > self.deadline:
+            raise _OutOfTime
+        self.say(f"{label}: running")
+        t0 = time.perf_counter()
+        result = p.arm.predict(self.task, self.test, progress=self.progress)
+        from tunewise.evaluation.predictions import write_predictions
+        write_predictions(self.out / "predictions" / f"{p.name}.jsonl", self.task, self.test,
+                          result.predictions, header={"arm": p.name, "model": result.model,
+                                                      "settings": result.settings})
+        rec = arm_record(result, self.task)
+        rec["seconds"] = time.perf_counter() - t0
+        self.cache.put(p.name, inputs, rec)
+        value = findings.metric_function(self.task, self.metric)(
+            [self.task.gold(ex) for ex in self.test], rec["preds"])
+        self.say(f"{label}: {self.metric} {value:.3f} ({rec['seconds']:.0f} s)")
+        self._done(p.name, False)
+        return {**rec, "reused": False}
+
+    def _done(self, name: str, reused: bool) -> None:
+        if self.on_arm_done:
+            self.on_arm_done(name, reused)
 
 
-def _schema_version() -> int:
-    try:
-        from tunewise.report.schema import SCHEMA_VERSION
-        return SCHEMA_VERSION
-    except ImportError:  # pragma: no cover
-        return 1
-
-
-def _title(cfg: CompareConfig, task) -> str:
-    src = cfg.data.demo or Path(cfg.data.path or cfg.data.train or "data").name
-    return f"Fine-tune or prompt? {task.kind} on {src} with {cfg.model.name}"
-
-
-def write_outputs(results: dict, out: Path) -> dict:
-    """results.json (validated against the schema), report.md, report.html."""
-    from tunewise.fileio import write_json
-    try:
-        from tunewise.report.schema import validate_results
-        problems = validate_results(results)
-    except ImportError:  # pragma: no cover
-        problems = []
-    if problems:
-        results.setdefault("warnings", []).append(
-            "results.json does not match the schema: " + "; ".join(problems[:5]))
-    try:
-        from tunewise.report import write_results
-        write_results(results, out)
-    except ImportError:
-        write_json(out / "results.json", results)
-    paths = {"results": str(out / "results.json")}
-    try:
-        from tunewise.report import render_report
-    except ImportError:
-        return paths
-    rendered = render_report(results, out)
-    if isinstance(rendered, dict):
-        paths.update({k: str(v) for k, v in rendered.items()})
-    results.setdefault("files", {}).update({"report_md": "report.md", "report_html": "report.html"})
-    return paths
+def arm_record(result, task) -> dict:
+    """The raw record of an ``ArmResult`` (what the cache stores and ``findings`` scores):
+    name, kind, JSON predictions, the arm's extra fields, timing and mean tokens."""
+    rec = {"name": result.name, "kind": RECORD_KINDS.get(result.kind, result.kind),
+           "preds": [task.to_json(p.pred) for p in result.predictions], **result.extra}
+    if result.timing:
+        rec["timing"] = {**{k: result.timing[k] for k in RECORD_TIMING if k in result.timing},
+                         "hardware": "cpu"}
+    if "tokens_in" in result.usage:
+        n = max(len(result.predictions), 1)
+        rec["tokens"] = {"prompt": result.usage["tokens_in"] / n,
+                         "output": result.usage["tokens_out"] / n}
+        if "train_total" in result.usage:
+            rec["tokens"]["train_total"] = result.usage["train_total"]
+    return rec

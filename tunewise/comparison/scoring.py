@@ -1,10 +1,9 @@
-"""Confidence intervals and paired tests for arms that may have several seeds.
+"""Confidence intervals for arms that may have several seeds, and ``paired_difference``.
 
-Built on ``tunewise.evaluation.stats.bootstrap_distribution``: the same bootstrap seed draws the
-same resamples of the test examples for every arm, so an arm with several seeds (fine-tuning at a
-small size) is scored on each resample as the mean over its seeds, and two arms are compared on
-the very same resamples (a paired bootstrap). With one seed on each side ``paired_difference``
-equals ``tunewise.evaluation.stats.paired_bootstrap`` (same CI, same p-value convention).
+Built on ``tunewise.evaluation.stats``: the same bootstrap seed draws the same resamples of the
+test examples for every arm, so an arm with several seeds (fine-tuning at a small size) is scored
+on each resample as the mean over its seeds. Two arms are compared with the one paired bootstrap,
+``stats.paired_bootstrap(..., by_seed=True)``.
 """
 from __future__ import annotations
 
@@ -25,9 +24,8 @@ def metric_function(task, metric: str):
 
 
 def _dist(fn, golds, preds_by_seed, n_resamples: int, seed: int) -> np.ndarray:
-    from tunewise.evaluation.stats import bootstrap_distribution
-    return np.mean([bootstrap_distribution(fn, golds, p, n_resamples=n_resamples, seed=seed)
-                    for p in preds_by_seed], axis=0)
+    from tunewise.evaluation.stats import seed_mean_distribution
+    return seed_mean_distribution(fn, golds, preds_by_seed, n_resamples=n_resamples, seed=seed)
 
 
 def score_with_ci(fn, golds: Sequence[Any], preds_by_seed: Sequence[Sequence[Any]], *,
@@ -48,23 +46,14 @@ def score_with_ci(fn, golds: Sequence[Any], preds_by_seed: Sequence[Sequence[Any
 def paired_difference(fn, golds: Sequence[Any], preds_a_by_seed: Sequence[Sequence[Any]],
                       preds_b_by_seed: Sequence[Sequence[Any]], *, n_resamples: int = 1000,
                       alpha: float = 0.05, seed: int = 0) -> dict:
-    """Paired bootstrap of metric(A) - metric(B) over the same test examples (each side the mean
-    over its seeds): {"diff", "ci", "p_value", "significant", "a", "b", "test"}.
-
-    p-value: two-sided, twice the smaller share of resampled differences on either side of zero
-    (+1 smoothing), as in ``stats.paired_bootstrap``. ``significant``: p < alpha."""
+    """``stats.paired_bootstrap`` of A minus B, each side the mean over its seeds; with fewer
+    than two test examples there is nothing to resample (no CI, p = 1)."""
+    from tunewise.evaluation.stats import paired_bootstrap
     golds = list(golds)
-    va = float(np.mean([fn(golds, list(p)) for p in preds_a_by_seed]))
-    vb = float(np.mean([fn(golds, list(p)) for p in preds_b_by_seed]))
     if len(golds) < 2:
+        va = float(np.mean([fn(golds, list(p)) for p in preds_a_by_seed]))
+        vb = float(np.mean([fn(golds, list(p)) for p in preds_b_by_seed]))
         return {"diff": va - vb, "ci": None, "p_value": 1.0, "significant": False, "a": va,
                 "b": vb, "test": "paired bootstrap", "n_resamples": 0}
-    d = (_dist(fn, golds, preds_a_by_seed, n_resamples, seed)
-         - _dist(fn, golds, preds_b_by_seed, n_resamples, seed))
-    lo, hi = np.percentile(d, [100 * alpha / 2, 100 * (1 - alpha / 2)])
-    le = (np.sum(d <= 0) + 1) / (d.size + 1)
-    ge = (np.sum(d >= 0) + 1) / (d.size + 1)
-    p = float(min(1.0, 2 * min(le, ge)))
-    return {"diff": va - vb, "ci": [float(lo), float(hi)], "p_value": p,
-            "significant": bool(p < alpha and va != vb), "a": va, "b": vb,
-            "test": "paired bootstrap", "n_resamples": n_resamples}
+    return paired_bootstrap(fn, golds, preds_a_by_seed, preds_b_by_seed, by_seed=True,
+                            n_resamples=n_resamples, alpha=alpha, seed=seed)

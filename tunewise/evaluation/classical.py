@@ -113,9 +113,9 @@ def classical_predictions(task, train_examples: Sequence[Example],
     Each Prediction carries the label, the per-label probabilities (``extra["scores"]``) and an
     even share of the batch prediction time as ``latency_s`` (``extra["fit_s"]`` = fit time).
     """
-    if getattr(task, "kind", None) != "classification":
+    if not task.supports_classical:
         raise UsageError(f"the classical arm (TF-IDF + logistic regression) only handles "
-                         f"classification; this is a {getattr(task, 'kind', '?')} task",
+                         f"classification; this is a {task.kind} task",
                          fix="use the prompt or fine-tuned arms for NER and generation")
     if not train_examples:
         raise UsageError("the classical arm needs training examples", fix="pass --train FILE")

@@ -10,24 +10,107 @@
     r.metrics["accuracy"].value, r.metrics["accuracy"].ci, r.timing["examples_per_second"]
     r.to_dict()                                                # what `tunewise eval --json` prints
 
-Arms: ``prompt`` (zero/k-shot prompting of a model, or of a fine-tuned run with ``adapter``) and
-``classical`` (classification only). Timing covers the prediction loop alone; model loading is
-reported separately as ``load_seconds``.
+    opts = EvalOptions(shots=4, shots_from="train.csv"); evaluate("test.csv", opts)
+
+Arms (``tunewise.evaluation.arms``, any registered kind): ``prompt`` (zero/k-shot prompting of a
+model, or of a fine-tuned run with ``adapter``: the ``finetuned`` arm), ``classical``
+(classification only), ``majority``. Timing covers the prediction loop alone; model loading and
+the warm-up are reported separately as ``load_seconds`` (``arms.timed_predictions``).
 """
 from __future__ import annotations
 
 import os
-import time
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass, field, fields, replace
 from typing import Any, Sequence
 
 from tunewise.data.records import Example
 from tunewise.errors import UsageError
-from tunewise.prompting.predict import predict, resolve_method  # noqa: F401 (contract)
 from tunewise.tasks.base import Prediction, Task
 
-ARMS = ("prompt", "classical")
+ARMS = ("prompt", "classical")   # the documented ones; any registered arm kind is accepted
+
+
+@dataclass
+class EvalOptions:
+    """Everything ``evaluate`` can be told besides the data (``tunewise eval`` builds one)."""
+
+    #: model name (None: the embedded model)
+    model: str | None = None
+    #: a ``tunewise train`` run directory (its task and base model are used) or a PEFT adapter
+    #: folder: the ``finetuned`` arm
+    adapter: str | os.PathLike | None = None
+    #: arm kind: "prompt" (default), "classical" (needs ``train``), "majority", or any kind
+    #: registered in ``tunewise.evaluation.arms``
+    arm: str = "prompt"
+    #: k examples shown before each input, from ``shots_from`` (default: ``train``)
+    shots: int = 0
+    shots_from: Any = None
+    #: "random", "balanced" or "nearest"
+    shot_selection: str = "random"
+    #: training examples (file or list of Example): classical fit, shots, generation budget
+    train: Any = None
+    #: kind ("classification", "ner", "generation"), preset ("sentiment"...) or a Task;
+    #: None = inferred from the data (or the run's task with ``adapter``)
+    task: str | Task | None = None
+    #: classification labels / NER types
+    labels: Sequence[str] | None = None
+    #: "auto", "score" (label log-likelihood) or "generate" (generate and parse)
+    method: str = "auto"
+    seed: int = 0
+    #: evaluate only the first N examples
+    limit: int | None = None
+    #: predictions JSONL path
+    out: str | os.PathLike | None = None
+    batch_size: int = 16
+    #: None = from the longest answer in ``train`` / the shots (see ``predict``)
+    max_new_tokens: int | None = None
+    #: None = bf16 label scoring where the CPU has bf16 math, close calls re-scored in fp32
+    bf16: bool | None = None
+    #: contextual calibration of label scores (see ``predict``)
+    calibrate: bool = False
+    #: bootstrap resamples for the confidence intervals
+    n_resamples: int = 1000
+    #: keyword arguments for ``tunewise.data.read``
+    read_options: dict | None = None
+    progress: bool = True
+
+    def arm_kind(self) -> str:
+        """The registry kind: ``arm``, with "prompt" on an ``adapter`` meaning "finetuned"."""
+        return "finetuned" if self.arm == "prompt" and self.adapter is not None else self.arm
+
+    def check(self) -> None:
+        """The option problems found without reading any file."""
+        from tunewise.evaluation.arms import arm_class
+        arm_class(self.arm_kind())
+        if self.shots < 0:
+            raise UsageError(f"--shots must be >= 0, got {self.shots}")
+        if self.limit is not None and self.limit < 1:
+            raise UsageError(f"--limit must be >= 1, got {self.limit}")
+        if self.arm_kind() == "classical":
+            if self.train is None:
+                raise UsageError("the classical arm needs training data",
+                                 fix="pass --train FILE")
+            if self.adapter is not None or self.shots:
+                raise UsageError("the classical arm takes no --adapter and no --shots")
+        if self.shots and self.shots_from is None and self.train is None:
+            raise UsageError(f"--shots {self.shots} needs examples to show",
+                             fix="pass --shots-from FILE (or --train FILE)")
+        from tunewise.prompting.shots import SELECTIONS
+        if self.shot_selection not in SELECTIONS:
+            raise UsageError(f"unknown shot selection {self.shot_selection!r}",
+                             fix=f"use one of: {', '.join(SELECTIONS)}")
+
+
+def eval_options(options: EvalOptions | None = None, **fields_) -> EvalOptions:
+    """``options`` (default: all defaults) with ``fields_`` set; an unknown field is a
+    UsageError naming the known ones."""
+    known = {f.name for f in fields(EvalOptions)}
+    unknown = sorted(set(fields_) - known)
+    if unknown:
+        from tunewise.registry import did_you_mean
+        raise UsageError(f"evaluate: unknown option(s) {', '.join(unknown)}",
+                         fix=did_you_mean(unknown[0], sorted(known)))
+    return replace(options or EvalOptions(), **fields_)
 
 
 @dataclass
@@ -115,168 +198,86 @@ def _resolve_task(task, examples, extra, labels) -> Task:
     return make_task(kind, [*examples, *extra], labels=labels, preset=preset)
 
 
-def _load(model, adapter):
-    """(LoadedModel, Task from the run or None, arm name)."""
-    from tunewise.models import load_model
-    if adapter is None:
-        return load_model(model, memo=True), None, "prompt"
-    p = Path(adapter)
-    if not p.exists():
-        raise UsageError(f"--adapter {adapter}: no such folder",
-                         fix="pass the run directory written by `tunewise train -o RUN_DIR`")
-    if (p / "run.json").exists():
-        from tunewise.training import load_run
-        lm, task = load_run(p, memo=True)
-        return lm, task, "finetuned"
-    if (p / "adapter_config.json").exists():  # a bare PEFT adapter folder
-        return load_model(model, adapter=p, memo=True), None, "finetuned"
-    raise UsageError(f"--adapter {adapter}: not a tunewise run directory (no run.json) nor a "
-                     "PEFT adapter folder (no adapter_config.json)",
-                     fix="pass the run directory written by `tunewise train -o RUN_DIR`")
-
-
 # -- the evaluation ----------------------------------------------------------------------------
 
-def evaluate(data, *, model: str | None = None, adapter: str | os.PathLike | None = None,
-             arm: str = "prompt", shots: int = 0, shots_from=None,
-             shot_selection: str = "random", train=None, task: str | Task | None = None,
-             labels: Sequence[str] | None = None, method: str = "auto", seed: int = 0,
-             limit: int | None = None, out: str | os.PathLike | None = None,
-             batch_size: int = 16, max_new_tokens: int | None = None,
-             bf16: bool | None = None,
-             calibrate: bool = False, n_resamples: int = 1000, read_options: dict | None = None,
-             progress: bool = True) -> EvalResult:
+def evaluate(data, options: EvalOptions | None = None, **fields_) -> EvalResult:
     """Run one arm on ``data`` (a file or a list of Example) and measure it.
 
-    - ``model``: model name (default: the embedded model); ``adapter``: a ``tunewise train`` run
-      directory (its task and base model are used).
-    - ``arm``: "prompt" or "classical" (needs ``train``).
-    - ``shots``: k examples shown before each input, taken from ``shots_from`` (default: ``train``),
-      chosen by ``shot_selection`` ("random", "balanced", "nearest").
-    - ``task``: kind ("classification", "ner", "generation"), preset ("sentiment"...) or a Task;
-      None = inferred from the data. ``labels``: classification labels / NER types.
-    - ``method``: "auto", "score" (label log-likelihood) or "generate" (generate and parse).
-    - ``limit``: evaluate only the first N examples. ``out``: predictions JSONL path.
-    - ``calibrate``: contextual calibration of label scores (see ``predict``).
-    - ``bf16``: None = bf16 label scoring where the CPU has bf16 math, close calls re-scored in
-      fp32; ``max_new_tokens``: None = from the longest answer in ``train`` / the shots (see
-      ``predict``).
+    ``options``: an ``EvalOptions`` (see its fields); keyword fields are accepted too and
+    override it: ``evaluate("test.csv", shots=4, shots_from="train.csv")``. The arm is built
+    from the options through the arm registry (``tunewise.evaluation.arms``), run, and scored
+    with the task's metrics (bootstrap CIs), report and confusion matrix.
     """
-    if arm not in ARMS:
-        raise UsageError(f"unknown arm {arm!r}", fix=f"use one of: {', '.join(ARMS)}")
-    if shots < 0:
-        raise UsageError(f"--shots must be >= 0, got {shots}")
-    if limit is not None and limit < 1:
-        raise UsageError(f"--limit must be >= 1, got {limit}")
-    if arm == "classical":
-        if train is None:
-            raise UsageError("the classical arm needs training data", fix="pass --train FILE")
-        if adapter is not None or shots:
-            raise UsageError("the classical arm takes no --adapter and no --shots")
-    if shots and shots_from is None and train is None:
-        raise UsageError(f"--shots {shots} needs examples to show",
-                         fix="pass --shots-from FILE (or --train FILE)")
-    from tunewise.prompting.shots import SELECTIONS
-    if shot_selection not in SELECTIONS:
-        raise UsageError(f"unknown shot selection {shot_selection!r}",
-                         fix=f"use one of: {', '.join(SELECTIONS)}")
-
-    if out is not None:
+    opts = eval_options(options, **fields_)
+    opts.check()
+    if opts.out is not None:
         # before any work: the predictions must not replace an input, and must be writable
         from tunewise.outputs_guard import check_outputs
-        check_outputs({"--data file": data, "--train file": train, "--shots-from file": shots_from},
-                      {"predictions file (--out)": out})
+        check_outputs({"--data file": data, "--train file": opts.train,
+                       "--shots-from file": opts.shots_from},
+                      {"predictions file (--out)": opts.out})
     # read everything before loading a model: data problems surface first
-    examples = _read(data, "data", read_options)
+    examples = _read(data, "data", opts.read_options)
     if not examples:
         raise UsageError(f"{data}: no examples to evaluate")
     total = len(examples)
-    if limit is not None:
-        examples = examples[:limit]
-    train_ex = _read(train, "train", read_options)
-    pool = _read(shots_from, "shots-from", read_options) if shots_from is not None else train_ex
+    if opts.limit is not None:
+        examples = examples[:opts.limit]
+    train_ex = _read(opts.train, "train", opts.read_options)
+    pool = (_read(opts.shots_from, "shots-from", opts.read_options)
+            if opts.shots_from is not None else train_ex)
 
-    t_load = time.perf_counter()
-    lm = run_task = None
-    arm_name = arm
-    if arm == "prompt":
-        lm, run_task, arm_name = _load(model, adapter)
-    load_seconds = time.perf_counter() - t_load
-    if run_task is not None and not isinstance(task, Task) and task is None and not labels:
-        the_task = run_task
+    from tunewise.evaluation.arms import arm_class
+    cls = arm_class(opts.arm_kind())
+    from_options = getattr(cls, "from_options", None)   # an arm without settings: cls()
+    arm = from_options(opts, train=train_ex, shots_from=pool) if from_options else cls()
+    own = arm.own_task() if hasattr(arm, "own_task") else None
+    if own is not None and opts.task is None and not opts.labels:
+        the_task = own
     else:
-        the_task = _resolve_task(task, examples, [*train_ex, *(pool if shots else [])], labels)
+        the_task = _resolve_task(opts.task, examples,
+                                 [*train_ex, *(pool if opts.shots else [])], opts.labels)
     from tunewise.tasks import validate_examples
     validate_examples(the_task, examples)
-    if arm == "prompt":
-        method = resolve_method(the_task, method)
-
-    shot_lists: Any = ()
-    if arm == "prompt" and shots:
-        from tunewise.prompting.shots import shots_for
-        validate_examples(the_task, pool)
-        shot_lists = shots_for(examples, pool, shots, method=shot_selection, seed=seed)
-
-    if arm == "prompt":
-        # untimed warm-up: the first forward pass pages the weights in and picks kernels;
-        # it belongs to loading, not to the per-example cost
-        t_warm = time.perf_counter()
-        predict(the_task, lm, examples[:1], method=method, max_new_tokens=2, bf16=bf16,
-                progress=False)
-        load_seconds += time.perf_counter() - t_warm
-
-    t0 = time.perf_counter()
-    if arm == "classical":
-        from tunewise.evaluation.classical import classical_predictions
-        preds = classical_predictions(the_task, train_ex, examples, seed=seed)
-    else:
-        preds = predict(the_task, lm, examples, shots=shot_lists, method=method,
-                        batch_size=batch_size, max_new_tokens=max_new_tokens, bf16=bf16,
-                        calibrate=calibrate and method == "score",
-                        budget_from=[*train_ex, *(pool if shots else [])], progress=progress)
-    seconds = time.perf_counter() - t0
-
-    result = _measure(the_task, examples, preds, n_resamples=n_resamples, seed=seed)
-    timing = {"examples_per_second": len(preds) / seconds if seconds > 0 else None,
-              "seconds": seconds, "load_seconds": load_seconds,
-              "tokens_in": sum(p.tokens_in for p in preds),
-              "tokens_out": sum(p.tokens_out for p in preds)}
-    if arm == "classical" and preds:
-        timing["fit_seconds"] = preds[0].extra.get("fit_s")
-    notes = []
-    if limit is not None and total > len(examples):
-        notes.append(f"--limit {limit}: evaluated the first {len(examples)} of {total} examples")
-    unparsed = sum(p.pred is None for p in preds)
-    if unparsed and the_task.kind == "classification":
-        notes.append(f"{unparsed} generated answer(s) matched no label and count as wrong")
-    settings = {"data": str(data) if isinstance(data, (str, os.PathLike)) else None,
-                "adapter": str(adapter) if adapter else None, "shots": shots,
-                "shots_from": str(shots_from) if isinstance(shots_from, (str, os.PathLike))
-                else None, "shot_selection": shot_selection if shots else None,
-                "train": str(train) if isinstance(train, (str, os.PathLike)) else None,
-                "method": method if arm == "prompt" else "classical", "seed": seed,
-                "limit": limit, "batch_size": batch_size,
-                "bf16": _bf16_used(bf16, lm, preds) if arm == "prompt" else False,
-                "fp32_rechecked": sum(p.extra.get("precision") == "fp32" for p in preds)
-                if arm == "prompt" and bf16 is not False else 0,
-                "calibrate": bool(calibrate and arm == "prompt" and method == "score")}
-    res = EvalResult(arm=arm_name, task=the_task, model=lm.name if lm else None,
-                     predictions=preds, examples=examples, timing=timing, settings=settings,
-                     notes=notes, **result)
-    if out is not None:
+    ran = arm.predict(the_task, examples, progress=opts.progress)
+    res = _result(data, opts, the_task, examples, ran)
+    if opts.limit is not None and total > len(examples):
+        res.notes.insert(0, f"--limit {opts.limit}: evaluated the first {len(examples)} of "
+                            f"{total} examples")
+    if opts.out is not None:
         from tunewise.evaluation.predictions import write_predictions
-        write_predictions(out, the_task, examples, preds, header={
-            "arm": arm_name, "model": res.model, "settings": settings,
+        write_predictions(opts.out, the_task, examples, res.predictions, header={
+            "arm": res.arm, "model": res.model, "settings": res.settings,
             "metrics": {k: _metric_dict(v) for k, v in res.metrics.items()}})
-        res.out = str(out)
+        res.out = str(opts.out)
     return res
 
 
-def _bf16_used(bf16, lm, preds) -> bool:
-    """Whether the predictions ran under bf16 (``bf16=None`` resolved as ``predict`` does)."""
-    from tunewise.prompting.predict import resolve_bf16
-    scored = any(p.extra.get("method") == "score" for p in preds)
-    return resolve_bf16(bf16, lm) if scored else bool(bf16)
+def _path(x) -> str | None:
+    return str(x) if isinstance(x, (str, os.PathLike)) else None
+
+
+def _result(data, opts: EvalOptions, task: Task, examples, ran) -> EvalResult:
+    """The EvalResult of an ``ArmResult``: metrics, report, timing and settings."""
+    preds = ran.predictions
+    measured = _measure(task, examples, preds, n_resamples=opts.n_resamples, seed=opts.seed)
+    t = ran.timing
+    timing = {"examples_per_second": t.get("examples_per_second"), "seconds": t.get("seconds"),
+              "load_seconds": t.get("load_seconds", 0.0),
+              "tokens_in": sum(p.tokens_in for p in preds),
+              "tokens_out": sum(p.tokens_out for p in preds)}
+    if t.get("train_seconds") is not None:   # an arm that fits on --train (classical)
+        timing["fit_seconds"] = t["train_seconds"]
+    settings = {"data": _path(data), "adapter": str(opts.adapter) if opts.adapter else None,
+                "shots": opts.shots, "shots_from": _path(opts.shots_from),
+                "shot_selection": opts.shot_selection if opts.shots else None,
+                "train": _path(opts.train), "method": ran.kind, "seed": opts.seed,
+                "limit": opts.limit, "batch_size": opts.batch_size, "bf16": False,
+                "fp32_rechecked": 0, "calibrate": False}
+    settings.update({k: v for k, v in ran.settings.items() if k in settings})
+    return EvalResult(arm=ran.kind, task=task, model=ran.model, predictions=preds,
+                      examples=examples, timing=timing, settings=settings,
+                      notes=list(ran.notes), **measured)
 
 
 def _measure(task: Task, examples, preds, *, n_resamples: int, seed: int) -> dict:
@@ -285,18 +286,8 @@ def _measure(task: Task, examples, preds, *, n_resamples: int, seed: int) -> dic
     golds = [p.gold for p in preds]
     guesses = [p.pred for p in preds]
     metrics = metrics_with_ci(task, golds, guesses, n_resamples=n_resamples, seed=seed)
-    report: dict = {}
-    confusion = None
-    if task.kind == "classification":
-        from tunewise.tasks.metrics import (classification_report, confusion_columns,
-                                            confusion_matrix)
-        report = classification_report(golds, guesses, task.labels)
-        m = confusion_matrix(golds, guesses, task.labels)
-        confusion = {"labels": list(task.labels), "columns": confusion_columns(task.labels, m),
-                     "matrix": m}
-    elif hasattr(task, "report"):
-        report = task.report(golds, guesses)
-    return {"metrics": metrics, "report": report, "confusion": confusion}
+    return {"metrics": metrics, "report": task.report(golds, guesses),
+            "confusion": task.confusion(golds, guesses)}
 
 
 def rescore(path: str | os.PathLike, *, n_resamples: int = 1000, seed: int = 0) -> dict:

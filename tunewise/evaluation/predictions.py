@@ -17,29 +17,14 @@ import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Sequence
 
-from tunewise.data.records import Entity, Example
+from tunewise.data.records import Example
 from tunewise.errors import InputError, UsageError
 from tunewise.tasks.base import Prediction, Task
 
 HEADER_KEY = "_tunewise"
 VERSION = 1
-
-
-def _plain(x: Any) -> Any:
-    """JSON-ready copy of a gold/prediction value."""
-    if isinstance(x, Entity):
-        return x.to_dict()
-    if isinstance(x, (list, tuple)):
-        return [_plain(v) for v in x]
-    return x
-
-
-def _entities(x: Any) -> Any:
-    if isinstance(x, list):
-        return [Entity.from_dict(e) if isinstance(e, dict) and "type" in e else e for e in x]
-    return x
 
 
 def prediction_rows(task: Task, examples: Sequence[Example],
@@ -49,9 +34,9 @@ def prediction_rows(task: Task, examples: Sequence[Example],
     rows = []
     for i, (ex, p, s) in enumerate(zip(examples, preds, scores)):
         row = {"index": i, "id": ex.meta.get("id"), "source": ex.meta.get("source"),
-               "line": ex.meta.get("line"), "input": ex.input, "gold": _plain(p.gold),
-               "prediction": _plain(p.pred), "raw": p.raw, "correct": p.gold == p.pred
-               if task.kind == "classification" else None, "score": float(s),
+               "line": ex.meta.get("line"), "input": ex.input, "gold": task.to_json(p.gold),
+               "prediction": task.to_json(p.pred), "raw": p.raw,
+               "correct": task.is_correct(p.gold, p.pred), "score": float(s),
                "latency_s": round(float(p.latency_s), 6), "tokens_in": int(p.tokens_in),
                "tokens_out": int(p.tokens_out), "extra": p.extra or {}}
         rows.append(row)
@@ -60,7 +45,10 @@ def prediction_rows(task: Task, examples: Sequence[Example],
 
 def write_predictions(path: str | os.PathLike, task: Task, examples: Sequence[Example],
                       preds: Sequence[Prediction], *, header: dict | None = None) -> int:
-    """Write the header + one row per prediction atomically; returns the number of rows."""
+    """Write the header + one row per prediction atomically; returns the number of rows.
+
+    The one predictions writer: ``tunewise eval --out`` and every arm of ``tunewise compare``
+    (OUT/predictions/<arm>.jsonl) write through it."""
     from tunewise.fileio import write_jsonl
     head = {HEADER_KEY: "predictions", "version": VERSION, "task": task.to_config(),
             **(header or {})}
@@ -140,10 +128,9 @@ def read_predictions(path: str | os.PathLike) -> PredictionsFile:
         raise InputError(f"{p}: no predictions in this file",
                          fix="pass a file written by `tunewise eval --out PRED.jsonl`")
     task = task_from_config(header["task"]) if header.get("task") else _infer_task(rows)
-    conv = _entities if task.kind == "ner" else (lambda x: x)
     return PredictionsFile(path=str(p), header=header, rows=rows, task=task,
-                           golds=[conv(r["gold"]) for r in rows],
-                           preds=[conv(r["prediction"]) for r in rows])
+                           golds=[task.from_json(r["gold"]) for r in rows],
+                           preds=[task.from_json(r["prediction"]) for r in rows])
 
 
 def check_same_examples(a: PredictionsFile, b: PredictionsFile) -> list[int]:
@@ -152,7 +139,7 @@ def check_same_examples(a: PredictionsFile, b: PredictionsFile) -> list[int]:
     Raises UsageError naming the first differences when the files do not cover the same
     examples with the same gold answers.
     """
-    if a.task.kind != b.task.kind:
+    if type(a.task) is not type(b.task):
         raise UsageError(f"cannot compare a {a.task.kind} predictions file ({a.path}) with a "
                          f"{b.task.kind} one ({b.path})")
     ka, kb = a.keys(), b.keys()

@@ -196,28 +196,42 @@ def mcnemar(correct_a: Sequence[bool], correct_b: Sequence[bool]) -> dict:
 
 def paired_bootstrap(metric_fn, golds: Sequence[Any], preds_a: Sequence[Any],
                      preds_b: Sequence[Any], *, n_resamples: int = 1000, alpha: float = 0.05,
-                     seed: int = 0) -> dict:
-    """Paired bootstrap of ``metric(A) - metric(B)`` on the same examples.
+                     seed: int = 0, by_seed: bool = False) -> dict:
+    """Paired bootstrap of ``metric(A) - metric(B)`` on the same examples (the one paired
+    bootstrap: ``tunewise eval --compare`` and ``tunewise compare`` both use it).
 
-    Both systems are scored on the *same* resamples. Returns ``{diff, ci: [low, high], p_value,
-    a, b, n_resamples}``; ``p_value`` is two-sided: twice the smaller share of resampled
-    differences on either side of zero (with +1 smoothing so it is never exactly 0), capped at 1.
+    Both systems are scored on the *same* resamples. With ``by_seed``, ``preds_a`` and
+    ``preds_b`` are lists of predictions, one per seed (fine-tuning at a small size), and each
+    side is the mean over its seeds on every resample. Returns ``{diff, ci: [low, high], p_value,
+    significant, a, b, n_resamples, test}``; ``p_value`` is two-sided: twice the smaller share of
+    resampled differences on either side of zero (with +1 smoothing so it is never exactly 0),
+    capped at 1; ``significant``: p < alpha and the values differ.
     """
-    n = _check_lengths(golds, preds_a, preds_b)
+    runs_a = [list(p) for p in preds_a] if by_seed else [list(preds_a)]
+    runs_b = [list(p) for p in preds_b] if by_seed else [list(preds_b)]
+    n = _check_lengths(golds, *runs_a, *runs_b)
+    golds = list(golds)
     if n == 0:
-        return {"diff": 0.0, "ci": [0.0, 0.0], "p_value": 1.0, "a": 0.0, "b": 0.0,
-                "n_resamples": n_resamples}
-    va = float(metric_fn(list(golds), list(preds_a)))
-    vb = float(metric_fn(list(golds), list(preds_b)))
-    da = bootstrap_distribution(metric_fn, golds, preds_a, n_resamples=n_resamples, seed=seed)
-    db = bootstrap_distribution(metric_fn, golds, preds_b, n_resamples=n_resamples, seed=seed)
-    d = da - db
+        return {"diff": 0.0, "ci": [0.0, 0.0], "p_value": 1.0, "significant": False, "a": 0.0,
+                "b": 0.0, "n_resamples": n_resamples, "test": "paired bootstrap"}
+    va = float(np.mean([metric_fn(golds, p) for p in runs_a]))
+    vb = float(np.mean([metric_fn(golds, p) for p in runs_b]))
+    d = (seed_mean_distribution(metric_fn, golds, runs_a, n_resamples=n_resamples, seed=seed)
+         - seed_mean_distribution(metric_fn, golds, runs_b, n_resamples=n_resamples, seed=seed))
     low, high = _percentile_ci(d, alpha)
     le = (np.sum(d <= 0) + 1) / (d.size + 1)
     ge = (np.sum(d >= 0) + 1) / (d.size + 1)
-    p = min(1.0, 2 * min(le, ge))
-    return {"diff": va - vb, "ci": [float(low), float(high)], "p_value": float(p), "a": va,
-            "b": vb, "n_resamples": n_resamples}
+    p = float(min(1.0, 2 * min(le, ge)))
+    return {"diff": va - vb, "ci": [float(low), float(high)], "p_value": p,
+            "significant": bool(p < alpha and va != vb), "a": va, "b": vb,
+            "n_resamples": n_resamples, "test": "paired bootstrap"}
+
+
+def seed_mean_distribution(metric_fn, golds: Sequence[Any], preds_by_seed: Sequence[Sequence[Any]],
+                           *, n_resamples: int = 1000, seed: int = 0) -> np.ndarray:
+    """The metric on each bootstrap resample, averaged over seeds (same resamples per seed)."""
+    return np.mean([bootstrap_distribution(metric_fn, golds, p, n_resamples=n_resamples,
+                                           seed=seed) for p in preds_by_seed], axis=0)
 
 
 def compare_predictions(task, golds: Sequence[Any], preds_a: Sequence[Any],

@@ -30,13 +30,15 @@ from typing import Sequence
 from tunewise.data.records import Example
 from tunewise.errors import UsageError
 from tunewise.tasks.base import Prediction, Task
+from tunewise.tasks.generation import GenerationTask
+from tunewise.tasks.ner import NERTask
 
 METHODS = ("auto", "score", "generate")
 
-#: default generation budgets per task kind (tokens) when no answered examples are given;
-#: classification derives its own from the labels. NER answers list a sentence's few entities
-#: (WNUT-17 training answers: at most 48 tokens, 99% at most 25).
-DEFAULT_MAX_NEW_TOKENS = {"ner": 64, "generation": 256}
+#: default generation budgets per task kind (tokens) when no answered examples are given
+#: (``Task.default_answer_tokens``); classification derives its own from the labels
+DEFAULT_MAX_NEW_TOKENS = {"ner": NERTask.default_answer_tokens,
+                          "generation": GenerationTask.default_answer_tokens}
 #: margin over the longest answer seen: a fraction of it, and at least a few tokens
 BUDGET_MARGIN, BUDGET_MIN_MARGIN = 0.25, 8
 #: bf16 label scoring: examples decided by less than this (nats) are re-scored in fp32
@@ -57,45 +59,42 @@ def resolve_method(task: Task, method: str) -> str:
     if method not in METHODS:
         raise UsageError(f"unknown method {method!r}", fix=f"use one of {', '.join(METHODS)}")
     if method == "auto":
-        return "score" if task.kind == "classification" else "generate"
-    if method == "score" and task.kind != "classification":
+        return task.default_method()
+    if method == "score" and not task.can_score_labels:
         raise UsageError(f"method 'score' needs a classification task (this one is {task.kind})",
                          fix="use --method generate (or auto)")
     return method
 
 
 def stop_strings(task: Task) -> list[str]:
-    """Stop sequences besides end-of-turn/EOS: NER lists end at a blank line."""
-    return list(getattr(task, "stop", None) or (["\n\n"] if task.kind == "ner" else []))
+    """Stop sequences besides end-of-turn/EOS (``task.stop_sequences``: NER lists end at a blank
+    line)."""
+    return list(task.stop_sequences)
 
 
 #: NER: stop a row once this many of its last generated tokens repeat its prompt (an entity
 #: copied from the input is shorter; a model reciting the input or a shot's answer is not)
-NER_ECHO_NGRAM = 10
+NER_ECHO_NGRAM = NERTask.echo_stop_ngram
 
 
 def echo_ngram(task: Task) -> int:
-    """n for the echo stop (``GenerateOptions.echo_ngram``): ``task.echo_ngram`` when set; NER:
-    ``NER_ECHO_NGRAM``; others 0 (free text may legitimately quote its input)."""
-    n = getattr(task, "echo_ngram", None)
-    return int(n) if n is not None else (NER_ECHO_NGRAM if task.kind == "ner" else 0)
+    """n for the echo stop (``GenerateOptions.echo_ngram``): ``task.echo_stop_ngram`` (NER:
+    ``NER_ECHO_NGRAM``; others 0: free text may legitimately quote its input)."""
+    return int(task.echo_stop_ngram)
 
 
 def default_max_new_tokens(task: Task, tokenizer) -> int:
-    """The budget without answered examples: classification, the longest label + 8 tokens;
-    otherwise ``task.max_new_tokens`` or ``DEFAULT_MAX_NEW_TOKENS[kind]``."""
-    if task.kind == "classification":
-        longest = max(len(tokenizer(lab, add_special_tokens=False)["input_ids"])
-                      for lab in task.labels)
-        return longest + 8
-    return int(getattr(task, "max_new_tokens", 0) or DEFAULT_MAX_NEW_TOKENS.get(task.kind, 128))
+    """The budget without answered examples: ``task.fixed_answer_budget`` (classification: the
+    longest label + 8 tokens), else ``task.default_answer_tokens``."""
+    fixed = task.fixed_answer_budget(tokenizer)
+    return int(fixed) if fixed is not None else int(task.default_answer_tokens)
 
 
 def generation_budget(task: Task, tokenizer, answered: Sequence[Example] = ()) -> int:
     """``max_new_tokens`` for ``task``: the longest answer (``task.target``) among ``answered``
     in tokens, end-of-turn included, plus ``max(BUDGET_MIN_MARGIN, BUDGET_MARGIN * longest)``;
     ``default_max_new_tokens`` when no example carries an answer (or for classification)."""
-    if task.kind == "classification":
+    if task.fixed_answer_budget(tokenizer) is not None:
         return default_max_new_tokens(task, tokenizer)
     texts = [t for t in (_answer_text(task, ex) for ex in answered) if t is not None]
     if not texts:

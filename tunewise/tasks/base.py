@@ -142,6 +142,71 @@ class Task(ABC):
     def to_config(self) -> dict:
         return {"kind": self.kind, "template": self.template.to_dict()}
 
+    # -- what prompting, evaluation and comparison ask of a task (no ``kind ==`` there) ------
+    #: label scoring (log-likelihood of each answer of a closed set) applies
+    can_score_labels: bool = False
+    #: the TF-IDF + logistic-regression arm applies
+    supports_classical: bool = False
+    #: generation stops at these strings besides end-of-turn / EOS
+    stop_sequences: tuple[str, ...] = ()
+    #: stop a generated row once its last n tokens repeat its prompt (0: never)
+    echo_stop_ngram: int = 0
+    #: generation budget (tokens) when no answered example gives one
+    default_answer_tokens: int = 128
+    #: the headline metric is chosen by label balance (else it is ``headline_metric``)
+    headline_by_balance: bool = False
+    #: why ``headline_metric`` is the headline (when not chosen by balance)
+    headline_reason: str = ""
+    #: title of the per-class / per-type report
+    report_title: str = "per class"
+
+    def default_method(self) -> str:
+        """How ``predict`` answers with ``method="auto"``: "score" or "generate"."""
+        return "score" if self.can_score_labels else "generate"
+
+    def fixed_answer_budget(self, tokenizer) -> int | None:
+        """A generation budget that does not depend on answered examples (classification: from
+        the labels), or None (then the longest answer seen decides, else
+        ``default_answer_tokens``)."""
+        return None
+
+    def class_names(self) -> list[str]:
+        """Labels (classification) / entity types (NER); [] when the task has none."""
+        return []
+
+    def majority_answer(self, train_golds: Sequence[Any]) -> dict | None:
+        """The majority baseline: {"prediction", "note", ...extra record fields}, or None when
+        the task has no majority answer (generation)."""
+        return None
+
+    def report(self, golds: Sequence[Any], preds: Sequence[Any]) -> dict:
+        """Per-class (per-type) scores; {} when the task has none."""
+        return {}
+
+    def confusion(self, golds: Sequence[Any], preds: Sequence[Any]) -> dict | None:
+        """{"labels", "columns", "matrix"} (rows gold, columns predicted), or None."""
+        return None
+
+    def class_counts(self, golds: Sequence[Any]) -> dict:
+        """{class: count} of gold answers ({} when answers are not classes)."""
+        return {}
+
+    def is_correct(self, gold: Any, pred: Any) -> bool | None:
+        """Whether ``pred`` is right (None when correctness is graded, not yes/no)."""
+        return None
+
+    def unparsed_note(self, n_unparsed: int) -> str | None:
+        """What to tell a reader about ``n_unparsed`` answers that parsed to None."""
+        return None
+
+    def to_json(self, value: Any) -> Any:
+        """A gold / prediction as JSON (NER: {type, start, end, text} dicts)."""
+        return value
+
+    def from_json(self, value: Any) -> Any:
+        """Inverse of ``to_json``."""
+        return value
+
 
 @dataclass
 class Prediction:

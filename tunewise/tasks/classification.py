@@ -74,3 +74,43 @@ class ClassificationTask(Task):
     def to_config(self) -> dict:
         return {**super().to_config(), "labels": self.labels,
                 "headline_metric": self.headline_metric}
+
+    # -- Task members for prompting / evaluation / comparison --------------------------------
+    can_score_labels = True
+    supports_classical = True
+    headline_by_balance = True
+
+    def fixed_answer_budget(self, tokenizer) -> int:
+        """The longest label in tokens + 8."""
+        return max(len(tokenizer(lab, add_special_tokens=False)["input_ids"])
+                   for lab in self.labels) + 8
+
+    def class_names(self) -> list[str]:
+        return list(self.labels)
+
+    def majority_answer(self, train_golds: Sequence[Any]) -> dict:
+        from tunewise.tasks.metrics import majority_label
+        lab = majority_label(list(train_golds), self.labels)
+        return {"prediction": lab, "note": f"always answers {lab!r}", "majority_label": lab}
+
+    def report(self, golds: Sequence[Any], preds: Sequence[Any]) -> dict:
+        from tunewise.tasks.metrics import classification_report
+        return classification_report(golds, preds, self.labels)
+
+    def confusion(self, golds: Sequence[Any], preds: Sequence[Any]) -> dict:
+        from tunewise.tasks.metrics import confusion_columns, confusion_matrix
+        m = confusion_matrix(golds, preds, self.labels)
+        return {"labels": list(self.labels), "columns": confusion_columns(self.labels, m),
+                "matrix": m}
+
+    def class_counts(self, golds: Sequence[Any]) -> dict:
+        from collections import Counter
+        return dict(Counter(str(g) for g in golds))
+
+    def is_correct(self, gold: Any, pred: Any) -> bool:
+        return gold == pred
+
+    def unparsed_note(self, n_unparsed: int) -> str | None:
+        if not n_unparsed:
+            return None
+        return f"{n_unparsed} generated answer(s) matched no label and count as wrong"

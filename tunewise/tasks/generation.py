@@ -159,3 +159,7 @@ class GenerationTask(Task):
     def example_scores(self, golds: Sequence[Any], preds: Sequence[Any]) -> list[float]:
         """Per-example ROUGE-L (the headline), for paired tests."""
         return [rouge_l(g, p) for g, p in zip(golds, preds)]
+
+    # -- Task members for prompting / evaluation / comparison --------------------------------
+    default_answer_tokens = 256
+    headline_reason = "ROUGE-L against the reference (generation)"

@@ -115,6 +115,35 @@ class NERTask(Task):
     def to_config(self) -> dict:
         return {**super().to_config(), "types": self.types}
 
+    # -- Task members for prompting / evaluation / comparison --------------------------------
+    #: entity lists end at a blank line
+    stop_sequences = ("\n\n",)
+    #: an entity copied from the input is shorter; a model reciting the input is not
+    echo_stop_ngram = 10
+    #: WNUT-17 training answers: at most 48 tokens, 99% at most 25
+    default_answer_tokens = 64
+    headline_reason = "entity-level exact-span F1 (NER)"
+    report_title = "per entity type"
+
+    def class_names(self) -> list[str]:
+        return list(self.types)
+
+    def majority_answer(self, train_golds: Sequence[Any]) -> dict:
+        return {"prediction": [], "note": "never claims an entity"}
+
+    def to_json(self, value: Any) -> Any:
+        if isinstance(value, Entity):
+            return value.to_dict()
+        if isinstance(value, (list, tuple)):
+            return [self.to_json(v) for v in value]
+        return value
+
+    def from_json(self, value: Any) -> Any:
+        if isinstance(value, list):
+            return [Entity.from_dict(e) if isinstance(e, dict) and "type" in e else e
+                    for e in value]
+        return value
+
 
 def types_from_examples(examples: Iterable[Example]) -> list[str]:
     """Entity types seen in the data, sorted (stable across runs)."""

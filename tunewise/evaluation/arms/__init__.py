@@ -12,6 +12,10 @@ from tunewise.evaluation.arms.base import (ARM_KINDS, Arm, ArmResult, register, 
                                            timed_predictions)
 
 # one line per arm module (each registers its kind with @register):
+from tunewise.evaluation.arms import majority  # noqa: E402,F401
+from tunewise.evaluation.arms import classical  # noqa: E402,F401
+from tunewise.evaluation.arms import prompt  # noqa: E402,F401
+from tunewise.evaluation.arms import finetuned  # noqa: E402,F401
 
 
 def arm_class(kind: str) -> type:
@@ -24,4 +28,10 @@ def arm_class(kind: str) -> type:
     return ARM_KINDS[kind]
 
 
-__all__ = ["ARM_KINDS", "Arm", "ArmResult", "arm_class", "register", "timed_predictions"]
+from tunewise.evaluation.arms.classical import ClassicalArm  # noqa: E402
+from tunewise.evaluation.arms.finetuned import FineTunedArm, Training  # noqa: E402
+from tunewise.evaluation.arms.majority import MajorityArm  # noqa: E402
+from tunewise.evaluation.arms.prompt import PromptArm  # noqa: E402
+
+__all__ = ["ARM_KINDS", "Arm", "ArmResult", "ClassicalArm", "FineTunedArm", "MajorityArm",
+           "PromptArm", "Training", "arm_class", "register", "timed_predictions"]

@@ -4,10 +4,11 @@ An arm kind is one module in this package that defines a class with ``kind`` (it
 name) and ``predict(task, examples) -> ArmResult``, registered with ``@register``::
 
     from tunewise.evaluation.arms import ArmResult, register, timed_predictions
+    from tunewise.tasks import Prediction
 
     @register
     class EchoArm:
-        '''Answers every example with the first label (a toy; see README "Writing an arm").'''
+        '''Answers every example with its own gold answer (a toy; README "Writing an arm").'''
         kind = "echo"
 
         def __init__(self, name: str = "echo"):
@@ -15,9 +16,15 @@ name) and ``predict(task, examples) -> ArmResult``, registered with ``@register`
 
         def predict(self, task, examples, *, progress=True):
             def run(batch):
-                return [task.prediction(ex, task.labels[0]) for ex in batch]
+                return [Prediction(gold=task.gold(ex), pred=task.gold(ex)) for ex in batch]
             preds, timing = timed_predictions(run, examples)
             return ArmResult(name=self.name, kind=self.kind, predictions=preds, timing=timing)
+
+An arm that needs configuring from ``tunewise eval`` options also defines the classmethod
+``from_options(options, *, train, shots_from)`` (``options``: an ``EvalOptions``; ``train`` /
+``shots_from``: the examples read from those options); ``evaluate(data, arm="echo")`` then
+finds it in the registry. Arms that load a model and know their own task (a fine-tuned run)
+may define ``own_task()``.
 
 ``tunewise eval`` runs one arm; ``tunewise compare`` runs many on the same test examples. Every
 arm's timing is measured the same way (``timed_predictions``: an untimed warm-up on the first

@@ -1,0 +1,121 @@
+"""The arms of a compare config, in run order: majority -> classical -> zero-shot -> k-shot ->
+fine-tuning at every training size and seed. Each is a ``PlannedArm``: its name, what its result
+depends on (the cache key) and the Arm object (``tunewise.evaluation.arms``) that runs it."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+from tunewise.evaluation.arms import (Arm, ClassicalArm, FineTunedArm, MajorityArm, PromptArm,
+                                      Training)
+
+
+@dataclass
+class PlannedArm:
+    name: str
+    #: what the arm's result depends on (with the test sample and task: its cache key)
+    inputs: dict
+    arm: Arm
+
+
+@dataclass
+class PlanContext:
+    """What every planned arm shares: the config, task, data and the lazily loaded base model."""
+
+    cfg: Any
+    task: Any
+    splits: Any
+    train_fp: str
+    base_model: Callable[[], Any]
+    bf16: bool
+    out: Path
+    progress: bool
+    say: Callable[[str], None]
+
+
+def training_sizes(cfg, splits) -> list[int]:
+    """Training sizes actually run: "all" = the whole training split; sizes above it are clamped
+    (and merged with "all")."""
+    n = len(splits.train)
+    sizes: list[int] = []
+    if cfg.arms.fine_tune.enabled:
+        for s in cfg.arms.fine_tune.sizes:
+            v = n if s == "all" else min(int(s), n)
+            if v not in sizes:
+                sizes.append(v)
+    return sorted(sizes)
+
+
+def plan_arms(ctx: PlanContext, sizes: list[int]) -> list[PlannedArm]:
+    return [*_baselines(ctx), *_prompting(ctx), *_fine_tuning(ctx, sizes)]
+
+
+def _baselines(ctx: PlanContext) -> list[PlannedArm]:
+    cfg, task, train = ctx.cfg, ctx.task, ctx.splits.train
+    arms = []
+    if task.majority_answer([task.gold(ex) for ex in train]) is not None:   # not generation
+        arms.append(PlannedArm("majority", {"arm": "majority", "train": ctx.train_fp},
+                               MajorityArm(train)))
+    if cfg.arms.classical and task.supports_classical:
+        arms.append(PlannedArm("classical", {"arm": "classical", "train": ctx.train_fp,
+                                             "seed": cfg.seed},
+                               ClassicalArm(train, seed=cfg.seed)))
+    return arms
+
+
+def _prompting(ctx: PlanContext) -> list[PlannedArm]:
+    cfg, m = ctx.cfg, ctx.cfg.model
+    pkw = {"method": m.method, "batch_size": m.batch_size, "bf16": ctx.bf16}
+    minputs = {"model": m.name, "method": m.method, "bf16": ctx.bf16}
+    arms = []
+    if cfg.arms.zero_shot:
+        arms.append(PlannedArm("zero-shot", {"arm": "zero-shot", **minputs},
+                               PromptArm(ctx.base_model, name="zero-shot", **pkw)))
+    names = [f"{k.k}-shot" for k in cfg.arms.k_shot]
+    for ks in cfg.arms.k_shot:
+        name = f"{ks.k}-shot" if names.count(f"{ks.k}-shot") == 1 else f"{ks.k}-shot-{ks.selection}"
+        arm = PromptArm(ctx.base_model, ks.k, shots_from=ctx.splits.train,
+                        selection=ks.selection, seed=cfg.seed, name=name, **pkw)
+        arms.append(PlannedArm(name, {"arm": "k-shot", "k": ks.k, "selection": ks.selection,
+                                      "seed": cfg.seed, "train": ctx.train_fp, **minputs}, arm))
+    return arms
+
+
+def _fine_tuning(ctx: PlanContext, sizes: list[int]) -> list[PlannedArm]:
+    from tunewise.comparison import datasets
+    from tunewise.comparison.cache import fingerprint
+    cfg, ft, m, train = ctx.cfg, ctx.cfg.arms.fine_tune, ctx.cfg.model, ctx.splits.train
+    if not ft.enabled:
+        return []
+    conf = ft.config
+    if isinstance(conf, str):          # a training YAML: its content, not its path, counts
+        from tunewise.training.config import read_yaml
+        conf = read_yaml(cfg.resolve(conf))
+    # seed 0 of every size first, then the extra seeds: a run cut short by max_minutes still
+    # has the whole curve
+    pairs = sorted((s, size) for size in sizes
+                   for s in range(ft.seeds_for("all" if size == len(train) else size)))
+    arms = []
+    for s, size in pairs:
+        name = f"finetune-n{size}-s{s}"
+        epochs = ft.epochs_for("all" if size == len(train) else size)
+        # what the training run depends on (the test sample is added for the arm's cache key
+        # only, so a new test sample re-predicts without retraining); validation is carved
+        # from the size's own examples (or none below min_val_carve)
+        inputs = {"arm": "finetune", "task": ctx.task.to_config(), "size": size, "seed": s,
+                  "data_seed": cfg.seed, "train": ctx.train_fp, "max_val": ft.max_val,
+                  "selection": "by-size-v2", "model": m.name, "method": ft.method,
+                  "config": conf, "epochs": epochs, "bf16": ctx.bf16}
+        overrides = {**(conf or {}), "model": m.name, "method": ft.method, "seed": s}
+        if epochs is not None:
+            overrides["epochs"] = epochs
+        if ft.max_val:
+            overrides.setdefault("max_eval_examples", ft.max_val)
+        subset = datasets.stratified_order(train, seed=cfg.seed * 1000 + s)[:size]
+        training = Training(subset, ctx.task, overrides, inputs_hash=fingerprint(inputs),
+                            say=ctx.say, progress=ctx.progress)
+        arm = FineTunedArm(ctx.out / "runs" / name, training=training, merge=True, name=name,
+                           batch_size=m.batch_size, bf16=ctx.bf16, memo=False)
+        arms.append(PlannedArm(name, inputs, arm))
+    return arms

@@ -1,0 +1,135 @@
+"""The results of ``tunewise compare`` (``tunewise.report.schema``) from the raw arm records:
+findings, cost, recommendation; and the files they are written to."""
+from __future__ import annotations
+
+import datetime as _dt
+from pathlib import Path
+
+from tunewise.comparison import analysis, costing, datasets, findings
+from tunewise.comparison.config import CompareConfig
+
+def build_results(cfg: CompareConfig, task, splits, test, golds, raws: list[dict], metric: str,
+                  head: dict, warnings: list[str], *, plan_sizes) -> dict:
+    """The results dict (tunewise.report.schema) from the raw arm records."""
+    import tunewise
+    kw = {"n_resamples": cfg.n_resamples, "alpha": cfg.alpha, "seed": cfg.seed}
+    scored = findings.score_arms(task, golds, raws, **kw)
+    curve = findings.learning_curve(task, golds, raws, metric, **kw)
+    cmp = findings.compare_arms(task, golds, raws, metric, **kw)
+    sizes_run = [p["train_size"] for p in curve]
+    cross = findings.crossover_section(cmp, metric, sizes_run)
+    worth = findings.prompt_worth_section(cmp)
+    from tunewise.comparison.extrapolate import compare_section
+    curve_pred = compare_section(task, golds, raws, scored, metric, seed=cfg.seed)
+
+    cost, extra, be_requests = _costs(cfg, task, splits, test, raws, cmp)
+    rec = analysis.recommend(metric=metric, majority=cmp["majority"], classical=cmp["classical"],
+                             best_prompt=cmp["best_prompt"], best_ft=cmp["best_ft"],
+                             largest_ft=cmp["largest_ft"], crossover=cmp["crossover"],
+                             tests=cmp["tests"], alpha=cfg.alpha, break_even=be_requests)
+    caveats = []
+    if curve and all(len(p["values"]) == 1 for p in curve):
+        caveats.append("one seed per training size: the curve shows one draw of each subset")
+    if len(test) < 200:
+        caveats.append(f"only {len(test)} test examples: confidence intervals are wide")
+    if cmp["best_prompt"]:
+        caveats.append(f"the best prompting arm ({cmp['best_prompt']['name']}) was chosen on the "
+                       "test split itself, which favours prompting slightly")
+    action = {"fine-tune": "fine-tune", "prompt": "prompt", "classical": "classical",
+              "none": "majority"}[rec["kind"]]
+    if rec.get("weak"):
+        action = "undecided"
+    counts = task.class_counts(golds)
+    data = {"train": len(splits.train), "val": len(splits.val), "test": len(test),
+            "test_split": len(splits.test), "source": splits.source, "notes": splits.notes}
+    if counts:
+        data.update({"label_counts": dict(counts), "imbalanced": bool(head.get("imbalanced")),
+                     "majority_share": head.get("majority_share"),
+                     "headline_rule": head.get("reason")})
+    return {
+        "schema_version": _schema_version(), "tunewise_version": tunewise.__version__,
+        "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "title": _title(cfg, task), "config": cfg.to_dict(), "model": cfg.model.name,
+        "task": {"kind": task.kind, "labels": task.class_names(), "config": task.to_config()},
+        "metric": metric, "headline_rule": head.get("reason"), "data": data, "arms": scored,
+        "learning_curve": curve, "crossover": cross, "prompt_worth": worth,
+        "curve_prediction": curve_pred, "tests": cmp["tests"], "cost": cost, "extra_costs": extra,
+        "break_even": cost["break_even"],
+        "recommendation": {"action": action, "headline": rec["text"], "reasons": rec["reasons"],
+                           "caveats": caveats},
+        "warnings": warnings,
+    }
+
+
+def _costs(cfg, task, splits, test, raws, cmp):
+    """(main cost section, extra sections, break-even for the recommendation)."""
+    from tunewise.cost.prices import get_price, load_prices
+    bp = cmp["best_prompt"]
+    size = (cmp["crossover"] or {}).get("size") or (cmp["best_ft"] or {}).get("size")
+    if bp is None or size is None:
+        why = "no prompting arm" if bp is None else "no fine-tuning arm"
+        return costing.empty_section(f"{why}: nothing to break even", cfg.model.name), [], None
+    prompt_raw = next(r for r in raws if r["name"] == bp["name"])
+    ft_raw = costing.pick_ft_arm(raws, size)
+    table = load_prices(cfg.resolve(cfg.cost.prices_file)) if cfg.cost.prices_file else None
+    compute = get_price(cfg.cost.compute, table)
+    zero = next((r for r in raws if r["name"] == "zero-shot"), None)
+    main = costing.local_section(model=cfg.model.name, compute=compute, prompt_arm=prompt_raw,
+                                 ft_arm=ft_raw, zero_shot=zero)
+    extra = []
+    if cfg.cost.price:
+        price = get_price(cfg.cost.price, table)
+        shots = ()
+        if prompt_raw.get("shots"):
+            from tunewise.prompting.shots import shots_for
+            shots = shots_for(test, splits.train, prompt_raw["shots"],
+                              method=prompt_raw.get("selection", "random"), seed=cfg.seed)
+        subset = datasets.stratified_order(splits.train,
+                                           seed=cfg.seed * 1000 + ft_raw.get("seed", 0))[:size]
+        extra.append(costing.hosted_section(price=price, task=task, test=test,
+                                            train_subset=subset, prompt_arm=prompt_raw,
+                                            shots=shots, ft_arm=ft_raw,
+                                            epochs=int(ft_raw.get("epochs") or 1)))
+    be = main["break_even"]
+    return main, extra, ("never" if be["never"] else be["requests"])
+
+
+def _schema_version() -> int:
+    try:
+        from tunewise.report.schema import SCHEMA_VERSION
+        return SCHEMA_VERSION
+    except ImportError:  # pragma: no cover
+        return 1
+
+
+def _title(cfg: CompareConfig, task) -> str:
+    src = cfg.data.demo or Path(cfg.data.path or cfg.data.train or "data").name
+    return f"Fine-tune or prompt? {task.kind} on {src} with {cfg.model.name}"
+
+
+def write_outputs(results: dict, out: Path) -> dict:
+    """results.json (validated against the schema), report.md, report.html."""
+    from tunewise.fileio import write_json
+    try:
+        from tunewise.report.schema import validate_results
+        problems = validate_results(results)
+    except ImportError:  # pragma: no cover
+        problems = []
+    if problems:
+        results.setdefault("warnings", []).append(
+            "results.json does not match the schema: " + "; ".join(problems[:5]))
+    try:
+        from tunewise.report import write_results
+        write_results(results, out)
+    except ImportError:
+        write_json(out / "results.json", results)
+    paths = {"results": str(out / "results.json")}
+    try:
+        from tunewise.report import render_report
+    except ImportError:
+        return paths
+    rendered = render_report(results, out)
+    if isinstance(rendered, dict):
+        paths.update({k: str(v) for k, v in rendered.items()})
+    results.setdefault("files", {}).update({"report_md": "report.md", "report_html": "report.html"})
+    return paths
