@@ -12,6 +12,7 @@ from tunewise.evaluation.arms.base import (ARM_KINDS, Arm, ArmResult, register, 
                                            timed_predictions)
 
 # one line per arm module (each registers its kind with @register):
+from tunewise.evaluation.arms import remote  # noqa: E402,F401  (the "remote" kind)
 
 
 def arm_class(kind: str) -> type:
