@@ -69,14 +69,15 @@ def _response(status: int, reason: str, body: bytes, ctype: str, extra: str = ""
 class FaultProxy:
     """An HTTP/1.1 proxy on 127.0.0.1 forwarding to ``upstream`` (http://host:port). Each chat
     request takes the next fault from ``faults`` (a list, then "ok"), or ``faults(n)`` for the
-    n-th chat request (0-based). ``slow_s``: how long "slow" waits before forwarding."""
+    n-th chat request (0-based). ``slow_s``: how long "slow" waits before forwarding; ``port``:
+    a fixed port (a healthy proxy replacing a faulty one keeps the base URL, hence the cache)."""
 
     def __init__(self, upstream: str, faults: list[str] | Callable[[int], str] = (), *,
-                 slow_s: float = 3.0):
+                 slow_s: float = 3.0, port: int | None = None):
         self.upstream = upstream.rstrip("/")
         self.faults = faults if callable(faults) else list(faults)
         self.slow_s = slow_s
-        self.port = free_port()
+        self.port = port or free_port()
         self.seen: list[str] = []          # the fault applied to each chat request
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._run, daemon=True)
@@ -137,7 +138,7 @@ class FaultProxy:
             if out is not None:
                 writer.write(out)
                 await writer.drain()
-        except (asyncio.IncompleteReadError, ConnectionError):
+        except (asyncio.IncompleteReadError, ConnectionError, asyncio.CancelledError):
             pass
         finally:
             writer.close()
