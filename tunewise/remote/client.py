@@ -242,8 +242,7 @@ class RemoteClient:
             raise _Retry(f"timeout: no answer within {self.options.timeout_s:g} s") from None
         except openai.APIConnectionError as e:
             cause = e.__cause__
-            import httpx
-            refused = isinstance(cause, httpx.ConnectError)
+            refused = _could_not_connect(e)
             raise _Retry(f"connection {'refused or host not found' if refused else 'dropped'}: "
                          f"{self._scrub(cause or e)}", unreachable=refused) from None
         except openai.APIStatusError as e:
@@ -296,6 +295,20 @@ class RemoteClient:
             raise _Retry(f"malformed answer: JSON without choices[0].message: "
                          f"{self._scrub(text[:80])!r}")
         return body
+
+
+def _could_not_connect(e: BaseException) -> bool:
+    """Whether the connection was never made (refused, host not found), as opposed to dropped:
+    the chain of causes holds a ``ConnectError`` (httpx / httpcore, whichever the SDK ships) or
+    the OS's refusal / name-resolution failure."""
+    import socket
+    seen = 0
+    while e is not None and seen < 10:
+        if type(e).__name__ == "ConnectError" or isinstance(
+                e, (ConnectionRefusedError, socket.gaierror)):
+            return True
+        e, seen = e.__cause__ or e.__context__, seen + 1
+    return False
 
 
 def _server_message(e) -> str:
