@@ -156,25 +156,32 @@ class RemoteClient:
             if stop.is_set():
                 return
             try:
-                out[i] = self.chat(requests[i], _checked=True)
+                out[i] = self.chat(requests[i], _checked=True, _stop=stop)
             except BaseException:
                 stop.set()
                 raise
             if on_done:
                 on_done(i, out[i], False)
 
-        with ThreadPoolExecutor(max(1, int(self.options.concurrency))) as pool:
+        pool = ThreadPoolExecutor(max(1, int(self.options.concurrency)))
+        futures: list = []
+        try:
             futures = [pool.submit(one, i) for i in todo]
-            done, pending = wait(futures, return_when=FIRST_EXCEPTION)
-            for f in pending:
+            wait(futures, return_when=FIRST_EXCEPTION)
+        finally:
+            # an error or Ctrl-C: start nothing new, let requests in flight finish (and be cached)
+            stop.set()
+            for f in futures:
                 f.cancel()
+            pool.shutdown(wait=True)
         for f in futures:
             if f.done() and not f.cancelled() and f.exception() is not None:
                 raise f.exception()
         return out
 
     # -- one request --------------------------------------------------------------------------
-    def chat(self, request: dict, *, _checked: bool = False) -> dict:
+    def chat(self, request: dict, *, _checked: bool = False,
+             _stop: threading.Event | None = None) -> dict:
         """One chat completion (from the cache when it is there), retried as the options say."""
         key = self.key(request)
         if not _checked:
@@ -191,7 +198,10 @@ class RemoteClient:
                 with self._lock:
                     self.stats.retries += 1
                     self.stats.waits_s.append(wait_s)
-                time.sleep(wait_s)
+                if _stop is not None and _stop.wait(wait_s):
+                    raise self._gave_up(last)          # the run is stopping: no more retries
+                if _stop is None:
+                    time.sleep(wait_s)
             with self._lock:
                 self.stats.attempts += 1
             try:
@@ -268,8 +278,11 @@ class RemoteClient:
             raise RemoteNoLogprobsError(
                 f"{where} refused logprobs for {model!r} (HTTP {status}: {said})",
                 fix="score by generation instead (scoring='generate')")
-        raise RemoteRequestError(f"{where} refused the request (HTTP {status}: {said})",
-                                 fix="check the model's options (max tokens, logprobs...)")
+        fix = "check the model's options (max tokens, logprobs...)"
+        if "max_completion_tokens" in said:
+            fix = "this model takes max_completion_tokens: RemoteArm(..., " \
+                  "token_param='max_completion_tokens')"
+        raise RemoteRequestError(f"{where} refused the request (HTTP {status}: {said})", fix=fix)
 
     def _served_models(self) -> str:
         try:

@@ -54,6 +54,7 @@ class RemoteArm:
                  api_key_env: str | None = None, name: str | None = None,
                  shots=(), k: int = 0, shots_pool: Sequence = (), shot_selection: str = "random",
                  seed: int = 0, scoring: str = "auto", max_tokens: int | None = None,
+                 token_param: str = "max_tokens",
                  price: RemotePrice | None = None,
                  max_cost_usd: float | None = DEFAULT_MAX_COST_USD,
                  cache_dir=None, options: ClientOptions | None = None):
@@ -67,6 +68,8 @@ class RemoteArm:
         self.shot_selection, self.seed = shot_selection, seed
         self.scoring, self.max_tokens, self.price = scoring, max_tokens, price
         self.max_cost_usd = max_cost_usd
+        # "max_completion_tokens" for models that refuse max_tokens (OpenAI's reasoning models)
+        self.token_param = token_param
         self.client = RemoteClient(self.spec, cache=ResponseCache(cache_dir), options=options)
 
     def __repr__(self) -> str:
@@ -103,7 +106,7 @@ class RemoteArm:
         out = []
         for ex, shots in zip(examples, self._shot_lists(examples)):
             req = {"messages": task.prompt_messages(ex, shots), "temperature": 0,
-                   "max_tokens": self._budget(task)}
+                   self.token_param: self._budget(task)}
             if stops:
                 req["stop"] = stops
             if logprobs:
