@@ -58,7 +58,7 @@ def body_hash(body: bytes) -> str:
 
 #: what the proxy can do to one chat request instead of forwarding it
 FAULTS = ("429", "500", "drop", "slow", "malformed", "ctype", "no_logprobs", "refuse_logprobs",
-          "ok")
+          "no_usage", "ok")
 
 
 def _response(status: int, reason: str, body: bytes, ctype: str, extra: str = "") -> bytes:
@@ -163,9 +163,11 @@ class FaultProxy:
         if fault == "slow":
             await asyncio.sleep(self.slow_s)
         status, ctype, data = await asyncio.to_thread(self._forward, method, path, headers, body)
-        if fault == "no_logprobs" and status == 200:
+        if fault in ("no_logprobs", "no_usage") and status == 200:
             obj = json.loads(data)
-            for c in obj.get("choices", []):
+            if fault == "no_usage":
+                obj.pop("usage", None)
+            for c in obj.get("choices", []) if fault == "no_logprobs" else []:
                 c["logprobs"] = None
             data = json.dumps(obj).encode()
         return _response(status, "X", data, ctype)

@@ -77,11 +77,14 @@ def test_generate_scoring_maps_answers_to_labels(server, runs, tmp_path):
 
 
 def test_unparseable_answers_count_wrong_and_are_reported(server, tmp_path):
-    # the random base model answers with blank lines: no label, every answer wrong
+    # the random base model spreads its first token over the whole vocabulary (no label among
+    # the top 20) and answers with blank lines: the text decides, names no label, counts wrong
     base = RemoteArm("tiny-random", base_url=server.url + "/v1", cache_dir=tmp_path,
-                     scoring="generate", options=ClientOptions(backoff_s=0.01))
+                     options=ClientOptions(backoff_s=0.01))
     result = base.predict(TASK, EXAMPLES[:6], progress=False)
+    assert {p.extra["method"] for p in result.predictions} == {"generate"}
     assert result.usage["unparseable"] == sum(p.pred is None for p in result.predictions) > 0
+    assert any("6 of 6 answers were read from the generated text" in n for n in result.notes)
     assert any("named no label (counted wrong)" in n for n in result.notes)
 
 

@@ -89,3 +89,17 @@ def test_persistent_fault_stops_with_a_clear_message_and_loses_nothing(
     assert len(healthy.seen) == result.usage["requests"] == len(EXAMPLES) - 3
     assert result.usage["cache_hits"] == 3
     assert [(p.raw, p.pred, p.tokens_in) for p in result.predictions] == clean
+
+
+def test_answers_without_token_usage_leave_the_cost_unknown(server, tmp_path):
+    from tunewise.remote import RemotePrice
+    price = RemotePrice(entry="test", input=1.0, output=1.0, fine_tune=False, source="test",
+                        date="2026-11")
+    with FaultProxy(server.url, lambda n: "no_usage" if n < 2 else "ok") as proxy:
+        arm = RemoteArm("tiny-random", base_url=proxy.url + "/v1", cache_dir=tmp_path,
+                        scoring="generate", max_tokens=4, price=price,
+                        options=ClientOptions(concurrency=1, backoff_s=0.01))
+        result = arm.predict(TASK, EXAMPLES, progress=False)
+    assert result.usage["responses_without_usage"] == 2
+    assert result.usage["cost_usd"] is None          # not a too-low number
+    assert any("carried no token usage" in n for n in result.notes)

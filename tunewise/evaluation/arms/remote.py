@@ -30,7 +30,7 @@ from typing import Sequence
 
 from tunewise.evaluation.arms.base import ArmResult, register, timed_predictions
 from tunewise.remote.cache import ResponseCache
-from tunewise.remote.client import ClientOptions, RemoteClient
+from tunewise.remote.client import ClientOptions, RemoteClient, Stats
 from tunewise.remote.errors import RemoteNoLogprobsError
 from tunewise.remote.labels import best_label, first_token_alternatives, label_scores
 from tunewise.remote.pricing import RemotePrice, check_cost
@@ -128,6 +128,7 @@ class RemoteArm:
         examples = list(examples)
         notes: list[str] = []
         state: dict = {"estimate": None, "logprobs": self._wants_logprobs(task)}
+        self.client.stats = Stats()          # usage is per predict call
 
         def run(batch):
             with bar(f"asking {self.spec.display}", len(batch), disable=not progress) as adv:
@@ -143,8 +144,15 @@ class RemoteArm:
         if task.kind == "classification":
             bad = sum(p.pred is None for p in preds)
             usage["unparseable"] = bad
+            by_text = sum(p.extra.get("method") == "generate" for p in preds)
+            if state["logprobs"] and by_text:
+                notes.append(f"{by_text} of {len(preds)} answers were read from the generated "
+                             "text (no label clearly ahead among the top logprobs)")
             if bad:
                 notes.append(f"{bad} of {len(preds)} answers named no label (counted wrong)")
+        if usage.get("responses_without_usage"):
+            notes.append(f"{usage['responses_without_usage']} response(s) carried no token "
+                         "usage: token totals are partial and the cost is not computed")
         stats = self.client.stats
         if stats.retries:
             causes = ", ".join(f"{k} x{v}" for k, v in stats.events.items())
@@ -198,6 +206,8 @@ class RemoteArm:
         text = (choice.get("message") or {}).get("content") or ""
         usage = resp.get("usage") or {}
         extra = {"finish": choice.get("finish_reason")}
+        if not usage:
+            extra["usage_missing"] = True
         if logprobs and task.kind == "classification":
             scores = label_scores(first_token_alternatives(choice) or [], task.labels)
             pred = best_label(scores)
@@ -218,7 +228,11 @@ class RemoteArm:
         usage = {"tokens_in": tin, "tokens_out": tout, **stats.to_dict(),
                  "estimated_cost_usd": estimate, "cost_usd": None, "cost_usd_this_run": None,
                  "price": self.price.to_dict() if self.price else None}
-        if self.price is not None:
+        missing = sum(bool(p.extra.get("usage_missing")) for p in preds)
+        if missing:
+            # token counts unknown for some answers: a cost from the rest would be too low
+            usage["responses_without_usage"] = missing
+        if self.price is not None and not missing:
             usage["cost_usd"] = self.price.cost(tin, tout)
             # what this run paid: the tokens of responses not taken from the cache
             fresh = [p for p in preds if not p.extra.get("cached")]
