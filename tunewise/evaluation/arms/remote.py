@@ -60,7 +60,8 @@ class RemoteArm:
                  cache_dir=None, options: ClientOptions | None = None):
         from tunewise.errors import UsageError
         if scoring not in SCORINGS:
-            raise UsageError(f"unknown scoring {scoring!r}", fix=f"use one of {', '.join(SCORINGS)}")
+            raise UsageError(f"unknown scoring {scoring!r}",
+                             fix=f"use one of {', '.join(SCORINGS)}")
         self.spec = parse_model_spec(model, base_url=base_url, api_key_env=api_key_env)
         self.k = int(k) if k else (len(shots) if shots and not _per_example(shots) else 0)
         self.name = name or f"{self.spec.display} {self.k}-shot"
