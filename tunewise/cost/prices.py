@@ -26,7 +26,8 @@ SHIPPED = Path(__file__).with_name("prices.yaml")
 SECTIONS = {"models": "api", "compute": "compute", "local_models": "local"}
 TOKEN_FIELDS = ("training", "ft_input", "ft_output", "base_input", "base_output")
 _ALLOWED = {
-    "models": {*TOKEN_FIELDS, "encoding", "context", "source", "date", "note"},
+    "models": {*TOKEN_FIELDS, "encoding", "context", "source", "date", "note",
+               "retires", "training_ends", "retirement_source"},
     "compute": {"usd_per_hour", "source", "date", "note"},
     "local_models": {"compute", "source", "date", "note"},
 }
@@ -65,6 +66,11 @@ class PriceEntry:
     #: the compute entry a local model's cost is measured against (local entries)
     compute: str | None = None
     note: str | None = None
+    #: API models: the day (YYYY-MM-DD) the model and its fine-tunes stop answering, the last
+    #: day new fine-tuning jobs are accepted, and where those dates come from
+    retires: str | None = None
+    training_ends: str | None = None
+    retirement_source: str | None = None
 
     @property
     def kind(self) -> str:

@@ -16,6 +16,7 @@ from tunewise.evaluation.arms import majority  # noqa: E402,F401
 from tunewise.evaluation.arms import classical  # noqa: E402,F401
 from tunewise.evaluation.arms import prompt  # noqa: E402,F401
 from tunewise.evaluation.arms import finetuned  # noqa: E402,F401
+from tunewise.evaluation.arms import remote  # noqa: E402,F401
 
 
 def arm_class(kind: str) -> type:

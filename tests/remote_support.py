@@ -1,0 +1,180 @@
+"""Real HTTP for the remote-arm tests: a request-counting wrapper around the `tunewise serve` app
+and a fault-injecting HTTP proxy (plain asyncio sockets) to put in front of it."""
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import threading
+from typing import Callable
+
+from tests.serve_support import free_port
+
+
+class CountingApp:
+    """ASGI wrapper: counts POSTs to /v1/chat/completions and keeps a hash of each body."""
+
+    def __init__(self, app):
+        self.app = app
+        self.bodies: list[str] = []
+        self._lock = threading.Lock()
+
+    @property
+    def count(self) -> int:
+        return len(self.bodies)
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http" or not scope["path"].endswith("/chat/completions"):
+            return await self.app(scope, receive, send)
+        chunks = []
+        while True:
+            msg = await receive()
+            chunks.append(msg.get("body", b""))
+            if not msg.get("more_body"):
+                break
+        body = b"".join(chunks)
+        with self._lock:
+            self.bodies.append(body_hash(body))
+        sent = False
+
+        async def replay():
+            nonlocal sent
+            if not sent:
+                sent = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+        return await self.app(scope, replay, send)
+
+
+def body_hash(body: bytes) -> str:
+    """Hash of a request body's JSON (key order ignored)."""
+    try:
+        obj = json.loads(body)
+        body = json.dumps(obj, sort_keys=True).encode()
+    except ValueError:
+        pass
+    return hashlib.sha256(body).hexdigest()
+
+
+#: what the proxy can do to one chat request instead of forwarding it
+FAULTS = ("429", "500", "drop", "slow", "malformed", "ctype", "no_logprobs", "refuse_logprobs",
+          "no_usage", "ok")
+
+
+def _response(status: int, reason: str, body: bytes, ctype: str, extra: str = "") -> bytes:
+    return (f"HTTP/1.1 {status} {reason}\r\nContent-Type: {ctype}\r\n"
+            f"Content-Length: {len(body)}\r\n{extra}Connection: close\r\n\r\n").encode() + body
+
+
+class FaultProxy:
+    """An HTTP/1.1 proxy on 127.0.0.1 forwarding to ``upstream`` (http://host:port). Each chat
+    request takes the next fault from ``faults`` (a list, then "ok"), or ``faults(n)`` for the
+    n-th chat request (0-based). ``slow_s``: how long "slow" waits before forwarding; ``port``:
+    a fixed port (a healthy proxy replacing a faulty one keeps the base URL, hence the cache)."""
+
+    def __init__(self, upstream: str, faults: list[str] | Callable[[int], str] = (), *,
+                 slow_s: float = 3.0, port: int | None = None):
+        self.upstream = upstream.rstrip("/")
+        self.faults = faults if callable(faults) else list(faults)
+        self.slow_s = slow_s
+        self.port = port or free_port()
+        self.seen: list[str] = []          # the fault applied to each chat request
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._ready = threading.Event()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def _next_fault(self) -> str:
+        n = len(self.seen)
+        if callable(self.faults):
+            f = self.faults(n)
+        else:
+            f = self.faults[n] if n < len(self.faults) else "ok"
+        self.seen.append(f)
+        return f
+
+    def _run(self):
+        asyncio.set_event_loop(self._loop)
+
+        async def main():
+            self._server = await asyncio.start_server(self._handle, "127.0.0.1", self.port)
+            self._ready.set()
+            async with self._server:
+                await self._server.serve_forever()
+        try:
+            self._loop.run_until_complete(main())
+        except asyncio.CancelledError:
+            pass
+
+    def __enter__(self):
+        self._thread.start()
+        self._ready.wait(10)
+        return self
+
+    def __exit__(self, *exc):
+        def stop():
+            self._server.close()
+            for t in asyncio.all_tasks(self._loop):
+                t.cancel()
+        self._loop.call_soon_threadsafe(stop)
+        self._thread.join(10)
+
+    async def _handle(self, reader, writer):
+        try:
+            head = await reader.readuntil(b"\r\n\r\n")
+            lines = head.decode("latin-1").split("\r\n")
+            method, path, _ = lines[0].split(" ", 2)
+            headers = {}
+            for line in lines[1:]:
+                if ":" in line:
+                    k, v = line.split(":", 1)
+                    headers[k.strip().lower()] = v.strip()
+            body = await reader.readexactly(int(headers.get("content-length", 0) or 0))
+            fault = self._next_fault() if path.endswith("/chat/completions") else "ok"
+            out = await self._answer(fault, method, path, headers, body)
+            if out is not None:
+                writer.write(out)
+                await writer.drain()
+        except (asyncio.IncompleteReadError, ConnectionError, asyncio.CancelledError):
+            pass
+        finally:
+            writer.close()
+
+    async def _answer(self, fault, method, path, headers, body) -> bytes | None:
+        err = lambda msg: json.dumps({"error": {"message": msg, "type": "x"}}).encode()  # noqa
+        if fault == "drop":
+            return None
+        if fault == "429":
+            return _response(429, "Too Many Requests", err("rate limited"), "application/json",
+                             "Retry-After: 1\r\n")
+        if fault == "500":
+            return _response(500, "Internal Server Error", err("boom"), "application/json")
+        if fault == "malformed":
+            return _response(200, "OK", b'{"id": "x", "choices": [', "application/json")
+        if fault == "ctype":
+            return _response(200, "OK", b"<html><body>502 Bad Gateway</body></html>",
+                             "text/html")
+        if fault == "refuse_logprobs" and b'"logprobs"' in body:
+            return _response(400, "Bad Request", err("logprobs are not supported by this "
+                                                     "server"), "application/json")
+        if fault == "slow":
+            await asyncio.sleep(self.slow_s)
+        status, ctype, data = await asyncio.to_thread(self._forward, method, path, headers, body)
+        if fault in ("no_logprobs", "no_usage") and status == 200:
+            obj = json.loads(data)
+            if fault == "no_usage":
+                obj.pop("usage", None)
+            for c in obj.get("choices", []) if fault == "no_logprobs" else []:
+                c["logprobs"] = None
+            data = json.dumps(obj).encode()
+        return _response(status, "X", data, ctype)
+
+    def _forward(self, method, path, headers, body):
+        import httpx
+        keep = {k: v for k, v in headers.items()
+                if k in ("content-type", "authorization", "accept")}
+        r = httpx.request(method, self.upstream + path, headers=keep, content=body, timeout=60)
+        return r.status_code, r.headers.get("content-type", "application/json"), r.content

@@ -1,0 +1,254 @@
+"""The remote arm: a model behind an OpenAI-compatible API, prompted with the Task's own prompts.
+
+::
+
+    from tunewise.cost.remote_prices import remote_price
+    arm = RemoteArm("openai:gpt-4.1-mini", price=remote_price("gpt-4.1-mini"), max_cost_usd=2)
+    arm = RemoteArm("a", base_url="http://127.0.0.1:8000/v1", k=4, shots_pool=train)
+    result = arm.predict(task, test_examples)      # ArmResult; usage has tokens, requests, cost
+
+Prompts are ``task.prompt_messages(example, shots)``, the messages local arms render with their
+chat template, sent as chat completions at temperature 0. Shots: ``shots`` (one list for every
+example, or one list per example) or ``k`` drawn from ``shots_pool`` by ``shot_selection``
+exactly as ``tunewise eval`` draws them (``prompting.shots.shots_for``).
+
+Classification (``scoring``): "logprobs" scores the labels from the first answer token's
+``top_logprobs`` (``tunewise.remote.labels``), the generated text deciding when no label is among
+them; "generate" maps the generated text to a label with ``task.parse``; "auto" (default) asks
+for logprobs and falls back to "generate" when the server sends none. Answers naming no label
+count as wrong and are counted in the notes. NER and generation: generated text through
+``task.parse``.
+
+Before any request the cost of the uncached ones is estimated (prompt tokens counted offline,
+answers at ``max_tokens``) and a run over ``max_cost_usd`` is refused (``CostLimitError``).
+``price`` comes from ``tunewise.cost.remote_prices.remote_price`` (the cost layer is above this
+one); without it the cost is unknown (None) and nothing is refused.
+"""
+from __future__ import annotations
+
+from typing import Sequence
+
+from tunewise.evaluation.arms.base import ArmResult, register, timed_predictions
+from tunewise.remote.cache import ResponseCache
+from tunewise.remote.client import ClientOptions, RemoteClient, Stats
+from tunewise.remote.errors import RemoteNoLogprobsError
+from tunewise.remote.labels import best_label, first_token_alternatives, label_scores
+from tunewise.remote.pricing import RemotePrice, check_cost
+from tunewise.remote.spec import parse_model_spec
+from tunewise.tasks.base import Prediction
+
+SCORINGS = ("auto", "logprobs", "generate")
+#: alternatives asked per answer token (OpenAI's maximum)
+TOP_LOGPROBS = 20
+#: a run estimated above this many US dollars is refused unless ``max_cost_usd`` is raised
+DEFAULT_MAX_COST_USD = 5.0
+
+
+@register
+class RemoteArm:
+    """A model on an OpenAI-compatible server (``openai:NAME`` or ``NAME`` + ``base_url``)."""
+
+    kind = "remote"
+
+    def __init__(self, model: str, *, base_url: str | None = None,
+                 api_key_env: str | None = None, name: str | None = None,
+                 shots=(), k: int = 0, shots_pool: Sequence = (), shot_selection: str = "random",
+                 seed: int = 0, scoring: str = "auto", max_tokens: int | None = None,
+                 token_param: str = "max_tokens",
+                 price: RemotePrice | None = None,
+                 max_cost_usd: float | None = DEFAULT_MAX_COST_USD,
+                 cache_dir=None, options: ClientOptions | None = None):
+        from tunewise.errors import UsageError
+        if scoring not in SCORINGS:
+            raise UsageError(f"unknown scoring {scoring!r}",
+                             fix=f"use one of {', '.join(SCORINGS)}")
+        self.spec = parse_model_spec(model, base_url=base_url, api_key_env=api_key_env)
+        self.k = int(k) if k else (len(shots) if shots and not _per_example(shots) else 0)
+        self.name = name or f"{self.spec.display} {self.k}-shot"
+        self.shots, self.shots_pool = shots, list(shots_pool)
+        self.shot_selection, self.seed = shot_selection, seed
+        self.scoring, self.max_tokens, self.price = scoring, max_tokens, price
+        self.max_cost_usd = max_cost_usd
+        # "max_completion_tokens" for models that refuse max_tokens (OpenAI's reasoning models)
+        self.token_param = token_param
+        self.client = RemoteClient(self.spec, cache=ResponseCache(cache_dir), options=options)
+
+    def __repr__(self) -> str:
+        return f"RemoteArm({self.spec.display!r}, base_url={self.spec.base_url!r})"
+
+    # -- prompts and requests ---------------------------------------------------------------
+    def _shot_lists(self, examples: list) -> list:
+        if self.k and self.shots_pool and not self.shots:
+            from tunewise.prompting.shots import shots_for
+            shots = shots_for(examples, self.shots_pool, self.k, method=self.shot_selection,
+                              seed=self.seed)
+        else:
+            shots = self.shots
+        if not shots:
+            return [[] for _ in examples]
+        if _per_example(shots):
+            return [list(s) for s in shots]
+        return [list(shots) for _ in examples]
+
+    def _budget(self, task) -> int:
+        if self.max_tokens:
+            return int(self.max_tokens)
+        if task.kind == "classification":
+            # about 3 characters a token for label words, plus room for a space or a period
+            return max(8, max(len(lab) for lab in task.labels) // 3 + 6)
+        from tunewise.prompting.predict import DEFAULT_MAX_NEW_TOKENS
+        return int(getattr(task, "max_new_tokens", 0) or DEFAULT_MAX_NEW_TOKENS.get(task.kind, 256))
+
+    def requests(self, task, examples: Sequence, *, logprobs: bool) -> list[dict]:
+        """The chat-completion bodies (without ``model``) the arm sends for ``examples``."""
+        from tunewise.prompting.predict import stop_strings
+        examples = list(examples)
+        stops = stop_strings(task)[:4]
+        out = []
+        for ex, shots in zip(examples, self._shot_lists(examples)):
+            req = {"messages": task.prompt_messages(ex, shots), "temperature": 0,
+                   self.token_param: self._budget(task)}
+            if stops:
+                req["stop"] = stops
+            if logprobs:
+                req["logprobs"], req["top_logprobs"] = True, TOP_LOGPROBS
+            out.append(req)
+        return out
+
+    def estimate_cost(self, task, examples: Sequence) -> float | None:
+        """US dollars the uncached requests would cost at most (None without a price);
+        raises ``CostLimitError`` over ``max_cost_usd``."""
+        return self._check(self.requests(task, examples, logprobs=self._wants_logprobs(task)))
+
+    def _wants_logprobs(self, task) -> bool:
+        return task.kind == "classification" and self.scoring in ("auto", "logprobs")
+
+    # -- predict ----------------------------------------------------------------------------
+    def predict(self, task, examples: Sequence, *, progress: bool = True) -> ArmResult:
+        from tunewise.progress import bar
+        examples = list(examples)
+        notes: list[str] = []
+        state: dict = {"estimate": None, "logprobs": self._wants_logprobs(task)}
+        self.client.stats = Stats()          # usage is per predict call
+
+        def run(batch):
+            with bar(f"asking {self.spec.display}", len(batch), disable=not progress) as adv:
+                responses = self._responses(task, batch, state, notes, adv)
+            preds = [self._prediction(task, ex, resp, state["logprobs"])
+                     for ex, resp in zip(batch, responses)]
+            for i in state["cached"]:
+                preds[i].extra["cached"] = True
+            return preds
+
+        preds, timing = timed_predictions(run, examples)
+        usage = self._usage(preds, state["estimate"])
+        if task.kind == "classification":
+            bad = sum(p.pred is None for p in preds)
+            usage["unparseable"] = bad
+            by_text = sum(p.extra.get("method") == "generate" for p in preds)
+            if state["logprobs"] and by_text:
+                notes.append(f"{by_text} of {len(preds)} answers were read from the generated "
+                             "text (no label clearly ahead among the top logprobs)")
+            if bad:
+                notes.append(f"{bad} of {len(preds)} answers named no label (counted wrong)")
+        if usage.get("responses_without_usage"):
+            notes.append(f"{usage['responses_without_usage']} response(s) carried no token "
+                         "usage: token totals are partial and the cost is not computed")
+        stats = self.client.stats
+        if stats.retries:
+            causes = ", ".join(f"{k} x{v}" for k, v in stats.events.items())
+            notes.append(f"{stats.retries} retried request(s): {causes}")
+        return ArmResult(name=self.name, kind=self.kind, predictions=preds, timing=timing,
+                         usage=usage, model=self.spec.display, settings=self.settings(task),
+                         notes=notes)
+
+    def _responses(self, task, examples, state, notes, advance) -> list[dict]:
+        """The responses, in order; ``state["cached"]`` holds the indices taken from the cache."""
+        cached: set[int] = set()
+        state["cached"] = cached
+        reqs = self.requests(task, examples, logprobs=state["logprobs"])
+        state["estimate"] = self._check(reqs)
+
+        def done(offset):
+            def on_done(i, resp, hit):
+                if hit:
+                    cached.add(i + offset)
+                advance(1)
+            return on_done
+
+        first: list = []
+        if state["logprobs"] and reqs:
+            # one request first: does this server give logprobs at all?
+            try:
+                first = self.client.chat_many(reqs[:1], on_done=done(0))
+            except RemoteNoLogprobsError:
+                first = [None]
+            if first[0] is None or first_token_alternatives(first[0]["choices"][0]) is None:
+                if self.scoring == "logprobs":
+                    raise RemoteNoLogprobsError(
+                        f"{self.spec.base_url} sent no logprobs for {self.spec.model!r}: label "
+                        "scoring needs them", fix="use scoring='generate' (or 'auto', which "
+                                                  "falls back to generation)")
+                notes.append(f"{self.spec.display} gives no logprobs: labels were mapped from "
+                             "generated answers")
+                state["logprobs"], first = False, []
+                cached.clear()
+                reqs = self.requests(task, examples, logprobs=False)
+                state["estimate"] = self._check(reqs)
+        rest = self.client.chat_many(reqs[len(first):], on_done=done(len(first)))
+        return [*first, *rest]
+
+    def _check(self, reqs) -> float | None:
+        todo = [r for r in reqs if self.client.cached(r) is None]
+        return check_cost(todo, self.price, self.spec.display, self.max_cost_usd)
+
+    def _prediction(self, task, ex, resp: dict, logprobs: bool) -> Prediction:
+        choice = resp["choices"][0]
+        text = (choice.get("message") or {}).get("content") or ""
+        usage = resp.get("usage") or {}
+        extra = {"finish": choice.get("finish_reason")}
+        if not usage:
+            extra["usage_missing"] = True
+        if logprobs and task.kind == "classification":
+            scores = label_scores(first_token_alternatives(choice) or [], task.labels)
+            pred = best_label(scores)
+            extra.update(method="logprobs" if pred is not None else "generate", scores=scores)
+            if pred is None:
+                pred = task.parse(text, ex)
+        else:
+            extra["method"] = "generate"
+            pred = task.parse(text, ex)
+        return Prediction(gold=task.gold(ex), pred=pred, raw=text,
+                          tokens_in=int(usage.get("prompt_tokens") or 0),
+                          tokens_out=int(usage.get("completion_tokens") or 0), extra=extra)
+
+    def _usage(self, preds, estimate) -> dict:
+        stats = self.client.stats
+        tin = sum(p.tokens_in for p in preds)
+        tout = sum(p.tokens_out for p in preds)
+        usage = {"tokens_in": tin, "tokens_out": tout, **stats.to_dict(),
+                 "estimated_cost_usd": estimate, "cost_usd": None, "cost_usd_this_run": None,
+                 "price": self.price.to_dict() if self.price else None}
+        missing = sum(bool(p.extra.get("usage_missing")) for p in preds)
+        if missing:
+            # token counts unknown for some answers: a cost from the rest would be too low
+            usage["responses_without_usage"] = missing
+        if self.price is not None and not missing:
+            usage["cost_usd"] = self.price.cost(tin, tout)
+            # what this run paid: the tokens of responses not taken from the cache
+            fresh = [p for p in preds if not p.extra.get("cached")]
+            usage["cost_usd_this_run"] = self.price.cost(sum(p.tokens_in for p in fresh),
+                                                         sum(p.tokens_out for p in fresh))
+        return usage
+
+    def settings(self, task) -> dict:
+        return {**self.spec.to_dict(), "shots": self.k, "shot_selection": self.shot_selection,
+                "seed": self.seed, "scoring": self.scoring, "max_tokens": self._budget(task),
+                "temperature": 0, "max_cost_usd": self.max_cost_usd,
+                "timeout_s": self.client.options.timeout_s,
+                "concurrency": self.client.options.concurrency,
+                "max_retries": self.client.options.max_retries}
+
+
+def _per_example(shots) -> bool:
+    return bool(shots) and isinstance(shots[0], (list, tuple))

@@ -1,0 +1,54 @@
+"""Classification from a chat completion's ``logprobs``: label scores from the first answer token.
+
+OpenAI-compatible servers return, for each generated token, the ``top_logprobs`` alternatives
+(at most 20). A label's score is the log of the summed probability of the alternatives its text
+starts with (case-insensitive, surrounding spaces ignored: ``positive``, `` Positive``, ``pos``
+all count for "positive"). A label none of whose first tokens is among the alternatives has no
+score. The decision needs a clear winner: when no label has a score, or the best two tie (labels
+sharing their first token), the generated text decides instead.
+"""
+from __future__ import annotations
+
+import math
+from typing import Sequence
+
+
+def first_token_alternatives(choice: dict) -> list[tuple[str, float]] | None:
+    """[(token, logprob)] of the first answer token of a response choice; None when the server
+    sent no logprobs."""
+    lp = choice.get("logprobs") if isinstance(choice, dict) else None
+    content = lp.get("content") if isinstance(lp, dict) else None
+    if not content:
+        return None
+    first = content[0]
+    alts = [(str(t.get("token", "")), float(t.get("logprob")))
+            for t in (first.get("top_logprobs") or []) if t.get("logprob") is not None]
+    if not alts and first.get("logprob") is not None:
+        alts = [(str(first.get("token", "")), float(first["logprob"]))]
+    return alts
+
+
+def label_scores(alternatives: Sequence[tuple[str, float]],
+                 labels: Sequence[str]) -> dict[str, float | None]:
+    """{label: log of the summed probability of the alternatives it starts with, or None}."""
+    out: dict[str, float | None] = {}
+    for lab in labels:
+        low = lab.lower().strip()
+        hits = [lp for tok, lp in alternatives
+                if tok.strip() and low.startswith(tok.strip().lower())]
+        if hits:
+            m = max(hits)
+            out[lab] = m + math.log(sum(math.exp(h - m) for h in hits))
+        else:
+            out[lab] = None
+    return out
+
+
+def best_label(scores: dict[str, float | None]) -> str | None:
+    """The label with the clearly best score; None without scores or on a tie at the top."""
+    scored = sorted(((v, k) for k, v in scores.items() if v is not None), reverse=True)
+    if not scored:
+        return None
+    if len(scored) > 1 and scored[0][0] == scored[1][0]:
+        return None
+    return scored[0][1]
