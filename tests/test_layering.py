@@ -16,22 +16,6 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 DOC = ROOT / "docs" / "architecture.md"
 
-#: upward imports other engineers are removing in parallel (issue #9); each is (importer,
-#: imported). The strict test below fails on any violation not listed here.
-PENDING = {
-    ("tunewise.comparison.runner", "tunewise"),
-    ("tunewise.comparison.runner", "tunewise.report"),
-    ("tunewise.comparison.runner", "tunewise.report.schema"),
-    ("tunewise.cost.projection", "tunewise.report.fmt"),
-    ("tunewise.training", "tunewise.store"),
-}
-#: import cycles other engineers are removing (sorted member lists)
-PENDING_CYCLES = [
-    ["tunewise.comparison.config", "tunewise.comparison.config_validate"],
-    ["tunewise", "tunewise.comparison", "tunewise.comparison.runner"],
-]
-
-
 def read_layers(doc: Path = DOC) -> dict[str, float]:
     """{top-level package or module: rank} from the ```layers block of ``doc``."""
     m = re.search(r"```layers\n(.*?)```", doc.read_text(encoding="utf-8"), re.S)
@@ -150,11 +134,11 @@ def test_layer_table_names_real_packages():
 
 def test_no_new_upward_imports(graph):
     found = violations(graph, read_layers())
-    assert found - PENDING == set(), "imports from a lower layer into a higher one"
+    assert found == set(), "imports from a lower layer into a higher one"
 
 
 def test_no_new_import_cycles(graph):
-    found = [c for c in cycles(graph) if c not in PENDING_CYCLES]
+    found = cycles(graph)
     assert found == [], "import cycles between modules"
 
 
@@ -166,8 +150,6 @@ def test_data_tasks_models_quality_import_nothing_above_them(graph):
     assert found == set()
 
 
-@pytest.mark.xfail(reason="upward imports in comparison/cost.projection/training that other "
-                          "engineers remove in parallel (PENDING)", strict=False)
 def test_whole_tree_is_layered_and_acyclic(graph):
     assert violations(graph, read_layers()) == set() and cycles(graph) == []
 

@@ -12,7 +12,7 @@ import pytest
 from tunewise.errors import ConfigError, InputError
 from tunewise.report import (example_results, load_results, render_report, validate_results,
                              write_results)
-from tunewise.report import fmt
+from tunewise import formatting as fmt
 
 PLOTS = {"learning_curve", "cost", "per_class_f1", "confusion"}
 

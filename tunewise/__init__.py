@@ -22,7 +22,7 @@ def __getattr__(name: str):
     if name in _LAZY_MODULES:
         return importlib.import_module(f"tunewise.{name}")
     if name == "compare":
-        from tunewise.comparison import compare
+        from tunewise.report.compare_report import compare
         return compare
     if name == "evaluate":
         from tunewise.evaluation import evaluate

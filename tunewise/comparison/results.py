@@ -1,4 +1,4 @@
-"""The results of ``tunewise compare`` (``tunewise.report.schema``) from the raw arm records:
+"""The results of ``tunewise compare`` (``tunewise.comparison.schema``) from the raw arm records:
 findings, cost, recommendation; and the files they are written to."""
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from tunewise.comparison.config import CompareConfig
 
 def build_results(cfg: CompareConfig, task, splits, test, golds, raws: list[dict], metric: str,
                   head: dict, warnings: list[str], *, plan_sizes) -> dict:
-    """The results dict (tunewise.report.schema) from the raw arm records."""
-    import tunewise
+    """The results dict (tunewise.comparison.schema) from the raw arm records."""
+    from tunewise.version import __version__
     kw = {"n_resamples": cfg.n_resamples, "alpha": cfg.alpha, "seed": cfg.seed}
     scored = findings.score_arms(task, golds, raws, **kw)
     curve = findings.learning_curve(task, golds, raws, metric, **kw)
@@ -47,7 +47,7 @@ def build_results(cfg: CompareConfig, task, splits, test, golds, raws: list[dict
                      "majority_share": head.get("majority_share"),
                      "headline_rule": head.get("reason")})
     return {
-        "schema_version": _schema_version(), "tunewise_version": tunewise.__version__,
+        "schema_version": _schema_version(), "tunewise_version": __version__,
         "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         "title": _title(cfg, task), "config": cfg.to_dict(), "model": cfg.model.name,
         "task": {"kind": task.kind, "labels": task.class_names(), "config": task.to_config()},
@@ -95,11 +95,8 @@ def _costs(cfg, task, splits, test, raws, cmp):
 
 
 def _schema_version() -> int:
-    try:
-        from tunewise.report.schema import SCHEMA_VERSION
-        return SCHEMA_VERSION
-    except ImportError:  # pragma: no cover
-        return 1
+    from tunewise.comparison.schema import SCHEMA_VERSION
+    return SCHEMA_VERSION
 
 
 def _title(cfg: CompareConfig, task) -> str:
@@ -107,28 +104,20 @@ def _title(cfg: CompareConfig, task) -> str:
     return f"Fine-tune or prompt? {task.kind} on {src} with {cfg.model.name}"
 
 
-def write_outputs(results: dict, out: Path) -> dict:
-    """results.json (validated against the schema), report.md, report.html."""
+def write_outputs(results: dict, out: Path, render=None) -> dict:
+    """results.json (validated against ``comparison.schema``); then ``render(results, out)``
+    (``tunewise.report.render_report``: report.md, report.html) when given."""
+    from tunewise.comparison.schema import validate_results
     from tunewise.fileio import write_json
-    try:
-        from tunewise.report.schema import validate_results
-        problems = validate_results(results)
-    except ImportError:  # pragma: no cover
-        problems = []
+    problems = validate_results(results)
     if problems:
         results.setdefault("warnings", []).append(
             "results.json does not match the schema: " + "; ".join(problems[:5]))
-    try:
-        from tunewise.report import write_results
-        write_results(results, out)
-    except ImportError:
-        write_json(out / "results.json", results)
+    write_json(out / "results.json", results)
     paths = {"results": str(out / "results.json")}
-    try:
-        from tunewise.report import render_report
-    except ImportError:
+    if render is None:
         return paths
-    rendered = render_report(results, out)
+    rendered = render(results, out)
     if isinstance(rendered, dict):
         paths.update({k: str(v) for k, v in rendered.items()})
     results.setdefault("files", {}).update({"report_md": "report.md", "report_html": "report.html"})

@@ -25,7 +25,7 @@ from tunewise.comparison.plan import PlanContext, PlannedArm, plan_arms, trainin
 from tunewise.comparison.results import build_results, write_outputs  # noqa: F401 (API)
 from tunewise.errors import ConfigError, UsageError
 
-#: ArmResult.kind -> the ``kind`` of a results.json arm (``tunewise.report.schema.Arm``)
+#: ArmResult.kind -> the ``kind`` of a results.json arm (``tunewise.comparison.schema.Arm``)
 RECORD_KINDS = {"finetuned": "finetune"}
 #: ArmResult.timing keys a results.json arm keeps
 RECORD_TIMING = ("examples_per_second", "seconds", "train_seconds", "train_examples_per_second")
@@ -34,9 +34,12 @@ RECORD_TIMING = ("examples_per_second", "seconds", "train_seconds", "train_examp
 def compare(config: str | os.PathLike | dict | CompareConfig, *, out: str | os.PathLike | None = None,
             overrides: dict | None = None, max_minutes: float | None = None,
             say: Callable[[str], None] | None = None, progress: bool = True,
-            on_arm_done: Callable[[str, bool], None] | None = None) -> dict:
+            on_arm_done: Callable[[str, bool], None] | None = None,
+            render: Callable[[dict, Path], dict] | None = None) -> dict:
     """Run every arm of ``config`` on the same test split and return the results dict
-    (``tunewise.report.schema``); writes OUT/results.json, report.md, report.html.
+    (``tunewise.comparison.schema``); writes OUT/results.json, then ``render(results, out)``.
+    ``tunewise.compare`` (``tunewise.report.compare_report.compare``) is this with the report
+    renderer, writing report.md and report.html too.
 
     - ``config``: a YAML path, a dict or a CompareConfig; ``overrides`` are merged over it (nested
       dicts or dotted keys, e.g. ``{"model.name": "tiny-random", "arms.fine_tune.sizes": [8]}``).
@@ -77,7 +80,7 @@ def compare(config: str | os.PathLike | dict | CompareConfig, *, out: str | os.P
                          "arms_seconds": {r["name"]: r.get("seconds") for r in raws}}
     results["files"] = {**{k: os.path.relpath(v, out) for k, v in s.splits.files.items()},
                         "arms": "arms/", "predictions": "predictions/"}
-    write_outputs(results, out)
+    write_outputs(results, out, render=render)
     return results
 
 

@@ -1,14 +1,14 @@
 """The results of a cost comparison: per-arm usage and price, training cost, break-even.
 
 ``CostEstimate.to_dict()`` is the ``cost`` section of results.json
-(``tunewise.report.schema.CostSection``).
+(``tunewise.comparison.schema.CostSection``).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
 
-from tunewise.report import fmt
+from tunewise import formatting as fmt
 
 
 

@@ -17,7 +17,7 @@ The formulas are in ``cost.formulas``, the result records in ``cost.breakdown``:
 The small functions are pure; ``hosted_estimate`` / ``local_estimate`` assemble a
 ``CostEstimate`` from measured usage (what ``tunewise compare`` calls), and ``estimate`` does it
 standalone from a dataset (what ``tunewise cost`` calls). ``CostEstimate.to_dict()`` is the
-``cost`` section of results.json (``tunewise.report.schema.CostSection``).
+``cost`` section of results.json (``tunewise.comparison.schema.CostSection``).
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ from tunewise.cost.formulas import (OPENAI_DEFAULT_EPOCHS, _nonneg,  # noqa: F40
                                     local_request_cost_from_seconds, local_training_cost,
                                     openai_default_epochs, training_seconds)
 from tunewise.errors import UsageError
-from tunewise.report import fmt
+from tunewise import formatting as fmt
 
 #: the default hosted model of `tunewise cost`
 DEFAULT_MODEL = "gpt-4o-mini-2024-07-18"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 
-from tunewise.report import fmt
+from tunewise import formatting as fmt
 
 
 @dataclass

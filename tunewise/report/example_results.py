@@ -1,8 +1,8 @@
-"""``example_results()``: a complete, hand-checkable results dict (``tunewise.report.schema``) for
+"""``example_results()``: a complete, hand-checkable results dict (``tunewise.comparison.schema``) for
 tests, docs and report development."""
 from __future__ import annotations
 
-from tunewise.report.schema import SCHEMA_VERSION, Arm, CostSection, MetricValue
+from tunewise.comparison.schema import SCHEMA_VERSION, Arm, CostSection, MetricValue
 
 #: per task kind: the labels shown, the headline metric, whether arms carry a confusion matrix
 #: and accuracy (closed label set) or per-type scores only

@@ -15,7 +15,7 @@ import io
 import math
 from typing import Sequence
 
-from tunewise.report import fmt
+from tunewise import formatting as fmt
 
 FT_COLOR = "#1f77b4"
 KIND_COLORS = {"classical": "#2ca02c", "majority": "#7f7f7f"}

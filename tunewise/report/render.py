@@ -7,7 +7,7 @@ from pathlib import Path
 
 from tunewise.errors import ConfigError, InputError
 from tunewise.fileio import write_json, write_text
-from tunewise.report.schema import validate_results
+from tunewise.comparison.schema import validate_results
 
 
 def _check(results: dict, where: str = "results") -> None:
