@@ -257,13 +257,19 @@ def load_config(path: str | Path | None = None, overrides: Mapping[str, Any] | N
     its line and column."""
     cfg = base or TrainConfig()
     problems: list[str] = []
-    if path is not None:
-        doc = read_yaml(path)
+    doc = read_yaml(path) if path is not None else None
+    if doc is not None:
         file_problems: list[str] = []
         cfg = cfg._merge(doc, file_problems)
-        problems += tc.locate(file_problems, doc, getattr(doc, "prefix", ""))
-    cfg = cfg._merge(overrides or {}, problems)
-    problems += cfg.problems(world_size=world_size)
+        problems += tc.locate(file_problems, doc, doc.prefix)
+    flat = _nest_flat_lora(overrides)
+    cfg = cfg._merge(flat, problems)
+    for p in cfg.problems(world_size=world_size):    # a bad value read from the file: where
+        key = p.split(":", 1)[0]
+        top, _, sub = key.partition(".")
+        overridden = top in flat and (not sub or not isinstance(flat[top], Mapping)
+                                      or sub in flat[top])
+        problems += [p] if doc is None or overridden else tc.locate([p], doc, doc.prefix)
     if problems:
         raise ConfigError(problems)
     return cfg
