@@ -249,9 +249,11 @@ def _positions(node, prefix: str, out: dict) -> None:
             _positions(v, key, out)
 
 
-def locate(problems: list[str], doc: "YamlConfig | None", prefix: str = "") -> list[str]:
-    """Each problem that starts with a field path found in the YAML file ``doc`` gets the file,
-    line and column of that key appended; ``prefix``: the path of the section in the file."""
+def locate(problems: list[str], doc: "YamlConfig | None", prefix: str = "", *,
+           name_file: bool = True) -> list[str]:
+    """Each problem that starts with a field path found in the YAML file ``doc`` gets the file
+    (unless ``name_file`` is False: the error names it already), line and column of that key
+    appended; ``prefix``: the path of the section in the file."""
     if doc is None:
         return list(problems)
     positions = getattr(doc, "positions", {})
@@ -261,8 +263,10 @@ def locate(problems: list[str], doc: "YamlConfig | None", prefix: str = "") -> l
         while path and path not in positions and ("." in path or "[" in path):
             path = path[:max(path.rfind("."), path.rfind("["))]
         pos = positions.get(path)
-        where = f"{doc.source} line {pos[0]}, column {pos[1]}" if pos else doc.source
-        out.append(f"{p} ({where})")
+        where = [doc.source] if name_file else []
+        if pos:
+            where.append(f"line {pos[0]}, column {pos[1]}")
+        out.append(f"{p} ({' '.join(where)})" if where else p)
     return out
 
 

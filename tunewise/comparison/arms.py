@@ -94,7 +94,7 @@ def prompt_arm(task, lm, test: Sequence[Example], *, name: str, shots=(), k: int
 
 def finetune_arm(task, train: Sequence[Example], val: Sequence[Example] | None,
                  test: Sequence[Example], *, name: str, model: str, method: str,
-                 train_config: dict, seed: int, run_dir: Path, epochs: int | None,
+                 train_config: "TrainConfig | dict", seed: int, run_dir: Path, epochs: int | None,
                  batch_size: int = 16, bf16: bool = False, progress: bool = True,
                  predictions_path: Path | None = None, say=lambda m: None,
                  inputs_hash: str = "", max_val: int | None = None) -> dict:
@@ -111,12 +111,16 @@ def finetune_arm(task, train: Sequence[Example], val: Sequence[Example] | None,
     from tunewise import training
     import importlib
     predict_mod = importlib.import_module("tunewise.prompting.predict")
-    overrides = dict(train_config or {})
-    overrides.update({"model": model, "method": method, "seed": seed})
+    from tunewise.training.config import TrainConfig
+    arm_settings = {"model": model, "method": method, "seed": seed}
     if epochs is not None:
-        overrides["epochs"] = epochs
-    if max_val:
-        overrides.setdefault("max_eval_examples", max_val)
+        arm_settings["epochs"] = epochs
+    if isinstance(train_config, TrainConfig):   # what compare passes (max_val applied already)
+        overrides = train_config.merged(arm_settings)
+    else:
+        overrides = {**(train_config or {}), **arm_settings}
+        if max_val:
+            overrides.setdefault("max_eval_examples", max_val)
     run_dir = Path(run_dir)
     marker = run_dir / "compare-inputs.json"
     state = _run_state(run_dir)
@@ -150,7 +154,8 @@ def finetune_arm(task, train: Sequence[Example], val: Sequence[Example] | None,
     tim = info.get("timing", {}) or {}
     tokens = info.get("tokens", {}) or {}
     run = training.read_run(run_dir)
-    used_epochs = len(info.get("history") or []) or overrides.get("epochs")
+    used_epochs = len(info.get("history") or []) or (
+        (overrides.epochs or None) if isinstance(overrides, TrainConfig) else overrides.get("epochs"))
     return _record(name, "finetune", [p.pred for p in preds], train_size=len(train), seed=seed,
                    run_dir=str(run_dir), epochs=used_epochs,
                    planned_epochs=run.get("epochs"), budget=run.get("budget"),

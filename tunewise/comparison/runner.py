@@ -21,7 +21,7 @@ from typing import Any, Callable
 from tunewise.comparison import analysis, arms as arm_fns, costing, datasets, findings
 from tunewise.comparison.cache import ArmCache, examples_fingerprint
 from tunewise.comparison.config import CompareConfig, load_config
-from tunewise.errors import ConfigError, UsageError
+from tunewise.errors import UsageError
 
 
 class _OutOfTime(Exception):
@@ -50,7 +50,6 @@ def compare(config: str | os.PathLike | dict | CompareConfig, *, out: str | os.P
     cfg = load_config(config, overrides=overrides)
     if max_minutes is not None:
         cfg.max_minutes = max_minutes
-    _check_train_config(cfg)
     out = Path(out or "compare-out")
     out.mkdir(parents=True, exist_ok=True)
     deadline = t_start + 60 * cfg.max_minutes if cfg.max_minutes else None
@@ -143,22 +142,6 @@ def compare(config: str | os.PathLike | dict | CompareConfig, *, out: str | os.P
 
 # -- the plan ---------------------------------------------------------------------------------
 
-def _check_train_config(cfg: CompareConfig) -> None:
-    """The fine-tuning settings are validated with the config, before any model loads."""
-    ft = cfg.arms.fine_tune
-    if not ft.enabled:
-        return
-    from tunewise.training.config import load_config as train_config
-    conf = ft.config
-    try:
-        if isinstance(conf, str):
-            train_config(cfg.resolve(conf), {"method": ft.method})
-        else:
-            train_config(None, {**(conf or {}), "method": ft.method})
-    except ConfigError as e:
-        raise ConfigError([f"arms.fine_tune.config: {p}" for p in e.problems]) from None
-
-
 def _make_task(cfg: CompareConfig, splits):
     from tunewise.tasks import make_task
     t = cfg.task
@@ -241,7 +224,7 @@ def _arm_calls(cfg, task, splits, test, plan, train_fp, base_model, bf16, pred_d
                                                    seed=cfg.seed * 1000 + s)[:size]
                 return arm_fns.finetune_arm(
                     task, subset, None, test, name=name, model=m.name, method=ft.method,
-                    train_config=conf or {}, seed=s, run_dir=out / "runs" / name,
+                    train_config=ft.train, seed=s, run_dir=out / "runs" / name,
                     epochs=epochs, batch_size=m.batch_size, bf16=bf16, progress=progress,
                     predictions_path=pred_dir / f"{name}.jsonl", say=say,
                     inputs_hash=fingerprint(inputs), max_val=ft.max_val)
