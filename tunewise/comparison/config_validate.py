@@ -143,7 +143,9 @@ def _per_size(spec, where: str, what: str, p: list[str], minimum: int) -> None:
             p.append(f"{where}: key {k!r} is not a training size (a positive integer, "
                      "'all' or 'default')")
         if not (isinstance(v, int) and not isinstance(v, bool) and v >= minimum):
-            p.append(f"{where}.{k}: expected an integer >= {minimum}, got {v!r}")
+            hint = (" (YAML reads {16:1} without a space as the number 961: write {16: 1})"
+                    if v is None else "")
+            p.append(f"{where}.{k}: expected an integer >= {minimum}, got {v!r}{hint}")
 
 
 def _fine_tune(ft, p: list[str]) -> None:
