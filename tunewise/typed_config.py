@@ -144,7 +144,13 @@ def _list(item_tp, val, problems, label):
     if not isinstance(val, (list, tuple)):
         problems.append(f"{label}: expected a list, got {val!r}")
         return []
-    return [coerce(item_tp, v, problems, f"{label}[{i}]") for i, v in enumerate(val)]
+    out = []
+    for i, v in enumerate(val):
+        before = len(problems)
+        item = coerce(item_tp, v, problems, f"{label}[{i}]")
+        if len(problems) == before:            # a bad item is reported once, then left out
+            out.append(item)
+    return out
 
 
 def _scalar(tp, val) -> tuple[bool, Any]:
