@@ -3,7 +3,10 @@
 Defaults live here only. ``load_config(path_or_dict, overrides=...)`` reads a YAML file (or a dict),
 merges overrides (nested dicts or dotted keys such as ``{"arms.fine_tune.sizes": [8]}``), and checks
 every field before any model is loaded; every problem is reported at once in a ``ConfigError`` that
-names the field and the fix.
+names the field (with its line and column in the YAML file) and the fix. Types, unknown keys and
+coercion: ``tunewise.typed_config`` (shared with `tunewise train`); value and cross-field rules:
+``config_validate.py``. The fine-tuning arms' settings become one typed ``TrainConfig``
+(``arms.fine_tune.train``), checked here and handed to ``tunewise.training.train``.
 
 A minimal config::
 
