@@ -154,8 +154,9 @@ def finetune_arm(task, train: Sequence[Example], val: Sequence[Example] | None,
     tim = info.get("timing", {}) or {}
     tokens = info.get("tokens", {}) or {}
     run = training.read_run(run_dir)
-    used_epochs = len(info.get("history") or []) or (
-        (overrides.epochs or None) if isinstance(overrides, TrainConfig) else overrides.get("epochs"))
+    planned = (overrides.epochs or None) if isinstance(overrides, TrainConfig) \
+        else overrides.get("epochs")
+    used_epochs = len(info.get("history") or []) or planned
     return _record(name, "finetune", [p.pred for p in preds], train_size=len(train), seed=seed,
                    run_dir=str(run_dir), epochs=used_epochs,
                    planned_epochs=run.get("epochs"), budget=run.get("budget"),

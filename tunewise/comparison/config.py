@@ -277,7 +277,7 @@ def _train_config(cfg: CompareConfig, found: list[str]) -> TrainConfig | None:
 
 def merge(base: dict, overrides: dict) -> dict:
     """Deep-merge ``overrides`` into a copy of ``base``; dotted keys address nested fields. A key
-    names the same entry as an existing key with the same text (``seeds.16`` is ``seeds: {16:}``)."""
+    names the same entry as an existing key with the same text (``seeds.16`` = ``{16: ...}``)."""
     out = copy.deepcopy(dict(base))
     for key, val in overrides.items():
         parts = str(key).split(".")
