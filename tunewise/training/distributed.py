@@ -117,3 +117,25 @@ def strip_processes(argv: Sequence[str]) -> list[str]:
             continue
         out.append(a)
     return out
+
+
+def gather_to_main(info: DistInfo, obj: Any) -> list:
+    """Every rank's ``obj`` as a list on rank 0 (``[obj]`` when not distributed; None on the
+    other ranks)."""
+    if not info.enabled:
+        return [obj]
+    import torch.distributed as dist
+    gathered = [None] * info.world_size if info.is_main else None
+    dist.gather_object(obj, gathered, dst=0)
+    return gathered
+
+
+def all_reduce_sum(info: DistInfo, values: Sequence[float]) -> list[float]:
+    """The sum over ranks of each of ``values`` (the values themselves when not distributed)."""
+    if not info.enabled:
+        return list(values)
+    import torch
+    import torch.distributed as dist
+    t = torch.tensor([float(v) for v in values])
+    dist.all_reduce(t)
+    return t.tolist()

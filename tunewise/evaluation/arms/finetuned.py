@@ -25,7 +25,8 @@ class Training:
 
     examples: Sequence
     task: Any
-    config: dict = field(default_factory=dict)
+    #: a ``TrainConfig`` (what compare passes) or a mapping of its fields
+    config: Any = field(default_factory=dict)
     inputs_hash: str = ""
     say: Callable[[str], None] = lambda m: None
     progress: bool = True
@@ -123,8 +124,9 @@ def training_record(run_dir: Path, info: dict, tr: Training) -> dict:
     """What a compare record says about the training: size, seed, epochs, model selection."""
     from tunewise import training
     run = training.read_run(run_dir)
-    return {"train_size": len(tr.examples), "seed": tr.config.get("seed"),
-            "epochs": len(info.get("history") or []) or tr.config.get("epochs"),
+    conf = tr.config if isinstance(tr.config, dict) else tr.config.to_dict()
+    return {"train_size": len(tr.examples), "seed": conf.get("seed"),
+            "epochs": len(info.get("history") or []) or conf.get("epochs") or None,
             "planned_epochs": run.get("epochs"), "budget": run.get("budget"),
             "model_selection": run.get("model_selection"), "val_size": run.get("n_val"),
             "best_epoch": info.get("best_epoch"), "val_metrics": info.get("metrics")}

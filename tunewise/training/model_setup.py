@@ -1,0 +1,66 @@
+"""Setup pieces of the recipe: LoRA / full fine-tuning on the loaded model, optimizer, learning-rate
+schedule, bf16 autocast."""
+from __future__ import annotations
+
+import contextlib
+
+import torch
+
+from tunewise.errors import ConfigError
+from tunewise.training.config import TrainConfig
+
+
+def prepare_model(model, cfg: TrainConfig):
+    """LoRA adapters (PEFT) on ``cfg.lora.targets``, or every weight trainable (full)."""
+    if cfg.method == "full":
+        for p in model.parameters():
+            p.requires_grad_(True)
+        return model
+    from peft import LoraConfig as PeftLoraConfig, get_peft_model
+    targets = cfg.lora.targets
+    target_modules = "all-linear" if targets == ["all-linear"] else list(targets)
+    pcfg = PeftLoraConfig(r=cfg.lora.r, lora_alpha=cfg.lora.alpha, lora_dropout=cfg.lora.dropout,
+                          target_modules=target_modules, bias="none", task_type="CAUSAL_LM")
+    try:
+        return get_peft_model(model, pcfg)  # (its v5 deprecation noise: see models/load.py)
+    except ValueError as e:
+        names = sorted({n.rsplit(".", 1)[-1] for n, m in model.named_modules()
+                        if isinstance(m, torch.nn.Linear)})
+        raise ConfigError([f"lora.targets: {', '.join(targets)} not found in {cfg.model} "
+                           f"({str(e).splitlines()[0][:120]}); linear layers there: "
+                           f"{', '.join(names)} (or all-linear)"]) from None
+
+
+def count_params(model) -> dict:
+    total = sum(p.numel() for p in model.parameters())
+    trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    return {"trainable": trainable, "total": total}
+
+
+def make_optimizer(params, cfg: TrainConfig):
+    params = list(params)
+    if cfg.optimizer == "adamw":
+        return torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+    if cfg.optimizer == "sgd":
+        return torch.optim.SGD(params, lr=cfg.lr, momentum=0.9, weight_decay=cfg.weight_decay)
+    from transformers.optimization import Adafactor
+    return Adafactor(params, lr=cfg.lr, weight_decay=cfg.weight_decay, scale_parameter=False,
+                     relative_step=False, warmup_init=False)
+
+
+def make_scheduler(optimizer, cfg: TrainConfig, total_steps: int):
+    from transformers import (get_constant_schedule_with_warmup,
+                              get_cosine_schedule_with_warmup, get_linear_schedule_with_warmup)
+    warmup = cfg.warmup_steps or int(round(cfg.warmup_ratio * total_steps))
+    if cfg.scheduler == "constant":
+        return get_constant_schedule_with_warmup(optimizer, warmup)
+    fn = get_cosine_schedule_with_warmup if cfg.scheduler == "cosine" \
+        else get_linear_schedule_with_warmup
+    return fn(optimizer, warmup, total_steps)
+
+
+def autocast(enabled: bool):
+    if not enabled:
+        return contextlib.nullcontext()
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    return torch.autocast(device, dtype=torch.bfloat16)
