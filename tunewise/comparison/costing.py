@@ -20,6 +20,22 @@ from __future__ import annotations
 from typing import Sequence
 
 
+def token_rate(cache, base_model, *, model: str, bf16: bool, batch_size: int, say):
+    """The model's ``TokenRate`` at this precision (``cost.token_rate``): measured once, as the
+    median of 5 timed passes, and kept in the output folder's cache so a rerun prices the same.
+    ``base_model``: a zero-argument function returning the loaded model (loaded only to
+    measure)."""
+    from tunewise.cost.token_rate import TokenRate, measure_token_rate
+    inputs = {"measure": "token-rate-v1", "model": model, "bf16": bf16, "batch_size": batch_size}
+    hit = cache.get("token-rate", inputs)
+    if hit:
+        return TokenRate(**{k: v for k, v in hit.items() if k != "text"})
+    say(f"measuring {model}'s time per token for the local cost (5 timed passes)")
+    rate = measure_token_rate(base_model(), bf16=bf16, batch_size=batch_size, passes=5)
+    cache.put("token-rate", inputs, rate.to_dict())
+    return rate
+
+
 def pick_ft_arm(raws: Sequence[dict], size: int) -> dict | None:
     """The fine-tuned run whose cost is reported: the lowest seed at ``size``."""
     runs = [r for r in raws if r["kind"] == "finetune" and r["train_size"] == size]

@@ -9,7 +9,7 @@ from tunewise.comparison import analysis, costing, datasets, findings
 from tunewise.comparison.config import CompareConfig
 
 def build_results(cfg: CompareConfig, task, splits, test, golds, raws: list[dict], metric: str,
-                  head: dict, warnings: list[str], *, plan_sizes) -> dict:
+                  head: dict, warnings: list[str], *, plan_sizes, token_rate=None) -> dict:
     """The results dict (tunewise.comparison.schema) from the raw arm records."""
     from tunewise.version import __version__
     kw = {"n_resamples": cfg.n_resamples, "alpha": cfg.alpha, "seed": cfg.seed}
@@ -22,7 +22,7 @@ def build_results(cfg: CompareConfig, task, splits, test, golds, raws: list[dict
     from tunewise.comparison.extrapolate import compare_section
     curve_pred = compare_section(task, golds, raws, scored, metric, seed=cfg.seed)
 
-    cost, extra, be_requests = _costs(cfg, task, splits, test, raws, cmp)
+    cost, extra, be_requests = _costs(cfg, task, splits, test, raws, cmp, token_rate)
     rec = analysis.recommend(metric=metric, majority=cmp["majority"], classical=cmp["classical"],
                              best_prompt=cmp["best_prompt"], best_ft=cmp["best_ft"],
                              largest_ft=cmp["largest_ft"], crossover=cmp["crossover"],
@@ -61,8 +61,9 @@ def build_results(cfg: CompareConfig, task, splits, test, golds, raws: list[dict
     }
 
 
-def _costs(cfg, task, splits, test, raws, cmp):
-    """(main cost section, extra sections, break-even for the recommendation)."""
+def _costs(cfg, task, splits, test, raws, cmp, token_rate=None):
+    """(main cost section, extra sections, break-even for the recommendation); ``token_rate``
+    (a function returning the model's ``TokenRate``) prices local calls from their tokens."""
     from tunewise.cost.prices import get_price, load_prices
     bp = cmp["best_prompt"]
     size = (cmp["crossover"] or {}).get("size") or (cmp["best_ft"] or {}).get("size")
@@ -75,7 +76,8 @@ def _costs(cfg, task, splits, test, raws, cmp):
     compute = get_price(cfg.cost.compute, table)
     zero = next((r for r in raws if r["name"] == "zero-shot"), None)
     main = costing.local_section(model=cfg.model.name, compute=compute, prompt_arm=prompt_raw,
-                                 ft_arm=ft_raw, zero_shot=zero)
+                                 ft_arm=ft_raw, zero_shot=zero,
+                                 token_rate=token_rate() if token_rate else None)
     extra = []
     if cfg.cost.price:
         price = get_price(cfg.cost.price, table)

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from tunewise.comparison import analysis, datasets, findings
+from tunewise.comparison import analysis, costing, datasets, findings
 from tunewise.comparison.cache import ArmCache, examples_fingerprint
 from tunewise.comparison.config import CompareConfig, load_config
 from tunewise.comparison.plan import PlanContext, PlannedArm, plan_arms, training_sizes
@@ -73,8 +73,11 @@ def compare(config: str | os.PathLike | dict | CompareConfig, *, out: str | os.P
         s.warnings.append(f"stopped after {cfg.max_minutes:g} minutes: {len(runner.skipped)} "
                           f"arm(s) not run ({', '.join(runner.skipped)}); rerun the same command "
                           "to continue")
+    def rate():   # measured only when a cost section needs it
+        return costing.token_rate(runner.cache, ctx.base_model, model=cfg.model.name, bf16=bf16,
+                                  batch_size=cfg.model.batch_size, say=say)
     results = build_results(cfg, s.task, s.splits, s.test, s.golds, raws, s.metric, s.head,
-                            s.warnings, plan_sizes=sizes)
+                            s.warnings, plan_sizes=sizes, token_rate=rate)
     results["timing"] = {"total_seconds": time.perf_counter() - t_start,
                          "arms_seconds": {r["name"]: r.get("seconds") for r in raws}}
     results["files"] = {**{k: os.path.relpath(v, out) for k, v in s.splits.files.items()},
