@@ -113,5 +113,5 @@ def test_compare_prices_local_arms_from_tokens_at_one_rate(tmp_path):
     res2 = compare(config, out=tmp_path, overrides=smoke, say=said.append, progress=False)
     assert not any("time per token" in m for m in said)
     assert res2["cost"]["pricing"]["token_rate"] == rate
-    assert json.loads((tmp_path / "arms" / "token-rate.json").read_text())["result"]["model"] \
+    assert json.loads((tmp_path / "measurements" / "token-rate.json").read_text())["result"]["model"] \
         == "tiny-random"

@@ -45,8 +45,8 @@ def _safe(name: str) -> str:
 class ArmCache:
     """Finished arms of one compare output folder."""
 
-    def __init__(self, out_dir: str | Path):
-        self.dir = Path(out_dir) / "arms"
+    def __init__(self, out_dir: str | Path, folder: str = "arms"):
+        self.dir = Path(out_dir) / folder
 
     def path(self, name: str) -> Path:
         return self.dir / f"{_safe(name)}.json"

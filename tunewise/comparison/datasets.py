@@ -101,69 +101,87 @@ def _premade(cfg) -> Splits:
 
 
 def _clean_and_split(cfg, d, src: str, source: str, data_dir: Path, say) -> Splits:
-    # the submodules directly: `tunewise.data.clean` the attribute turns into the module once
-    # the module has been imported
-    from tunewise.quality.commands import clean
-    from tunewise.data.formats.writers import write_chat_jsonl
-    from tunewise.data.reading import read
-    from tunewise.quality.commands import split
-    key = hashlib.sha256(json.dumps({"input": _file_hash(src), "clean": d.clean, "clean_options": d.clean_options,
+    """Read, clean, sample and split in memory; the cleaned data, its log, the sample and the
+    splits are written as artifacts (and as the cache a rerun reuses), never read back."""
+    key = hashlib.sha256(json.dumps({"input": _file_hash(src), "clean": d.clean,
+                                     "clean_options": d.clean_options,
                                      "reader": _reader_kwargs(d), "val": d.val_fraction,
                                      "test": d.test_fraction, "seed": cfg.seed,
                                      "max_examples": d.max_examples},
                                     sort_keys=True).encode()).hexdigest()
     marker = data_dir / "prepared.json"
     split_dir = data_dir / "splits"
-    notes: list[str] = []
-    files = {}
     if marker.is_file() and json.loads(marker.read_text()).get("key") == key:
         say(f"data: reusing the splits in {split_dir}")
+        from tunewise.data.reading import read
         info = json.loads(marker.read_text())
-        notes, files = info.get("notes", []), info.get("files", {})
+        train, val, test = (read(str(split_dir / f"{n}.jsonl")) if
+                            (split_dir / f"{n}.jsonl").exists() else []
+                            for n in ("train", "val", "test"))
+        return Splits(train, val, test, source, files=info.get("files", {}),
+                      notes=info.get("notes", []))
+    data_dir.mkdir(parents=True, exist_ok=True)
+    notes: list[str] = []
+    files: dict[str, str] = {}
+    pool = _cleaned(d, src, data_dir, notes, files, say)
+    if d.max_examples and len(pool) > d.max_examples:
+        from tunewise.data.formats.writers import write_chat_jsonl
+        total = len(pool)
+        pool = subsample(pool, d.max_examples, cfg.seed)
+        files["sample"] = str(data_dir / "sample.jsonl")
+        write_chat_jsonl(files["sample"], pool)
+        notes.append(f"used a stratified, seeded sample of {len(pool)} of the {total} examples "
+                     "(data.max_examples)")
+    say(f"data: splitting {len(pool):,} examples (val {d.val_fraction:.0%}, test "
+        f"{d.test_fraction:.0%}, seed {cfg.seed})")
+    from tunewise.quality.commands import split_examples
+    parts: dict[str, list[Example]] = {}
+    split_examples(pool, split_dir, task=(d.clean_options or {}).get("task"),
+                   val=d.val_fraction, test=d.test_fraction, seed=cfg.seed, progress=False,
+                   input_path=src, parts=parts)
+    files.update({n: str(split_dir / f"{n}.jsonl") for n in ("train", "val", "test")})
+    write_json(marker, {"key": key, "notes": notes, "files": files})
+    return Splits(parts["train"], parts["val"], parts["test"], source, files=files, notes=notes)
+
+
+def _cleaned(d, src: str, data_dir: Path, notes: list[str], files: dict, say) -> list[Example]:
+    """The examples of ``src`` (a file or class folders), cleaned when ``d.clean``."""
+    from tunewise.data.reading import iter_examples
+    kwargs = _reader_kwargs(d)
+    task = (d.clean_options or {}).get("task")     # the one clean option that is not cleaning's
+    if task is not None:
+        kwargs["task"] = task
+    if Path(src).is_dir() or d.format == "folder":
+        empty: list[str] = []
+        docs = read_class_folders(src, encoding=d.encoding, skipped=empty)
+        notes.append(f"read {len(docs)} documents from the class folders of {src}"
+                     + (f"; left out {len(empty)} empty file(s): {', '.join(empty[:5])}"
+                        if empty else ""))
+
+        def examples(problem_log):
+            return iter(docs)
     else:
-        data_dir.mkdir(parents=True, exist_ok=True)
-        kwargs = _reader_kwargs(d)
-        current = src
-        if Path(src).is_dir() or d.format == "folder":
-            empty: list[str] = []
-            exs = read_class_folders(src, encoding=d.encoding, skipped=empty)
-            current = str(data_dir / "input.jsonl")
-            write_chat_jsonl(current, exs)
-            kwargs = {}
-            notes.append(f"read {len(exs)} documents from the class folders of {src}"
-                         + (f"; left out {len(empty)} empty file(s): {', '.join(empty[:5])}"
-                            if empty else ""))
-            files["input"] = current
-        if d.clean:
-            say(f"data: cleaning {current}")
-            cleaned = str(data_dir / "clean.jsonl")
-            log = str(data_dir / "clean-log.jsonl")
-            res = clean(current, cleaned, log=log, progress=False,
-                             **{**kwargs, **(d.clean_options or {})})
-            kwargs = {}
-            current = cleaned
-            files.update({"clean": cleaned, "clean_log": log})
-            notes.append(_clean_note(res, log))
-            say(f"data: {notes[-1]}")
-        if d.max_examples:
-            pool = read(current, **kwargs)
-            if len(pool) > d.max_examples:
-                sample = subsample(pool, d.max_examples, cfg.seed)
-                current = str(data_dir / "sample.jsonl")
-                write_chat_jsonl(current, sample)
-                kwargs = {}
-                files["sample"] = current
-                notes.append(f"used a stratified, seeded sample of {len(sample)} of the "
-                             f"{len(pool)} examples (data.max_examples)")
-        say(f"data: splitting {current} (val {d.val_fraction:.0%}, test {d.test_fraction:.0%}, "
-            f"seed {cfg.seed})")
-        split(current, str(split_dir), val=d.val_fraction, test=d.test_fraction,
-                   seed=cfg.seed, progress=False, **kwargs)
-        files.update({n: str(split_dir / f"{n}.jsonl") for n in ("train", "val", "test")})
-        write_json(marker, {"key": key, "notes": notes, "files": files})
-    train, val, test = (read(str(split_dir / f"{n}.jsonl")) if
-                        (split_dir / f"{n}.jsonl").exists() else [] for n in ("train", "val", "test"))
-    return Splits(train, val, test, source, files=files, notes=notes)
+        docs = None
+
+        def examples(problem_log):
+            return iter_examples(src, log=problem_log, **kwargs)
+    if not d.clean:
+        from tunewise.data.reading import read
+        return docs if docs is not None else read(src, **kwargs)
+    from tunewise.data.cleaning import CleanOptions
+    from tunewise.quality.commands import clean_source
+    say(f"data: cleaning {src}")
+    files.update({"clean": str(data_dir / "clean.jsonl"),
+                  "clean_log": str(data_dir / "clean-log.jsonl")})
+    fields = CleanOptions.__dataclass_fields__
+    opts = CleanOptions(**{k: v for k, v in (d.clean_options or {}).items() if k in fields})
+    kept: list[Example] = []
+    res = clean_source(examples, files["clean"], log=files["clean_log"], options=opts, task=task,
+                       source=src, progress=False, kept=kept,
+                       input_path=None if docs is not None else src)
+    notes.append(_clean_note(res, files["clean_log"]))
+    say(f"data: {notes[-1]}")
+    return kept
 
 
 def _clean_note(res, log: str) -> str:

@@ -154,7 +154,8 @@ def clean_examples(examples: ExampleSource, out: str | os.PathLike, *, task: Dat
                    count_tokens: Callable[[Example], int] | None = None,
                    token_limit: int | None = None,
                    label_issues: Callable[[], dict[int, dict]] | None = None,
-                   head: list[Example] | None = None) -> CleanResult:
+                   head: list[Example] | None = None,
+                   kept: list[Example] | None = None) -> CleanResult:
     """Clean what ``examples(problem_log)`` yields (called for a peek, then once per pass). Rows
     the reader rejects are removed as ``invalid``.
 
@@ -165,7 +166,8 @@ def clean_examples(examples: ExampleSource, out: str | os.PathLike, *, task: Dat
     ``label_issues``: ``{source line: {"suggested", "confidence"}}`` of rows to drop as
     ``label_issue`` (``options.drop_label_issues``). ``tunewise.data.clean`` builds these three
     from the options (a tokenizer, confident learning) and the task from its name. ``head``: the
-    ``peek`` the caller already took (saves a read)."""
+    ``peek`` the caller already took (saves a read). ``kept``: a list that receives the kept
+    (repaired) examples, so a caller can go on in memory instead of reading ``out`` back."""
     from tunewise.data import write_chat_jsonl
     from tunewise.fileio import atomic_write
     from tunewise.progress import bar
@@ -252,6 +254,8 @@ def clean_examples(examples: ExampleSource, out: str | os.PathLike, *, task: Dat
                 logf.write("\n")
             advance(1)
             if status == KEEP:
+                if kept is not None:
+                    kept.append(fixed)
                 yield fixed
         counts["seen"] = i + 1
         # checked here, after the last row and before OUT and the log are renamed into place:

@@ -101,11 +101,14 @@ def split_examples(examples: Sequence[Example], out_dir: str | os.PathLike, *, t
                    val: float = 0.1, test: float = 0.1, seed: int = 0,
                    near_dup_threshold: float | None = 0.9, input_path: str | None = None,
                    input_sha256: str | None = None, options: dict | None = None,
-                   progress: bool = True) -> dict[str, Any]:
+                   progress: bool = True,
+                   parts: dict[str, list[Example]] | None = None) -> dict[str, Any]:
     """Split ``examples`` into ``out_dir``; returns the manifest (also written there).
 
     ``task`` says what each example's stratum is (``tunewise.tasks.data_task`` resolves a kind
-    name; ``tunewise.data.split`` does that for a file)."""
+    name; ``tunewise.data.split`` does that for a file). ``parts``: a dict that receives the
+    split examples ({"train": [...], "val": [...], "test": [...]}), so a caller can go on in
+    memory instead of reading the files back."""
     from tunewise.version import __version__
     from tunewise.data import write_chat_jsonl
     from tunewise.fileio import write_json
@@ -128,14 +131,17 @@ def split_examples(examples: Sequence[Example], out_dir: str | os.PathLike, *, t
     for g in groups:
         votes = Counter(task.stratum(examples[i]) for i in g)
         strata.append(sorted(votes.items(), key=lambda kv: (-kv[1], kv[0]))[0][0])
-    parts = assign_groups(groups, strata, fractions, seed)
+    assigned = assign_groups(groups, strata, fractions, seed)
 
     out_dir = Path(out_dir)
     from tunewise.outputs_guard import check_outputs
     check_outputs({"input": input_path}, {f"split file {n}": out_dir / n for n in SPLIT_FILES})
     out_dir.mkdir(parents=True, exist_ok=True)
     for name in SPLITS:
-        write_chat_jsonl(out_dir / f"{name}.jsonl", [examples[i] for i in parts[name]])
+        rows = [examples[i] for i in assigned[name]]
+        write_chat_jsonl(out_dir / f"{name}.jsonl", rows)
+        if parts is not None:
+            parts[name] = rows
     multi = [g for g in groups if len(g) > 1]
     manifest = {
         "input": input_path,
@@ -143,9 +149,9 @@ def split_examples(examples: Sequence[Example], out_dir: str | os.PathLike, *, t
         "seed": seed,
         "task": task.kind,
         "stratified_by": task.stratified_by,
-        "counts": {**{k: len(parts[k]) for k in SPLITS}, "total": len(examples)},
+        "counts": {**{k: len(assigned[k]) for k in SPLITS}, "total": len(examples)},
         "fractions": fractions,
-        "label_distribution": ({k: _distribution(examples, parts[k], task) for k in SPLITS}
+        "label_distribution": ({k: _distribution(examples, assigned[k], task) for k in SPLITS}
                                if task.has_labels else None),
         "duplicate_groups": {"groups": len(groups), "multi_row_groups": len(multi),
                              "rows_in_multi_row_groups": sum(len(g) for g in multi)},
