@@ -112,7 +112,8 @@ def test_priced_model_reports_cost_and_retirement(cli, server, test_file, tmp_pa
                                            + u["tokens_out"] * price["usd_per_1m_output"]) / 1e6)
     assert u["cost_usd"] > 0 and u["cost_usd_this_run"] == pytest.approx(u["cost_usd"])
     assert u["estimated_cost_usd"] >= u["cost_usd"] * 0.5
-    assert isinstance(d["retirement_warnings"], list)
+    # gpt-4o-mini has retirement dates in the table: within 90 days (or past) from 2026-10-16 on
+    assert any("retire" in w for w in d["retirement_warnings"])
     assert "sk-test-anything" not in r.stdout + r.stderr
     human = cli("eval", "--data", test_file, "--model", f"openai:{PRICED}", "--base-url",
                 server.url + "/v1", "--cache-dir", str(tmp_path), "--limit", "8",
@@ -120,6 +121,18 @@ def test_priced_model_reports_cost_and_retirement(cli, server, test_file, tmp_pa
     assert human.returncode == 0, human.stderr
     assert "remote usage: 0 requests, 8 from the cache" in human.stdout
     assert "paid by this run" in human.stdout and "$0.00 paid" in human.stdout
+    assert "warning:" in human.stdout and "retire" in human.stdout
+
+
+def test_json_notes_unparseable_answers(cli, server, test_file, tmp_path):
+    # the random base model puts no label among its top logprobs and answers blank lines
+    r = cli("eval", "--data", test_file, "--model", "tiny-random", "--base-url",
+            server.url + "/v1", "--cache-dir", str(tmp_path), "--limit", "6", "--json")
+    assert r.returncode == 0, r.stderr
+    d = json.loads(r.stdout)
+    assert d["usage"]["unparseable"] > 0
+    assert any("6 of 6 answers were read from the generated text" in n for n in d["notes"])
+    assert any("named no label (counted wrong)" in n for n in d["notes"])
 
 
 def test_max_cost_refusal_names_the_estimate_and_the_flag(cli, server, test_file, tmp_path):
