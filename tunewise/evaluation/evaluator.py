@@ -153,6 +153,8 @@ class EvalOptions:
             raise UsageError("--adapter runs a local fine-tune; a remote model takes none",
                              fix="serve the run (tunewise serve) and evaluate it with --model "
                                  "NAME --base-url URL, or drop --base-url")
+        if self.calibrate:
+            raise UsageError("--calibrate applies to local label scoring, not a remote model")
         if self.concurrency < 1:
             raise UsageError(f"--concurrency must be >= 1, got {self.concurrency}")
         if self.timeout_s <= 0:
