@@ -14,7 +14,8 @@ def register(app: click.Group) -> None:
 @click.option("--data", "data", required=True, type=click.Path(dir_okay=False),
               help="Training data (any format `tunewise data check` reads).")
 @click.option("--model", default=DEFAULT_MODEL, show_default=True,
-              help="Hosted model (price-table entry or alias) or a local model.")
+              help="Hosted model (price-table entry or alias, optionally openai:NAME) or a local "
+                   "model.")
 @click.option("--shots", type=int, default=4, show_default=True,
               help="Examples in the prompted arm's prompt (k-shot).")
 @click.option("--epochs", type=int, default=None,
@@ -45,6 +46,7 @@ def cost(data, model, shots, epochs, output_tokens, requests, prices, task_kind,
 
     \b
     tunewise cost --data train.jsonl                          # gpt-4o-mini, 4-shot
+    tunewise cost --data train.jsonl --model openai:gpt-4.1-mini
     tunewise cost --data train.csv --model gpt-4.1-nano --shots 8 --epochs 3
     tunewise cost --data train.csv --model smollm2 --compute cpu \\
         --throughput 40 --train-throughput 12                 # local: measured speed x $/hour
@@ -61,11 +63,18 @@ def cost(data, model, shots, epochs, output_tokens, requests, prices, task_kind,
                    requests=requests, prices=prices, task=task, compute=compute,
                    throughput=throughput, prompt_throughput=prompt_throughput,
                    train_throughput=train_throughput, seed=seed)
+    from tunewise.cost.retirement import retirement_warnings
+    warnings = retirement_warnings(est.model, prices=prices) if est.mode == "hosted" else []
     if as_json:
         from tunewise.cli.output import emit_json
-        emit_json(est.to_dict())
+        emit_json({**est.to_dict(), "retirement_warnings": warnings})
         return
     print_estimate(est)
+    from rich.markup import escape
+
+    from tunewise.cli.output import console
+    for w in warnings:
+        console.print(f"[yellow]warning:[/] {escape(w)}")
 
 
 def print_estimate(est) -> None:

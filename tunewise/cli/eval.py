@@ -8,6 +8,7 @@ from __future__ import annotations
 import click
 
 from tunewise.errors import UsageError
+from tunewise.cli.eval_remote import remote_fields, remote_options, render_usage, with_price
 from tunewise.evaluation.arms import ARM_KINDS
 
 #: ``--arm``: every registered arm kind ("finetuned" is chosen by ``--adapter``)
@@ -19,7 +20,7 @@ _ARM_CHOICES = ["prompt", *sorted(k for k in ARM_KINDS if k not in ("prompt", "f
               help="the split to evaluate (chat JSONL, prompt/completion, alpaca, CSV/TSV, CoNLL)")
 @click.option("--model", default=None, metavar="M",
               help="smollm2-135m-instruct (default, embedded), tiny-random, a local folder or a "
-                   "hub id")
+                   "hub id; a remote model: openai:NAME, or NAME with --base-url")
 @click.option("--adapter", default=None, metavar="RUN_DIR",
               help="a run directory from `tunewise train` (its base model and task are used)")
 @click.option("--arm", type=click.Choice(_ARM_CHOICES), default="prompt",
@@ -60,9 +61,10 @@ _ARM_CHOICES = ["prompt", *sorted(k for k in ARM_KINDS if k not in ("prompt", "f
 @click.option("--compare", nargs=2, default=None, metavar="A.jsonl B.jsonl",
               help="paired test of two predictions files instead of an evaluation")
 @click.option("--json", "as_json", is_flag=True, help="print one JSON object on stdout")
+@remote_options
 def eval_cmd(data, model, adapter, arm, train, shots, shots_from, shot_selection, task, labels,
              method, limit, batch_size, max_new_tokens, calibrate, bf16, seed, out, fmt,
-             text_column, label_column, compare, as_json):
+             text_column, label_column, compare, as_json, **remote):
     """Evaluate one arm on a split: metrics with 95% bootstrap CIs, per-class report,
     confusion matrix and timing.
 
@@ -72,6 +74,8 @@ def eval_cmd(data, model, adapter, arm, train, shots, shots_from, shot_selection
     tunewise eval --data test.csv --arm classical --train train.csv
     tunewise eval --data test.csv --adapter runs/sentiment --out ft.jsonl
     tunewise eval --compare ft.jsonl zero.jsonl           McNemar / paired bootstrap
+    tunewise eval --data test.csv --model openai:gpt-4.1-mini --shots 4 --train train.csv
+    tunewise eval --data test.csv --model qwen --base-url http://127.0.0.1:8000/v1
     """
     if compare:
         if data:
@@ -96,13 +100,21 @@ def eval_cmd(data, model, adapter, arm, train, shots, shots_from, shot_selection
                           task=task, labels=label_list, method=method, seed=seed, limit=limit,
                           out=out, batch_size=batch_size, max_new_tokens=max_new_tokens,
                           bf16=bf16, calibrate=calibrate, read_options=read_options,
-                          progress=True)
+                          progress=True, **remote_fields(remote))
+    warnings: list[str] = []
+    if options.is_remote():
+        options, warnings = with_price(options)
     res = evaluate(data, options)
     if as_json:
         from tunewise.cli.output import emit_json
-        emit_json(res.to_dict())
+        d = res.to_dict()
+        if res.arm == "remote":
+            d["retirement_warnings"] = warnings
+        emit_json(d)
     else:
         render(res)
+        if res.arm == "remote":
+            render_usage(res.usage, warnings)
     return 0
 
 

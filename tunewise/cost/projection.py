@@ -256,6 +256,7 @@ def estimate(data, *, model: str = DEFAULT_MODEL, shots: int = 4, epochs: int | 
     _nonneg(output_tokens=output_tokens, throughput=throughput,
             prompt_throughput=prompt_throughput, train_throughput=train_throughput)
     table = prices if hasattr(prices, "entries") else load_prices(prices)
+    model = _without_provider(model, table)
     entry = get_price(model, table) if (model in table or not _looks_local(model)) else None
     examples = _examples(data)
     if task is None:
@@ -309,6 +310,21 @@ def estimate(data, *, model: str = DEFAULT_MODEL, shots: int = 4, epochs: int | 
 
 def _with_eps(u: ArmUsage, eps: float) -> ArmUsage:
     return ArmUsage(u.name, u.kind, u.prompt_tokens, u.output_tokens, eps)
+
+
+def _without_provider(model: str, table) -> str:
+    """``openai:gpt-4.1-mini`` -> ``gpt-4.1-mini`` (the price-table name); the prefix names a
+    hosted model, so it must be a hosted entry of the table."""
+    from tunewise.remote.spec import PROVIDERS
+    prefix, sep, rest = model.partition(":")
+    if not (sep and prefix in PROVIDERS):
+        return model
+    if rest in table and table.get(rest).pricing == "api":
+        return rest
+    hosted = sorted(n for n, e in table.entries.items() if e.pricing == "api")
+    from tunewise.registry import did_you_mean
+    raise UsageError(f"{model!r}: the price table has no hosted model {rest!r}",
+                     fix=f"{did_you_mean(rest, hosted)}; or add it to your --prices YAML")
 
 
 def _looks_local(model: str) -> bool:

@@ -9,12 +9,17 @@
     r = evaluate("test.csv", adapter="runs/sentiment")         # a `tunewise train` run
     r.metrics["accuracy"].value, r.metrics["accuracy"].ci, r.timing["examples_per_second"]
     r.to_dict()                                                # what `tunewise eval --json` prints
+    r = evaluate("test.csv", model="openai:gpt-4.1-mini", price=remote_price("gpt-4.1-mini"),
+                 max_cost_usd=2)                               # a remote model: the remote arm
+    r.usage["cost_usd"], r.usage["requests"], r.usage["cache_hits"]
 
     opts = EvalOptions(shots=4, shots_from="train.csv"); evaluate("test.csv", opts)
 
 Arms (``tunewise.evaluation.arms``, any registered kind): ``prompt`` (zero/k-shot prompting of a
 model, or of a fine-tuned run with ``adapter``: the ``finetuned`` arm), ``classical``
-(classification only), ``majority``. Timing covers the prediction loop alone; model loading and
+(classification only), ``majority``, ``remote`` (a model behind an OpenAI-compatible API: a
+``model`` with a provider prefix, ``openai:gpt-4.1-mini``, or any name with ``base_url``; chosen
+automatically for such a model). Timing covers the prediction loop alone; model loading and
 the warm-up are reported separately as ``load_seconds`` (``arms.timed_predictions``).
 """
 from __future__ import annotations
@@ -73,9 +78,41 @@ class EvalOptions:
     #: keyword arguments for ``tunewise.data.read``
     read_options: dict | None = None
     progress: bool = True
+    # -- remote models (``openai:NAME``, or any NAME with ``base_url``): the remote arm --------
+    #: an OpenAI-compatible API root (vLLM, llama.cpp, Ollama, ``tunewise serve``): .../v1
+    base_url: str | None = None
+    #: the environment variable holding the API key (default OPENAI_API_KEY); never the key
+    api_key_env: str | None = None
+    #: refuse a run whose uncached requests are estimated above this many US dollars
+    #: (None: no limit)
+    max_cost_usd: float | None = 5.0
+    #: classification: "auto", "logprobs" or "generate" (None: from ``method``)
+    scoring: str | None = None
+    #: requests in flight at most
+    concurrency: int = 8
+    #: seconds one request may take
+    timeout_s: float = 60.0
+    #: retries per request on 429 / 5xx / timeouts / dropped connections
+    max_retries: int = 6
+    #: the response cache (None: ``$TUNEWISE_HOME/remote-cache``)
+    cache_dir: str | os.PathLike | None = None
+    #: a ``tunewise.remote.RemotePrice`` (``tunewise.cost.remote_prices.remote_price(model)``;
+    #: ``tunewise eval`` looks it up in the price table); None: cost unknown
+    price: Any = None
+
+    def is_remote(self) -> bool:
+        """A model on an OpenAI-compatible server: a provider prefix or a ``base_url``."""
+        from tunewise.remote.spec import PROVIDERS
+        if self.base_url is not None:
+            return True
+        return isinstance(self.model, str) and self.model.partition(":")[0] in PROVIDERS \
+            and ":" in self.model
 
     def arm_kind(self) -> str:
-        """The registry kind: ``arm``, with "prompt" on an ``adapter`` meaning "finetuned"."""
+        """The registry kind: ``arm``, with "prompt" on an ``adapter`` meaning "finetuned" and
+        on a remote model (``is_remote``) meaning "remote"."""
+        if self.arm == "prompt" and self.is_remote():
+            return "remote"
         return "finetuned" if self.arm == "prompt" and self.adapter is not None else self.arm
 
     def check(self) -> None:
@@ -99,6 +136,33 @@ class EvalOptions:
         if self.shot_selection not in SELECTIONS:
             raise UsageError(f"unknown shot selection {self.shot_selection!r}",
                              fix=f"use one of: {', '.join(SELECTIONS)}")
+        self._check_remote()
+
+    def _check_remote(self) -> None:
+        remote = self.arm_kind() == "remote"
+        if not remote:
+            given = [flag for flag, v in (("--api-key-env", self.api_key_env),
+                                          ("--scoring", self.scoring),
+                                          ("--cache-dir", self.cache_dir)) if v is not None]
+            if given:
+                raise UsageError(f"{', '.join(given)} apply to remote models only",
+                                 fix="give --model openai:NAME, or --model NAME --base-url "
+                                     "http://HOST:PORT/v1")
+            return
+        if self.adapter is not None:
+            raise UsageError("--adapter runs a local fine-tune; a remote model takes none",
+                             fix="serve the run (tunewise serve) and evaluate it with --model "
+                                 "NAME --base-url URL, or drop --base-url")
+        if self.calibrate:
+            raise UsageError("--calibrate applies to local label scoring, not a remote model")
+        if self.concurrency < 1:
+            raise UsageError(f"--concurrency must be >= 1, got {self.concurrency}")
+        if self.timeout_s <= 0:
+            raise UsageError(f"--timeout must be > 0 seconds, got {self.timeout_s}")
+        if self.max_retries < 0:
+            raise UsageError(f"--retries must be >= 0, got {self.max_retries}")
+        if self.max_cost_usd is not None and self.max_cost_usd < 0:
+            raise UsageError(f"--max-cost must be >= 0 US dollars, got {self.max_cost_usd}")
 
 
 def eval_options(options: EvalOptions | None = None, **fields_) -> EvalOptions:
@@ -142,6 +206,9 @@ class EvalResult:
     notes: list[str] = field(default_factory=list)
     #: where the predictions JSONL was written, if anywhere
     out: str | None = None
+    #: remote arms: tokens_in/out, requests, cache_hits, attempts, retries, retry_causes,
+    #: unparseable, estimated_cost_usd, cost_usd (all answers), cost_usd_this_run, price
+    usage: dict = field(default_factory=dict)
 
     @property
     def n(self) -> int:
@@ -157,6 +224,8 @@ class EvalResult:
              "metrics": {k: _metric_dict(v) for k, v in self.metrics.items()},
              "report": self.report, "confusion": self.confusion, "timing": self.timing,
              "settings": self.settings, "notes": self.notes, "out": self.out}
+        if self.usage:
+            d["usage"] = self.usage
         if with_predictions:
             from tunewise.evaluation.predictions import prediction_rows
             d["predictions"] = prediction_rows(self.task, self.examples, self.predictions)
@@ -275,9 +344,15 @@ def _result(data, opts: EvalOptions, task: Task, examples, ran) -> EvalResult:
                 "limit": opts.limit, "batch_size": opts.batch_size, "bf16": False,
                 "fp32_rechecked": 0, "calibrate": False}
     settings.update({k: v for k, v in ran.settings.items() if k in settings})
+    usage = {}
+    if ran.kind == "remote":
+        # where and how the remote model was asked (the key variable's name, never the key)
+        settings.update({k: v for k, v in ran.settings.items() if k != "model"},
+                        method=ran.settings.get("scoring"), batch_size=None)
+        usage = dict(ran.usage)
     return EvalResult(arm=ran.kind, task=task, model=ran.model, predictions=preds,
                       examples=examples, timing=timing, settings=settings,
-                      notes=list(ran.notes), **measured)
+                      notes=list(ran.notes), usage=usage, **measured)
 
 
 def _measure(task: Task, examples, preds, *, n_resamples: int, seed: int) -> dict:

@@ -73,6 +73,32 @@ class RemoteArm:
         self.token_param = token_param
         self.client = RemoteClient(self.spec, cache=ResponseCache(cache_dir), options=options)
 
+    @classmethod
+    def from_options(cls, options, *, train=(), shots_from=()) -> "RemoteArm":
+        """The arm ``evaluate`` / ``tunewise eval`` run for a remote ``options.model``
+        (``EvalOptions``): its shots, seed, budget, scoring, price, cost limit and client."""
+        from tunewise.errors import UsageError
+        scoring = options.scoring or {"score": "logprobs",
+                                      "generate": "generate"}.get(options.method, "auto")
+        spec = parse_model_spec(options.model, base_url=options.base_url,
+                                api_key_env=options.api_key_env)
+        if spec.provider and options.price is None and options.max_cost_usd is not None:
+            # a hosted model bills every call: a limit that cannot be checked is no limit
+            raise UsageError(
+                f"no price is known for {spec.display}, so the cost limit (max_cost_usd "
+                f"${options.max_cost_usd:g}) cannot be checked",
+                fix="in Python pass price=tunewise.cost.remote_prices.remote_price(MODEL); add "
+                    "the model to a price YAML named by $TUNEWISE_PRICES; or run without a "
+                    "limit: --max-cost none (max_cost_usd=None)")
+        client = ClientOptions(concurrency=options.concurrency, timeout_s=options.timeout_s,
+                               max_retries=options.max_retries)
+        return cls(options.model, base_url=options.base_url, api_key_env=options.api_key_env,
+                   k=options.shots, shots_pool=shots_from or (), seed=options.seed,
+                   shot_selection=options.shot_selection, scoring=scoring,
+                   max_tokens=options.max_new_tokens, price=options.price,
+                   max_cost_usd=options.max_cost_usd, cache_dir=options.cache_dir,
+                   options=client)
+
     def __repr__(self) -> str:
         return f"RemoteArm({self.spec.display!r}, base_url={self.spec.base_url!r})"
 
