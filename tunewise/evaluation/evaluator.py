@@ -345,8 +345,8 @@ def _result(data, opts: EvalOptions, task: Task, examples, ran) -> EvalResult:
                 "fp32_rechecked": 0, "calibrate": False}
     settings.update({k: v for k, v in ran.settings.items() if k in settings})
     usage = {}
-    if ran.kind == "remote":
-        # where and how the remote model was asked (the key variable's name, never the key)
+    if "requests" in ran.usage:
+        # an arm that asked a server: where and how the remote model was asked (the key variable's name, never the key)
         settings.update({k: v for k, v in ran.settings.items() if k != "model"},
                         method=ran.settings.get("scoring"), batch_size=None)
         usage = dict(ran.usage)

@@ -119,7 +119,7 @@ class RemoteArm:
     def _budget(self, task) -> int:
         if self.max_tokens:
             return int(self.max_tokens)
-        if task.kind == "classification":
+        if task.can_score_labels:
             # about 3 characters a token for label words, plus room for a space or a period
             return max(8, max(len(lab) for lab in task.labels) // 3 + 6)
         from tunewise.prompting.predict import DEFAULT_MAX_NEW_TOKENS
@@ -147,7 +147,7 @@ class RemoteArm:
         return self._check(self.requests(task, examples, logprobs=self._wants_logprobs(task)))
 
     def _wants_logprobs(self, task) -> bool:
-        return task.kind == "classification" and self.scoring in ("auto", "logprobs")
+        return task.can_score_labels and self.scoring in ("auto", "logprobs")
 
     # -- predict ----------------------------------------------------------------------------
     def predict(self, task, examples: Sequence, *, progress: bool = True) -> ArmResult:
@@ -168,7 +168,7 @@ class RemoteArm:
 
         preds, timing = timed_predictions(run, examples)
         usage = self._usage(preds, state["estimate"])
-        if task.kind == "classification":
+        if task.can_score_labels:
             bad = sum(p.pred is None for p in preds)
             usage["unparseable"] = bad
             by_text = sum(p.extra.get("method") == "generate" for p in preds)
@@ -235,7 +235,7 @@ class RemoteArm:
         extra = {"finish": choice.get("finish_reason")}
         if not usage:
             extra["usage_missing"] = True
-        if logprobs and task.kind == "classification":
+        if logprobs and task.can_score_labels:
             scores = label_scores(first_token_alternatives(choice) or [], task.labels)
             pred = best_label(scores)
             extra.update(method="logprobs" if pred is not None else "generate", scores=scores)
