@@ -100,3 +100,17 @@ def test_retirement_warnings_within_90_days():
     assert retirement_warnings("my-local-model", today=TODAY) == []
     nano = retirement_warnings("gpt-4.1-nano", today=TODAY)
     assert len(nano) == 1 and "fine-tuning jobs" in nano[0]     # no retirement date announced
+
+
+def test_from_options_prices_a_hosted_model_from_the_table(tmp_path):
+    """evaluate()/tunewise eval on `openai:MODEL` find its price themselves; a local server's
+    model is not priced (it is not billed)."""
+    from tunewise.evaluation.arms.remote import RemoteArm
+    from tunewise.evaluation.evaluator import EvalOptions
+    hosted = RemoteArm.from_options(EvalOptions(model="openai:gpt-4o-mini",
+                                                cache_dir=str(tmp_path)))
+    assert hosted.price is not None and hosted.price.input > 0
+    local = RemoteArm.from_options(EvalOptions(model="gpt-4o-mini",
+                                               base_url="http://127.0.0.1:9/v1",
+                                               cache_dir=str(tmp_path)))
+    assert local.price is None

@@ -21,8 +21,9 @@ count as wrong and are counted in the notes. NER and generation: generated text 
 
 Before any request the cost of the uncached ones is estimated (prompt tokens counted offline,
 answers at ``max_tokens``) and a run over ``max_cost_usd`` is refused (``CostLimitError``).
-``price`` comes from ``tunewise.cost.remote_prices.remote_price`` (the cost layer is above this
-one); without it the cost is unknown (None) and nothing is refused.
+``price``: a ``RemotePrice``; ``from_options`` (what ``evaluate`` uses) looks a hosted model's up in
+the dated price table (``tunewise.cost.remote_prices.remote_price``). Without a price the cost is
+unknown (None) and nothing is refused.
 """
 from __future__ import annotations
 
@@ -82,20 +83,25 @@ class RemoteArm:
                                       "generate": "generate"}.get(options.method, "auto")
         spec = parse_model_spec(options.model, base_url=options.base_url,
                                 api_key_env=options.api_key_env)
-        if spec.provider and options.price is None and options.max_cost_usd is not None:
+        price = options.price
+        if spec.provider and price is None:
+            # a hosted model: its price from the dated table (a local server is not billed)
+            from tunewise.cost.remote_prices import remote_price
+            price = remote_price(spec.model)
+        if spec.provider and price is None and options.max_cost_usd is not None:
             # a hosted model bills every call: a limit that cannot be checked is no limit
             raise UsageError(
                 f"no price is known for {spec.display}, so the cost limit (max_cost_usd "
                 f"${options.max_cost_usd:g}) cannot be checked",
-                fix="in Python pass price=tunewise.cost.remote_prices.remote_price(MODEL); add "
-                    "the model to a price YAML named by $TUNEWISE_PRICES; or run without a "
+                fix="add the model to a price YAML named by $TUNEWISE_PRICES (or pass "
+                    "price=RemotePrice(...) in Python); or run without a "
                     "limit: --max-cost none (max_cost_usd=None)")
         client = ClientOptions(concurrency=options.concurrency, timeout_s=options.timeout_s,
                                max_retries=options.max_retries)
         return cls(options.model, base_url=options.base_url, api_key_env=options.api_key_env,
                    k=options.shots, shots_pool=shots_from or (), seed=options.seed,
                    shot_selection=options.shot_selection, scoring=scoring,
-                   max_tokens=options.max_new_tokens, price=options.price,
+                   max_tokens=options.max_new_tokens, price=price,
                    max_cost_usd=options.max_cost_usd, cache_dir=options.cache_dir,
                    options=client)
 
