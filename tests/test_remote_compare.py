@@ -1,0 +1,174 @@
+"""`tunewise compare` with a remote arm: a LoRA run on tiny-random served by `tunewise serve` (real
+HTTP, counted at the server) beside the local arms, in ONE report: results.json arms, the paired
+tests, the report's table, the curve plot, the cost section (measured usage and cost, break-even
+against it) and the recommendation; a rerun sends nothing; the cost limit refuses before any arm
+runs; a model retiring within 90 days is warned about."""
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import pytest
+
+from tests.remote_support import CountingApp
+from tests.serve_support import Server, sentiment_examples, tiny_runs
+from tunewise.comparison import compare
+from tunewise.data.formats.writers import write_chat_jsonl
+
+REMOTE = "served a"
+#: the test price of the served model "a" (US dollars per 1M input / output tokens)
+PRICE_IN, PRICE_OUT = 2.0, 8.0
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    return tiny_runs(tmp_path_factory.mktemp("remote-compare-runs"))
+
+
+@pytest.fixture(scope="module")
+def server(runs):
+    from tunewise.serving import create_app
+    app = CountingApp(create_app(model="tiny-random", adapters={"a": str(runs["a"])}))
+    with Server(app) as s:
+        s.counter = app
+        yield s
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory):
+    d = tmp_path_factory.mktemp("remote-compare-data")
+    write_chat_jsonl(d / "train.jsonl", sentiment_examples(32, seed=11, offset=1000))
+    write_chat_jsonl(d / "test.jsonl", sentiment_examples(20, seed=12, offset=2000))
+    retires = (dt.date.today() + dt.timedelta(days=30)).isoformat()
+    (d / "prices.yaml").write_text(
+        "models:\n"
+        f"  a: {{training: 1, ft_input: 1, ft_output: 1, base_input: {PRICE_IN}, "
+        f"base_output: {PRICE_OUT}, source: test, date: '2026-11', retires: '{retires}', "
+        "retirement_source: test notice}\n")
+    return d
+
+
+def config(files, server, **top) -> dict:
+    return {"data": {"train": str(files / "train.jsonl"), "test": str(files / "test.jsonl")},
+            "task": {"kind": "classification"},
+            # the local random model GENERATES its answers (mostly unparseable, counted wrong)
+            # while the remote arm scores labels from logprobs: the remote arm is then the best
+            # prompting arm, the one the fine-tune must beat
+            "model": {"name": "tiny-random", "method": "generate"},
+            "arms": {"classical": True, "zero_shot": True, "k_shot": [],
+                     "fine_tune": {"sizes": [8], "seeds": 1, "epochs": 1,
+                                   "config": {"batch_size": 4}},
+                     "remote": [{"model": "a", "base_url": server.url + "/v1", "shots": 0,
+                                 "name": REMOTE}]},
+            "max_eval": 20, "n_resamples": 200,
+            "cost": {"price": None, "prices_file": str(files / "prices.yaml")}, **top}
+
+
+@pytest.fixture(scope="module")
+def done(files, server, tmp_path_factory):
+    out = tmp_path_factory.mktemp("remote-compare-out")
+    before = server.counter.count
+    results = compare(config(files, server), out=out, say=lambda m: None, progress=False)
+    return {"out": out, "results": results, "sent": server.counter.count - before}
+
+
+def _arm(results, name):
+    return next(a for a in results["arms"] if a["name"] == name)
+
+
+def test_remote_arm_is_scored_on_the_same_test_examples(done):
+    r = done["results"]
+    arm = _arm(r, REMOTE)
+    assert arm["kind"] == "remote" and arm["n_test"] == r["data"]["test"] == 20
+    assert arm["metrics"][r["metric"]]["ci"] is not None
+    on_disk = json.loads((done["out"] / "results.json").read_text())
+    assert _arm(on_disk, REMOTE)["kind"] == "remote"
+    from tunewise.comparison.schema import validate_results
+    assert validate_results(on_disk) == []
+    # one request per test example went over HTTP to the server
+    assert done["sent"] == 20
+    # measured usage and actual cost: the server's token counts x the price
+    u = arm["usage"]
+    assert u["requests"] == 20 and u["cache_hits"] == 0 and u["retries"] == 0
+    assert u["prompt_tokens_total"] > 0 and u["output_tokens_total"] > 0
+    cost = (u["prompt_tokens_total"] * PRICE_IN + u["output_tokens_total"] * PRICE_OUT) / 1e6
+    assert u["cost_usd"] == pytest.approx(cost)
+    assert u["usd_per_request"] == pytest.approx(cost / 20)
+
+
+def test_paired_tests_crossover_and_recommendation_consider_the_remote_arm(done):
+    r = done["results"]
+    m = r["metric"]
+    tests = r["tests"]
+    assert f"ft_best|remote:{REMOTE}" in tests and f"remote:{REMOTE}|majority" in tests
+    # the best prompting arm is chosen among local and remote arms alike
+    prompting = [a for a in r["arms"] if a["kind"] in ("prompt", "remote")]
+    best = max(prompting, key=lambda a: a["metrics"][m]["value"])
+    assert r["crossover"]["versus"] == best["name"]
+    assert _arm(r, REMOTE)["metrics"][m]["value"] > _arm(r, "zero-shot")["metrics"][m]["value"]
+    assert best["name"] == REMOTE
+    # the recommendation weighs the fine-tune against the remote arm
+    rec = r["recommendation"]
+    assert any(REMOTE in x for x in [rec["headline"], *rec["reasons"]])
+
+
+def test_cost_section_prices_the_remote_arm_from_measured_usage(done):
+    r = done["results"]
+    sec = next(c for c in r["extra_costs"] if c["mode"] == "remote")
+    row = next(a for a in sec["arms"] if a["arm"] == REMOTE)
+    assert row["measured"] and row["usd_per_request"] == pytest.approx(
+        _arm(r, REMOTE)["usage"]["usd_per_request"])
+    ft = next(a for a in sec["arms"] if a["kind"] == "finetune")
+    local_ft = next(a for a in r["cost"]["arms"] if a["kind"] == "finetune")
+    assert ft["usd_per_request"] == pytest.approx(local_ft["usd_per_request"])
+    be = sec["break_even"]
+    assert be["versus"] == REMOTE
+    saving = row["usd_per_request"] - ft["usd_per_request"]
+    if saving > 0:
+        assert be["requests"] == pytest.approx(sec["training"]["usd"] / saving)
+    else:
+        assert be["never"]
+
+
+def test_one_report_shows_the_remote_arm(done):
+    md = (done["out"] / "report.md").read_text()
+    rows = [line for line in md.splitlines() if line.startswith(f"| {REMOTE} |")]
+    assert any("| remote |" in line for line in rows)            # the arms table
+    assert "Remote models" in md
+    assert "Cost: remote models (measured) against the local fine-tune" in md
+    curve = (done["out"] / "plots" / "learning_curve.svg").read_text()
+    assert REMOTE in curve                                        # its horizontal line's label
+    cost_plots = [p.read_text() for p in (done["out"] / "plots").glob("*.svg")
+                  if p.stem.startswith("cost")]
+    assert any(REMOTE in svg for svg in cost_plots)
+    html = (done["out"] / "report.html").read_text()
+    assert REMOTE in html
+
+
+def test_retirement_within_90_days_is_warned(done):
+    r = done["results"]
+    warn = [w for w in r["warnings"] if "retires" in w]
+    assert warn and warn[0].startswith("a: ") and "in 30 days" in warn[0]
+    assert "retires" in (done["out"] / "report.md").read_text()
+
+
+def test_rerun_sends_no_request(done, files, server):
+    before = server.counter.count
+    again = compare(config(files, server), out=done["out"], say=lambda m: None, progress=False)
+    assert server.counter.count == before
+    assert all(a.get("reused") for a in again["arms"])
+    m = again["metric"]
+    assert _arm(again, REMOTE)["metrics"][m] == _arm(done["results"], REMOTE)["metrics"][m]
+
+
+def test_cost_limit_refuses_before_any_arm_runs(files, server, tmp_path):
+    from tunewise.comparison.remote_arms import CompareCostLimitError
+    before = server.counter.count
+    with pytest.raises(CompareCostLimitError) as e:
+        compare(config(files, server, max_cost_usd=1e-9), out=tmp_path, say=lambda m: None,
+                progress=False)
+    msg = str(e.value)
+    assert "max_cost_usd" in msg and "in total" in msg and REMOTE in msg
+    assert e.value.exit_code == 2
+    assert server.counter.count == before
+    assert not list(tmp_path.glob("arms/*.json"))                # no arm ran
