@@ -1,4 +1,5 @@
-"""`tunewise compare CONFIG.yaml` (or `--data FILE`, `--init my.yaml`): learning curve vs prompting, crossover, cost, recommendation.
+"""`tunewise compare CONFIG.yaml` (or `--data FILE`, `--init my.yaml`): learning curve vs
+prompting, crossover, cost, recommendation.
 
 A thin layer over ``tunewise.comparison.compare``; the report's path is the last line printed.
 """

@@ -82,7 +82,8 @@ def _yaml(val) -> str:
         "\n...").strip()
 
 
-def write_config_template(path: str | os.PathLike, *, data: str | os.PathLike | None = None) -> Path:
+def write_config_template(path: str | os.PathLike, *,
+                          data: str | os.PathLike | None = None) -> Path:
     """Write ``config_template(data)`` to ``path``; refuses to overwrite an existing file
     (UsageError). Returns the path. The file loads back with ``load_config``."""
     from tunewise.fileio import atomic_write

@@ -93,8 +93,8 @@ def compare_arms(task, golds, raws: Sequence[dict], metric: str, *, alpha: float
                  n_resamples: int = 1000, seed: int = 0) -> dict:
     """Best prompting arm (local or remote), paired tests, crossover and prompt worth.
 
-    Returns {"best_prompt", "best_local_prompt", "best_remote", "best_ft", "largest_ft", "majority", "classical", "tests",
-    "crossover", "prompt_worth", "curve_points"} where arms are {"name", "score"(, "size")} and
+    Returns {"best_prompt", "best_local_prompt", "best_remote", "best_ft", "largest_ft",
+    "majority", "classical", "tests", "crossover", "prompt_worth", "curve_points"} where arms are {"name", "score"(, "size")} and
     ``tests`` maps "A|B" to a paired difference of A minus B (a remote arm's key is
     "remote:<name>")."""
     fn = metric_function(task, metric)
@@ -154,6 +154,19 @@ def compare_arms(task, golds, raws: Sequence[dict], metric: str, *, alpha: float
         preds["ft_largest"] = preds[f"ft{points[-1]['size']}"]
         arms["ft_best"] = best_ft
 
+    tests = _paired_tests(preds, by_kind["remote"], test)
+    cross = analysis.crossover(points, alpha) if best_prompt else None
+    worth = analysis.prompt_worth(points, best_prompt["score"]) if best_prompt and points else None
+    return {"majority": arms.get("majority"), "classical": arms.get("classical"),
+            "best_prompt": best_prompt, "best_local_prompt": best_local,
+            "best_remote": best_remote, "best_ft": best_ft, "largest_ft": largest_ft,
+            "tests": tests, "crossover": cross, "prompt_worth": worth, "curve_points": points}
+
+
+def _paired_tests(preds: dict, remote: Sequence[dict], test) -> dict[str, dict]:
+    """Every paired test the analysis needs ("A|B": A minus B) between the keyed predictions
+    ``preds``, and each remote arm ("remote:<name>") against the majority and the best
+    fine-tune."""
     tests: dict[str, dict] = {}
     if "majority" in preds:
         for key in ("classical", "prompt", "ft_best"):
@@ -169,20 +182,13 @@ def compare_arms(task, golds, raws: Sequence[dict], metric: str, *, alpha: float
         tests["ft_best|prompt"] = test(preds["ft_best"], preds["prompt"])
         tests["ft_largest|prompt"] = test(preds["ft_largest"], preds["prompt"])
 
-    # every remote arm against the majority baseline and the best fine-tune, paired
-    for r in by_kind["remote"]:
+    for r in remote:
         key = f"remote:{r['name']}"
         if "majority" in preds:
             tests[f"{key}|majority"] = test([r["preds"]], preds["majority"])
         if "ft_best" in preds:
             tests[f"ft_best|{key}"] = test(preds["ft_best"], [r["preds"]])
-
-    cross = analysis.crossover(points, alpha) if best_prompt else None
-    worth = analysis.prompt_worth(points, best_prompt["score"]) if best_prompt and points else None
-    return {"majority": arms.get("majority"), "classical": arms.get("classical"),
-            "best_prompt": best_prompt, "best_local_prompt": best_local,
-            "best_remote": best_remote, "best_ft": best_ft, "largest_ft": largest_ft,
-            "tests": tests, "crossover": cross, "prompt_worth": worth, "curve_points": points}
+    return tests
 
 
 def _best_of(scored: list) -> dict | None:

@@ -1,8 +1,9 @@
-"""Remote models as compare arms (``arms.remote``): planning, the cost gate, the measured cost.
+"""Remote models as compare arms (``arms.remote``): the cost gate, the measured usage, the
+retirement warnings.
 
-Planning is in ``plan.py`` (``_remote``): each ``arms.remote`` entry gives one ``RemoteArm`` per k of its ``shots``, prompted with the same
-Task prompts as the local arms on the same test examples, k-shot examples drawn from the training
-split exactly like the local k-shot arms'. Responses are cached in OUT/remote-cache (keyed by base
+Planning is in ``plan.py`` (``_remote``): each ``arms.remote`` entry gives one ``RemoteArm`` per k
+of its ``shots``, prompted with the same Task prompts as the local arms on the same test examples,
+k-shot examples drawn from the training split exactly like the local k-shot arms'. Responses are cached in OUT/remote-cache (keyed by base
 URL, model and the full request), so an interrupted compare resumes without repeating a paid call,
 and the finished arm is cached like any other (a rerun sends nothing).
 
