@@ -3,9 +3,10 @@ retirement warnings.
 
 Planning is in ``plan.py`` (``_remote``): each ``arms.remote`` entry gives one ``RemoteArm`` per k
 of its ``shots``, prompted with the same Task prompts as the local arms on the same test examples,
-k-shot examples drawn from the training split exactly like the local k-shot arms'. Responses are cached in OUT/remote-cache (keyed by base
-URL, model and the full request), so an interrupted compare resumes without repeating a paid call,
-and the finished arm is cached like any other (a rerun sends nothing).
+k-shot examples drawn from the training split exactly like the local k-shot arms'. Responses are
+cached in OUT/remote-cache (keyed by base URL, model and the full request), so an interrupted
+compare resumes without repeating a paid call, and the finished arm is cached like any other (a
+rerun sends nothing).
 
 Before any arm runs, ``check_cost`` estimates every remote arm's uncached calls and refuses
 (``CompareCostLimitError``) when the total is over ``max_cost_usd``. After the run, a remote arm's
