@@ -95,8 +95,8 @@ def compare_arms(task, golds, raws: Sequence[dict], metric: str, *, alpha: float
 
     Returns {"best_prompt", "best_local_prompt", "best_remote", "best_ft", "largest_ft",
     "majority", "classical", "tests", "crossover", "prompt_worth", "curve_points"} where arms
-    are {"name", "score"(, "size")} and ``tests`` maps "A|B" to a paired difference of A minus B (a remote arm's key is
-    "remote:<name>")."""
+    are {"name", "score"(, "size")} and ``tests`` maps "A|B" to a paired difference of A minus
+    B (a remote arm's key is "remote:<name>")."""
     fn = metric_function(task, metric)
     golds = list(golds)
 
