@@ -215,3 +215,43 @@ def test_break_even_against_the_best_remote_arm_drives_the_recommendation():
                              tests=cmp["tests"], break_even=be_requests)
     assert rec["kind"] == "fine-tune" and "gpt 0-shot" in rec["text"]
     assert analysis._requests_text(expected) in rec["text"]
+
+
+def test_remote_k_shot_arms_draw_shots_from_train_like_local_k_shot(files):
+    """Planned remote k-shot arms send the Task's prompts with the same shots, drawn from the
+    training split, as the local k-shot arm of the same k and selection."""
+    from tunewise.comparison.config import load_config
+    from tunewise.comparison.plan import PlanContext, plan_arms
+    from tunewise.data import read
+    from tunewise.prompting.shots import shots_for
+    from tunewise.tasks import ClassificationTask
+    train, test = read(files / "train.jsonl"), read(files / "test.jsonl")
+    cfg = load_config({"data": {"train": str(files / "train.jsonl"),
+                                "test": str(files / "test.jsonl")},
+                       "arms": {"k_shot": [{"k": 2, "selection": "balanced"}], "fine_tune": False,
+                                "remote": [{"model": "m", "base_url": "http://127.0.0.1:9/v1",
+                                            "shots": [0, 2], "selection": "balanced"}]},
+                       "seed": 3})
+
+    class Splits:
+        pass
+    splits = Splits()
+    splits.train = train
+    task = ClassificationTask(["negative", "positive"])
+    ctx = PlanContext(cfg=cfg, task=task, splits=splits, train_fp="x", base_model=lambda: None,
+                      bf16=False, out=files, progress=False, say=lambda m: None)
+    planned = {p.name: p for p in plan_arms(ctx, [])}
+    assert {"m 0-shot", "m 2-shot", "2-shot"} <= set(planned)
+    local_shots = shots_for(test, train, 2, method="balanced", seed=3)
+    if not isinstance(local_shots[0], (list, tuple)):      # one list for every example
+        local_shots = [local_shots] * len(test)
+    assert all(len(s) == 2 and all(x in train for x in s) for s in local_shots)
+    reqs = planned["m 2-shot"].arm.requests(task, test, logprobs=False)
+    assert [r["messages"] for r in reqs] == [task.prompt_messages(ex, s)
+                                            for ex, s in zip(test, local_shots)]
+    zero = planned["m 0-shot"].arm.requests(task, test, logprobs=False)
+    assert [r["messages"] for r in zero] == [task.prompt_messages(ex, []) for ex in test]
+    # what the cached result depends on
+    inputs = planned["m 2-shot"].inputs
+    assert inputs["shots"] == 2 and inputs["selection"] == "balanced" and inputs["seed"] == 3
+    assert inputs["base_url"] == "http://127.0.0.1:9/v1" and inputs["model"] == "m"
