@@ -71,8 +71,12 @@ def compare(config: str | os.PathLike | dict | CompareConfig, *, out: str | os.P
                        deadline=t_start + 60 * cfg.max_minutes if cfg.max_minutes else None)
     planned = plan_arms(ctx, sizes)
     # before any arm runs: the remote arms' calls over max_cost_usd are refused
-    remote_arms.check_cost(planned, s.task, s.test, max_cost_usd=cfg.max_cost_usd,
-                           is_cached=runner.is_cached)
+    est = remote_arms.check_cost(planned, s.task, s.test, max_cost_usd=cfg.max_cost_usd,
+                                 is_cached=runner.is_cached)
+    if est["arms"]:
+        say(f"remote arms: estimated at most ${est['total_usd']:.4f} for the uncached calls "
+            f"(limit max_cost_usd=${cfg.max_cost_usd:g})"
+            + (f"; no price for {', '.join(est['unpriced'])}" if est["unpriced"] else ""))
     s.warnings += remote_arms.retirement_notes(cfg)
     raws = runner.run_all(planned)
     if runner.skipped:
