@@ -57,12 +57,18 @@ def test_init_refuses_to_overwrite(cli, tmp_path):
         write_config_template(path)
 
 
-def test_init_with_data_names_the_file(tmp_path):
+def test_init_with_data_names_the_file(tmp_path, monkeypatch):
     data = tmp_path / "d.jsonl"
     write_chat_jsonl(data, sentiment_examples(20, seed=1))
     p = write_config_template(tmp_path / "c.yaml", data=data)
     cfg = load_config(p)
     assert cfg.data.path == str(data) and cfg.data.demo is None
+    # a relative data path names the same file from the config's own folder
+    (tmp_path / "sub").mkdir()
+    monkeypatch.chdir(tmp_path)
+    p = write_config_template(tmp_path / "sub" / "c.yaml", data="d.jsonl")
+    assert "path: ../d.jsonl" in p.read_text()
+    assert load_config(p).resolve(load_config(p).data.path) == str(data)
     assert config_template(data).count("\ndata:\n") == 1
 
 

@@ -85,12 +85,16 @@ def _yaml(val) -> str:
 def write_config_template(path: str | os.PathLike, *,
                           data: str | os.PathLike | None = None) -> Path:
     """Write ``config_template(data)`` to ``path``; refuses to overwrite an existing file
-    (UsageError). Returns the path. The file loads back with ``load_config``."""
+    (UsageError). A relative ``data`` path is rewritten relative to the config's folder (where
+    compare reads it from). Returns the path. The file loads back with ``load_config``."""
     from tunewise.fileio import atomic_write
     p = Path(path)
     if p.exists():
         raise UsageError(f"{p} already exists: --init does not overwrite files",
                          fix="choose another file name, or remove it first")
+    if data is not None and not os.path.isabs(data):
+        # the config reads relative paths from its own folder
+        data = os.path.relpath(os.path.abspath(data), os.path.abspath(p.parent))
     with atomic_write(p) as fh:
         fh.write(config_template(data))
     return p
