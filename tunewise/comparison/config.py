@@ -23,7 +23,7 @@ import dataclasses
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Union
+from typing import Sequence, Union
 
 from tunewise import typed_config as tc
 from tunewise.comparison.config_validate import (  # noqa: F401  (the names compare uses)
@@ -114,6 +114,38 @@ class KShotConfig:
     selection: str = "balanced"
 
 
+def _shots_short(v):
+    """``shots: 4`` is short for ``shots: [4]``."""
+    if isinstance(v, int) and not isinstance(v, bool):
+        return [v]
+    return v
+
+
+@dataclass
+class RemoteArmConfig:
+    """A model behind an OpenAI-compatible API, prompted with the same Task prompts as the local
+    arms on the same test examples (one arm per entry of ``shots``)."""
+
+    #: ``openai:gpt-4.1-mini``, ``openai:ft:gpt-4o-mini-2024-07-18:org::id``, or a model name
+    #: served at ``base_url`` (vLLM, llama.cpp server, Ollama, `tunewise serve`)
+    model: str = ""
+    #: shots per arm: an int or a list ([0, 4] = a zero-shot and a 4-shot arm); shots come from
+    #: the training split like the local k-shot arms'
+    shots: list[int] = field(default_factory=lambda: [0], metadata=tc.shorthand(_shots_short))
+    #: how shots are chosen from the training split: random, balanced (per class), nearest
+    selection: str = "balanced"
+    #: the arm's name in the report; None = "<model> <k>-shot" (with several shots: + " <k>-shot")
+    name: str | None = None
+    #: an OpenAI-compatible server's URL (e.g. http://127.0.0.1:8000/v1); None = the provider's
+    base_url: str | None = None
+    #: the environment variable holding the API key (keys are read only from the environment);
+    #: None = OPENAI_API_KEY for openai: models, no key for a base_url server
+    api_key_env: str | None = None
+    #: classification: auto (logprobs when the server gives them, else generate), logprobs,
+    #: generate
+    scoring: str = "auto"
+
+
 @dataclass
 class FineTuneConfig:
     """The fine-tuning learning curve: one training run per (size, seed)."""
@@ -163,6 +195,9 @@ class ArmsConfig:
     #: fine-tuning learning curve (``fine_tune: false`` turns it off)
     fine_tune: FineTuneConfig = field(default_factory=FineTuneConfig, metadata=tc.shorthand(
         lambda v: {"enabled": False} if v is None or v is False else v))
+    #: remote models as prompting arms (a list; [] for none), e.g.
+    #: [{model: openai:gpt-4.1-mini, shots: [0, 4]}]
+    remote: list[RemoteArmConfig] = field(default_factory=list)
 
 
 @dataclass
@@ -198,6 +233,9 @@ class CompareConfig:
     n_resamples: int = 1000
     #: stop starting new arms after this many minutes (finished arms are kept; rerun to go on)
     max_minutes: float | None = None
+    #: refuse to start when the remote arms' uncached calls are estimated above this many US
+    #: dollars (raise it to run; models without a price count as unknown, not 0)
+    max_cost_usd: float = 5.0
     #: not a setting: the folder the config was read from (relative paths resolve against it)
     base_dir: str = field(default=".", init=False)
 
@@ -300,3 +338,21 @@ def _same_key(node: dict, key):
     if key in node:
         return key
     return next((k for k in node if str(k) == str(key)), key)
+
+
+def default_config(data: str | os.PathLike, *, test: str | os.PathLike | None = None,
+                   model: str | None = None, remote: Sequence[str] = (),
+                   base_url: str | None = None) -> dict:
+    """A compare config (dict) that runs on ``data`` with every other setting at its default:
+    ``test`` = a pre-made test file (``data`` is then the training file), ``model`` = the local
+    model, ``remote`` = remote models (``openai:gpt-4.1-mini``, or names served at ``base_url``),
+    each a zero-shot arm. ``compare(default_config("tweets.csv"), out=...)`` is ``tunewise compare
+    --data tweets.csv``; ``load_config`` validates it."""
+    cfg: dict = {"data": ({"train": os.fspath(data), "test": os.fspath(test)} if test
+                          else {"path": os.fspath(data)})}
+    if model:
+        cfg["model"] = {"name": model}
+    if remote:
+        cfg["arms"] = {"remote": [{"model": m, **({"base_url": base_url} if base_url else {})}
+                                  for m in remote]}
+    return cfg

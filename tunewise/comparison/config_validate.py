@@ -53,6 +53,8 @@ def _top(cfg, p: list[str]) -> None:
            f"n_resamples: expected an integer >= 100 (e.g. 1000), got {cfg.n_resamples!r}")
     _check(cfg.max_minutes is None or cfg.max_minutes > 0, p,
            f"max_minutes: expected a positive number or null, got {cfg.max_minutes!r}")
+    _check(cfg.max_cost_usd >= 0, p,
+           f"max_cost_usd: expected a number of US dollars >= 0, got {cfg.max_cost_usd!r}")
 
 
 def _data(d, p: list[str]) -> None:
@@ -126,6 +128,32 @@ def _arms(a, p: list[str]) -> None:
             p.append(f"{where}.selection: unknown selection {ks.selection!r} "
                      f"({did_you_mean(str(ks.selection), SELECTIONS)})")
     _fine_tune(a.fine_tune, p)
+    _remote(a.remote, p)
+
+
+#: classification scoring of a remote arm (``evaluation.arms.remote.SCORINGS``)
+REMOTE_SCORINGS = ("auto", "logprobs", "generate")
+
+
+def _remote(remote, p: list[str]) -> None:
+    for i, r in enumerate(remote):
+        where = f"arms.remote[{i}]"
+        _check(bool(r.model and r.model.strip()), p, f"{where}.model: a model name is required "
+               "(fix: e.g. model: openai:gpt-4.1-mini, or a name with base_url)")
+        _check(bool(r.shots), p, f"{where}.shots: expected an integer or a list of them (e.g. "
+               "[0, 4]), got an empty list")
+        for k in r.shots:
+            _check(k >= 0, p, f"{where}.shots: expected integers >= 0, got {k!r}")
+        _check(len(set(r.shots)) == len(r.shots), p,
+               f"{where}.shots: {r.shots!r} lists a k twice")
+        if r.selection not in SELECTIONS:
+            p.append(f"{where}.selection: unknown selection {r.selection!r} "
+                     f"({did_you_mean(str(r.selection), SELECTIONS)})")
+        if r.scoring not in REMOTE_SCORINGS:
+            p.append(f"{where}.scoring: unknown scoring {r.scoring!r} "
+                     f"({did_you_mean(str(r.scoring), REMOTE_SCORINGS)})")
+        if r.base_url is not None and not r.base_url.startswith(("http://", "https://")):
+            p.append(f"{where}.base_url: expected an http:// or https:// URL, got {r.base_url!r}")
 
 
 def _valid_size(v) -> bool:

@@ -100,3 +100,52 @@ def empty_section(reason: str, model: str) -> dict:
     return {"mode": "local", "model": model, "pricing": {"name": "n/a"},
             "training": {"usd": 0.0, "note": reason}, "arms": [], "break_even": be,
             "notes": [reason]}
+
+
+def remote_section(*, remote_arms: Sequence[dict], versus: str | None, local: dict) -> dict:
+    """The local fine-tune against the remote arms, priced from their MEASURED usage (prompt and
+    completion tokens x the price-table price, per request). ``local``: the main (local) cost
+    section, whose training cost and fine-tuned $/request the fine-tune is priced at;
+    ``versus``: the remote arm the break-even is computed against (the best-scoring one)."""
+    from tunewise.cost.formulas import break_even_requests
+    ft_row = next(a for a in local["arms"] if a.get("kind") == "finetune")
+    train_usd = float(local["training"]["usd"])
+    rows, notes, prices = [], [], []
+    for r in remote_arms:
+        u = r.get("usage") or {}
+        n = max(int(u.get("n") or 0), 1)
+        per = u.get("usd_per_request")
+        rows.append({"arm": r["name"], "kind": "remote",
+                     "prompt_tokens": (u.get("prompt_tokens_total") or 0) / n,
+                     "output_tokens": (u.get("output_tokens_total") or 0) / n,
+                     "usd_per_request": per,
+                     "usd_per_1k_requests": None if per is None else 1000 * per,
+                     "measured": True, "requests": u.get("requests"),
+                     "cache_hits": u.get("cache_hits"), "retries": u.get("retries")})
+        if per is None:
+            notes.append(f"{r['name']}: no price in the price table for {r.get('model')} (or "
+                         "responses without usage): its cost is unknown, not $0")
+        elif u.get("price"):
+            p = u["price"]
+            prices.append(f"{r['name']}: {p.get('entry')} at ${p.get('usd_per_1m_input'):g} / "
+                          f"${p.get('usd_per_1m_output'):g} per 1M input / output tokens "
+                          f"({p.get('source')}, {p.get('date')})")
+    rows.append({**ft_row})
+    vs = next((a for a in rows if a["arm"] == versus), None)
+    be = {"versus": versus, "finetuned": ft_row["arm"], "requests": None, "never": True}
+    if vs is None or vs["usd_per_request"] is None:
+        be["text"] = f"unknown: {versus} has no measured cost (no price)"
+    else:
+        n = break_even_requests(train_usd, vs["usd_per_request"], ft_row["usd_per_request"])
+        be.update(requests=n, never=n is None,
+                  saving_per_request=vs["usd_per_request"] - ft_row["usd_per_request"])
+        be["text"] = ("never: the local fine-tuned call is not cheaper than " + versus
+                      if n is None else f"pays back after {n:,.0f} requests against {versus}")
+    notes.append("remote arms: measured usage of this compare (prompt + completion tokens per "
+                 "request x the price-table price); the fine-tune: the local cost section's "
+                 "training cost and $/request")
+    return {"mode": "remote", "model": local.get("model"),
+            "pricing": {"name": "measured remote usage", "remote": prices,
+                        "compute": (local.get("pricing") or {}).get("name")},
+            "training": {**local["training"]}, "arms": rows, "break_even": be,
+            "notes": notes + prices}

@@ -23,7 +23,7 @@ from tunewise.comparison.scoring import metric_function, paired_difference, scor
 #: keys of a raw arm record copied into the schema Arm unchanged
 _PASS = ("name", "kind", "shots", "selection", "train_size", "seed", "timing", "tokens",
          "run_dir", "predictions", "reused", "epochs", "note", "planned_epochs", "budget",
-         "model_selection", "val_size")
+         "model_selection", "val_size", "model", "base_url", "usage")
 
 
 def metric_names(task) -> list[str]:
@@ -91,11 +91,12 @@ def learning_curve(task, golds, raws: Sequence[dict], metric: str, *, n_resample
 
 def compare_arms(task, golds, raws: Sequence[dict], metric: str, *, alpha: float = 0.05,
                  n_resamples: int = 1000, seed: int = 0) -> dict:
-    """Best prompting arm, paired tests, crossover and prompt worth.
+    """Best prompting arm (local or remote), paired tests, crossover and prompt worth.
 
-    Returns {"best_prompt", "best_ft", "largest_ft", "majority", "classical", "tests",
-    "crossover", "prompt_worth", "curve_points"} where arms are {"name", "score"(, "size")} and
-    ``tests`` maps "A|B" to a paired difference of A minus B."""
+    Returns {"best_prompt", "best_local_prompt", "best_remote", "best_ft", "largest_ft",
+    "majority", "classical", "tests", "crossover", "prompt_worth", "curve_points"} where arms
+    are {"name", "score"(, "size")} and ``tests`` maps "A|B" to a paired difference of A minus
+    B (a remote arm's key is "remote:<name>")."""
     fn = metric_function(task, metric)
     golds = list(golds)
 
@@ -110,7 +111,8 @@ def compare_arms(task, golds, raws: Sequence[dict], metric: str, *, alpha: float
         by_kind[r["kind"]].append(r)
     majority = by_kind["majority"][0] if by_kind["majority"] else None
     classical = by_kind["classical"][0] if by_kind["classical"] else None
-    prompts = by_kind["prompt"]
+    # remote models are prompting arms too: the best prompting option may be a remote one
+    prompts = by_kind["prompt"] + by_kind["remote"]
     ft_by_size: dict[int, list[dict]] = defaultdict(list)
     for r in by_kind["finetune"]:
         ft_by_size[r["train_size"]].append(r)
@@ -129,7 +131,11 @@ def compare_arms(task, golds, raws: Sequence[dict], metric: str, *, alpha: float
         s, _, best = max(scored, key=lambda t: (t[0], t[1]))  # ties: the first listed (simpler)
         preds["prompt"] = [best["preds"]]
         arms["prompt"] = best_prompt = {"name": best["name"], "score": s,
-                                        "shots": best.get("shots", 0)}
+                                        "shots": best.get("shots", 0), "kind": best["kind"]}
+    best_local = _best_of([(sc, i, p) for sc, i, p in scored if p["kind"] == "prompt"]) \
+        if prompts else None
+    best_remote = _best_of([(sc, i, p) for sc, i, p in scored if p["kind"] == "remote"]) \
+        if prompts else None
     points = []
     for size in sorted(ft_by_size):
         p = [r["preds"] for r in sorted(ft_by_size[size], key=lambda r: r.get("seed", 0))]
@@ -148,6 +154,19 @@ def compare_arms(task, golds, raws: Sequence[dict], metric: str, *, alpha: float
         preds["ft_largest"] = preds[f"ft{points[-1]['size']}"]
         arms["ft_best"] = best_ft
 
+    tests = _paired_tests(preds, by_kind["remote"], test)
+    cross = analysis.crossover(points, alpha) if best_prompt else None
+    worth = analysis.prompt_worth(points, best_prompt["score"]) if best_prompt and points else None
+    return {"majority": arms.get("majority"), "classical": arms.get("classical"),
+            "best_prompt": best_prompt, "best_local_prompt": best_local,
+            "best_remote": best_remote, "best_ft": best_ft, "largest_ft": largest_ft,
+            "tests": tests, "crossover": cross, "prompt_worth": worth, "curve_points": points}
+
+
+def _paired_tests(preds: dict, remote: Sequence[dict], test) -> dict[str, dict]:
+    """Every paired test the analysis needs ("A|B": A minus B) between the keyed predictions
+    ``preds``, and each remote arm ("remote:<name>") against the majority and the best
+    fine-tune."""
     tests: dict[str, dict] = {}
     if "majority" in preds:
         for key in ("classical", "prompt", "ft_best"):
@@ -163,11 +182,21 @@ def compare_arms(task, golds, raws: Sequence[dict], metric: str, *, alpha: float
         tests["ft_best|prompt"] = test(preds["ft_best"], preds["prompt"])
         tests["ft_largest|prompt"] = test(preds["ft_largest"], preds["prompt"])
 
-    cross = analysis.crossover(points, alpha) if best_prompt else None
-    worth = analysis.prompt_worth(points, best_prompt["score"]) if best_prompt and points else None
-    return {"majority": arms.get("majority"), "classical": arms.get("classical"),
-            "best_prompt": best_prompt, "best_ft": best_ft, "largest_ft": largest_ft,
-            "tests": tests, "crossover": cross, "prompt_worth": worth, "curve_points": points}
+    for r in remote:
+        key = f"remote:{r['name']}"
+        if "majority" in preds:
+            tests[f"{key}|majority"] = test([r["preds"]], preds["majority"])
+        if "ft_best" in preds:
+            tests[f"ft_best|{key}"] = test(preds["ft_best"], [r["preds"]])
+    return tests
+
+
+def _best_of(scored: list) -> dict | None:
+    """{"name", "score", "shots", "kind"} of the best (score, -index, raw) triple, or None."""
+    if not scored:
+        return None
+    s, _, best = max(scored, key=lambda t: (t[0], t[1]))
+    return {"name": best["name"], "score": s, "shots": best.get("shots", 0), "kind": best["kind"]}
 
 
 def _flip(t: dict) -> dict:

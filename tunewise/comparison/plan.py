@@ -1,6 +1,7 @@
 """The arms of a compare config, in run order: majority -> classical -> zero-shot -> k-shot ->
-fine-tuning at every training size and seed. Each is a ``PlannedArm``: its name, what its result
-depends on (the cache key) and the Arm object (``tunewise.evaluation.arms``) that runs it."""
+remote models (``arms.remote``: one arm per model and k) -> fine-tuning at every training size and
+seed. Each is a ``PlannedArm``: its name, what its result depends on (the cache key) and the Arm
+object (``tunewise.evaluation.arms``) that runs it."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -9,6 +10,11 @@ from typing import Any, Callable
 
 from tunewise.evaluation.arms import (Arm, ClassicalArm, FineTunedArm, MajorityArm, PromptArm,
                                       Training)
+
+
+#: where compare keeps the remote arms' responses (inside OUT): an interrupted run resumes there
+#: without repeating a paid call
+REMOTE_CACHE_DIR = "remote-cache"
 
 
 @dataclass
@@ -48,7 +54,7 @@ def training_sizes(cfg, splits) -> list[int]:
 
 
 def plan_arms(ctx: PlanContext, sizes: list[int]) -> list[PlannedArm]:
-    return [*_baselines(ctx), *_prompting(ctx), *_fine_tuning(ctx, sizes)]
+    return [*_baselines(ctx), *_prompting(ctx), *_remote(ctx), *_fine_tuning(ctx, sizes)]
 
 
 def _baselines(ctx: PlanContext) -> list[PlannedArm]:
@@ -79,6 +85,52 @@ def _prompting(ctx: PlanContext) -> list[PlannedArm]:
                         selection=ks.selection, seed=cfg.seed, name=name, **pkw)
         arms.append(PlannedArm(name, {"arm": "k-shot", "k": ks.k, "selection": ks.selection,
                                       "seed": cfg.seed, "train": ctx.train_fp, **minputs}, arm))
+    return arms
+
+
+def price_table(cfg):
+    """The price table compare uses (the shipped one with ``cost.prices_file`` over it)."""
+    from tunewise.cost.prices import load_prices
+    return load_prices(cfg.resolve(cfg.cost.prices_file) if cfg.cost.prices_file else None)
+
+
+def arm_names(cfg) -> list[str]:
+    """The name of every remote arm, in config order (``name`` + " k-shot" when an entry has
+    several shots; "<model> <k>-shot" without a name)."""
+    from tunewise.remote.spec import parse_model_spec
+    names = []
+    for r in cfg.arms.remote:
+        for k in r.shots:
+            if r.name:
+                names.append(r.name if len(r.shots) == 1 else f"{r.name} {k}-shot")
+            else:
+                names.append(f"{parse_model_spec(r.model, base_url=r.base_url).display} {k}-shot")
+    return names
+
+
+def _remote(ctx: PlanContext) -> list[PlannedArm]:
+    """One PlannedArm per remote model and k; the cache inputs are what its answers depend on."""
+    from tunewise.cost.remote_prices import remote_price
+    from tunewise.evaluation.arms.remote import RemoteArm
+    cfg = ctx.cfg
+    table = price_table(cfg)
+    names = iter(arm_names(cfg))
+    arms = []
+    for r in cfg.arms.remote:
+        price = remote_price(r.model, table)
+        for k in r.shots:
+            name = next(names)
+            # the total is checked once for all arms (check_cost): no per-arm limit
+            arm = RemoteArm(r.model, base_url=r.base_url, api_key_env=r.api_key_env, name=name,
+                            k=k, shots_pool=ctx.splits.train if k else (),
+                            shot_selection=r.selection, seed=cfg.seed, scoring=r.scoring,
+                            price=price, max_cost_usd=None, cache_dir=ctx.out / REMOTE_CACHE_DIR)
+            inputs = {"arm": "remote", "model": r.model, "base_url": arm.spec.base_url,
+                      "shots": k, "scoring": r.scoring, "seed": cfg.seed,
+                      "price": price.to_dict() if price else None}
+            if k:
+                inputs.update(selection=r.selection, train=ctx.train_fp)
+            arms.append(PlannedArm(name, inputs, arm))
     return arms
 
 

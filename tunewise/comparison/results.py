@@ -62,38 +62,63 @@ def build_results(cfg: CompareConfig, task, splits, test, golds, raws: list[dict
 
 
 def _costs(cfg, task, splits, test, raws, cmp, token_rate=None):
-    """(main cost section, extra sections, break-even for the recommendation); ``token_rate``
-    (a function returning the model's ``TokenRate``) prices local calls from their tokens."""
-    from tunewise.cost.prices import get_price, load_prices
-    bp = cmp["best_prompt"]
+    """(main cost section, extra sections, break-even for the recommendation). The "local"
+    section prices the best local prompting arm and the local fine-tune on the compute entry
+    (``token_rate``: a function returning the model's ``TokenRate``, so each call is priced from
+    its tokens); with remote arms a "remote" section prices them from their measured usage
+    against the same local fine-tune, with the break-even against the best remote arm. The main
+    section is the one whose break-even the recommendation uses: the remote one when a remote
+    arm is the best prompting arm (the one the fine-tune must beat), else the local one."""
+    from tunewise.cost.prices import get_price
+    from tunewise.comparison.plan import price_table
+    bp = cmp["best_local_prompt"] or cmp["best_prompt"]
     size = (cmp["crossover"] or {}).get("size") or (cmp["best_ft"] or {}).get("size")
     if bp is None or size is None:
         why = "no prompting arm" if bp is None else "no fine-tuning arm"
         return costing.empty_section(f"{why}: nothing to break even", cfg.model.name), [], None
     prompt_raw = next(r for r in raws if r["name"] == bp["name"])
     ft_raw = costing.pick_ft_arm(raws, size)
-    table = load_prices(cfg.resolve(cfg.cost.prices_file)) if cfg.cost.prices_file else None
+    table = price_table(cfg)
     compute = get_price(cfg.cost.compute, table)
     zero = next((r for r in raws if r["name"] == "zero-shot"), None)
-    main = costing.local_section(model=cfg.model.name, compute=compute, prompt_arm=prompt_raw,
+    local_prompt = prompt_raw if prompt_raw["kind"] == "prompt" else ft_raw
+    main = costing.local_section(model=cfg.model.name, compute=compute, prompt_arm=local_prompt,
                                  ft_arm=ft_raw, zero_shot=zero,
                                  token_rate=token_rate() if token_rate else None)
     extra = []
-    if cfg.cost.price:
-        price = get_price(cfg.cost.price, table)
-        shots = ()
-        if prompt_raw.get("shots"):
-            from tunewise.prompting.shots import shots_for
-            shots = shots_for(test, splits.train, prompt_raw["shots"],
-                              method=prompt_raw.get("selection", "random"), seed=cfg.seed)
-        subset = datasets.stratified_order(splits.train,
-                                           seed=cfg.seed * 1000 + ft_raw.get("seed", 0))[:size]
-        extra.append(costing.hosted_section(price=price, task=task, test=test,
-                                            train_subset=subset, prompt_arm=prompt_raw,
-                                            shots=shots, ft_arm=ft_raw,
-                                            epochs=int(ft_raw.get("epochs") or 1)))
+    if cfg.cost.price and prompt_raw["kind"] == "prompt":
+        extra.append(_hosted(cfg, task, splits, test, prompt_raw, ft_raw, size, table))
     be = main["break_even"]
-    return main, extra, ("never" if be["never"] else be["requests"])
+    be_requests = "never" if be["never"] else be["requests"]
+    remote = [r for r in raws if r["kind"] == "remote"]
+    if not remote:
+        return main, extra, be_requests
+    sec = costing.remote_section(remote_arms=remote, versus=cmp["best_remote"]["name"],
+                                 local=main)
+    if cmp["best_prompt"]["kind"] != "remote":
+        return main, [sec, *extra], be_requests
+    # the fine-tune must beat a remote arm: its break-even is the main one
+    rbe = sec["break_even"]
+    be_requests = rbe["requests"] if rbe["requests"] is not None else (
+        "never" if "saving_per_request" in rbe else None)
+    local = [main] if prompt_raw["kind"] == "prompt" else []   # else: no local prompting arm
+    return sec, [*local, *extra], be_requests
+
+
+def _hosted(cfg, task, splits, test, prompt_raw, ft_raw, size, table) -> dict:
+    """The hosted projection (``cost.price``): our prompts and answers at that model's prices."""
+    from tunewise.cost.prices import get_price
+    price = get_price(cfg.cost.price, table)
+    shots = ()
+    if prompt_raw.get("shots"):
+        from tunewise.prompting.shots import shots_for
+        shots = shots_for(test, splits.train, prompt_raw["shots"],
+                          method=prompt_raw.get("selection", "random"), seed=cfg.seed)
+    subset = datasets.stratified_order(splits.train,
+                                       seed=cfg.seed * 1000 + ft_raw.get("seed", 0))[:size]
+    return costing.hosted_section(price=price, task=task, test=test, train_subset=subset,
+                                  prompt_arm=prompt_raw, shots=shots, ft_arm=ft_raw,
+                                  epochs=int(ft_raw.get("epochs") or 1))
 
 
 def _schema_version() -> int:

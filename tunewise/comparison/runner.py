@@ -4,8 +4,9 @@
 2. data: clean + split (or read pre-made splits); a stratified, seeded test sample of ``max_eval``;
 3. the task (shared by every arm) and the headline metric (macro-F1 when labels are imbalanced);
 4. arms, each cached in OUT/arms/<name>.json as soon as it finishes (a rerun reuses them):
-   majority baseline -> classical -> zero-shot -> k-shot -> fine-tuning at every training size
-   and seed (stratified, seeded, nested subsets of the training split);
+   majority baseline -> classical -> zero-shot -> k-shot -> remote models -> fine-tuning at
+   every training size and seed (stratified, seeded, nested subsets of the training split); the
+   remote arms' estimated cost is checked against ``max_cost_usd`` before any arm runs;
 5. findings on the SAME test examples: metrics with bootstrap CIs, learning curve, paired tests,
    crossover, prompt worth; cost and break-even; a recommendation that follows from them;
 6. results.json, report.md, report.html.
@@ -18,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from tunewise.comparison import analysis, costing, datasets, findings
+from tunewise.comparison import analysis, costing, datasets, findings, remote_arms
 from tunewise.comparison.cache import ArmCache, examples_fingerprint
 from tunewise.comparison.config import CompareConfig, load_config
 from tunewise.comparison.plan import PlanContext, PlannedArm, plan_arms, training_sizes
@@ -68,7 +69,16 @@ def compare(config: str | os.PathLike | dict | CompareConfig, *, out: str | os.P
     runner = ArmRunner(task=s.task, test=s.test, metric=s.metric, cache=ArmCache(out),
                        out=out, say=say, on_arm_done=on_arm_done, progress=progress,
                        deadline=t_start + 60 * cfg.max_minutes if cfg.max_minutes else None)
-    raws = runner.run_all(plan_arms(ctx, sizes))
+    planned = plan_arms(ctx, sizes)
+    # before any arm runs: the remote arms' calls over max_cost_usd are refused
+    est = remote_arms.check_cost(planned, s.task, s.test, max_cost_usd=cfg.max_cost_usd,
+                                 is_cached=runner.is_cached)
+    if est["arms"]:
+        say(f"remote arms: estimated at most ${est['total_usd']:.4f} for the uncached calls "
+            f"(limit max_cost_usd=${cfg.max_cost_usd:g})"
+            + (f"; no price for {', '.join(est['unpriced'])}" if est["unpriced"] else ""))
+    s.warnings += remote_arms.retirement_notes(cfg)
+    raws = runner.run_all(planned)
     if runner.skipped:
         s.warnings.append(f"stopped after {cfg.max_minutes:g} minutes: {len(runner.skipped)} "
                           f"arm(s) not run ({', '.join(runner.skipped)}); rerun the same command "
@@ -171,15 +181,22 @@ class ArmRunner:
     progress: bool = True
     skipped: list = field(default_factory=list)
 
+    def inputs(self, p: PlannedArm) -> dict:
+        """The cache key inputs of ``p``: its own inputs, the test sample and the task."""
+        return {"test": examples_fingerprint(self.test), "task": self.task.to_config(),
+                **p.inputs}
+
+    def is_cached(self, p: PlannedArm) -> bool:
+        return self.cache.get(p.name, self.inputs(p)) is not None
+
     def run_all(self, planned: list[PlannedArm]) -> list[dict]:
-        base = {"test": examples_fingerprint(self.test), "task": self.task.to_config()}
         raws: list[dict] = []
         for i, p in enumerate(planned, 1):
             if self.skipped:
                 self.skipped.append(p.name)
                 continue
             try:
-                raws.append(self.run(f"[{i}/{len(planned)}] {p.name}", p, {**base, **p.inputs}))
+                raws.append(self.run(f"[{i}/{len(planned)}] {p.name}", p, self.inputs(p)))
             except _OutOfTime:
                 self.skipped.append(p.name)
         return raws
@@ -227,4 +244,10 @@ def arm_record(result, task) -> dict:
                          "output": result.usage["tokens_out"] / n}
         if "train_total" in result.usage:
             rec["tokens"]["train_total"] = result.usage["train_total"]
+    if "requests" in result.usage:      # an arm that asked a server (a remote model)
+        rec.update(shots=result.settings.get("shots", 0), model=result.model,
+                   base_url=result.settings.get("base_url"),
+                   usage=remote_arms.usage_record(result))
+        if rec["shots"]:
+            rec["selection"] = result.settings.get("shot_selection")
     return rec

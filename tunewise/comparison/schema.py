@@ -14,7 +14,8 @@ Conventions
 * ``metric`` (top level) is the headline metric every comparison uses: ``macro_f1`` for
   classification (always when labels are imbalanced), ``f1`` for NER, ``rouge_l`` for generation.
 * Arm names are unique strings: ``"majority"``, ``"classical"``, ``"zero-shot"``, ``"4-shot"``
-  (``f"{k}-shot"``), and fine-tuned runs ``f"finetune-n{train_size}-s{seed}"``.
+  (``f"{k}-shot"``), remote arms (``"gpt-4.1-mini 0-shot"`` or their configured name), and
+  fine-tuned runs ``f"finetune-n{train_size}-s{seed}"``.
 * Money is US dollars (``usd``); token counts are per request means unless named ``*_total``.
 * Unknown extra keys are allowed anywhere (the report ignores what it does not know).
 """
@@ -59,8 +60,8 @@ class ArmTokens(TypedDict, total=False):
 
 class Arm(TypedDict, total=False):
     name: str                         #: unique, see module docstring (required)
-    kind: Literal["majority", "classical", "prompt", "finetune"]   #: (required)
-    shots: int                        #: prompting arms: k (0 = zero-shot)
+    kind: Literal["majority", "classical", "prompt", "remote", "finetune"]   #: (required)
+    shots: int                        #: prompting and remote arms: k (0 = zero-shot)
     train_size: int                   #: examples the arm learned from (finetune, classical)
     seed: int                         #: finetune runs (and shot sampling)
     metrics: dict[str, MetricValue]   #: must include results["metric"] (required)
@@ -72,6 +73,28 @@ class Arm(TypedDict, total=False):
     run_dir: str                      #: finetune: the training run directory
     predictions: str                  #: path of the predictions JSONL, relative to results.json
     reused: bool                      #: True when a resumed compare reused this finished arm
+    model: str                        #: remote: the model as named in the config
+    base_url: str                     #: remote: the server's URL
+    usage: RemoteUsage                #: remote: measured usage and cost on the test sample
+
+
+class RemoteUsage(TypedDict, total=False):
+    """A remote arm's measured usage on the test sample (totals)."""
+
+    prompt_tokens_total: int          #: prompt tokens the server counted
+    output_tokens_total: int          #: completion tokens the server counted
+    n: int                            #: answers (test examples)
+    requests: int                     #: responses received from the server in the run
+    cache_hits: int                   #: responses taken from the response cache
+    attempts: int                     #: HTTP attempts, retries included
+    retries: int
+    retry_causes: dict[str, int]      #: what triggered the retries ("HTTP 429": 2, ...)
+    estimated_cost_usd: float | None  #: estimated before the run (uncached calls only)
+    cost_usd: float | None            #: measured: tokens x price (None: no price / no usage)
+    cost_usd_this_run: float | None   #: what the run paid (responses not from the cache)
+    usd_per_request: float | None     #: cost_usd / n
+    price: dict | None                #: the price-table entry used (source, date)
+    notes: list[str]
 
 
 class CurvePoint(TypedDict, total=False):
@@ -125,11 +148,12 @@ class TrainingCost(TypedDict, total=False):
 
 class ArmCost(TypedDict, total=False):
     arm: str                          #: arm name, or a scenario label such as "4-shot" (required)
-    kind: Literal["prompt", "finetune", "classical"]   #: (required)
+    kind: Literal["prompt", "remote", "finetune", "classical"]   #: (required)
     prompt_tokens: float              #: per request
     output_tokens: float              #: per request
-    usd_per_request: float            #: (required)
-    usd_per_1k_requests: float        #: (required) = 1000 * usd_per_request
+    usd_per_request: float | None     #: (required; None: a remote model without a price)
+    usd_per_1k_requests: float | None #: (required) = 1000 * usd_per_request
+    measured: bool                    #: remote: priced from the measured token usage
     examples_per_second: float        #: local: measured throughput used for the price
 
 
@@ -144,7 +168,9 @@ class BreakEven(TypedDict, total=False):
 
 
 class CostSection(TypedDict, total=False):
-    mode: Literal["hosted", "local"]  #: (required)
+    #: (required) "local": compute on your hardware; "hosted": a projection at a hosted model's
+    #: prices; "remote": the remote arms' measured cost against the local fine-tune
+    mode: Literal["hosted", "local", "remote"]
     model: str                        #: hosted model name or local model run on ``pricing.name``
     pricing: Pricing                  #: (required)
     training: TrainingCost            #: (required)
@@ -192,13 +218,17 @@ class Results(TypedDict, total=False):
     crossover: Crossover              #: (required)
     prompt_worth: PromptWorth
     cost: CostSection                 #: the main cost comparison (required)
-    extra_costs: list[CostSection]    #: further scenarios (e.g. hosted price projection)
+    extra_costs: list[CostSection]    #: further sections: the remote arms' measured cost
+    #: (mode "remote", first) and the hosted price projection
     break_even: BreakEven             #: = cost["break_even"], repeated at top level (required)
     recommendation: Recommendation    #: (required)
     warnings: list[str]               #: shown in the report, e.g. "labels imbalanced: ..."
     timing: dict                      #: {"total_seconds": float, ...}
     files: dict[str, str]             #: other files compare wrote, relative to results.json
 
+
+#: the kinds of a results.json arm
+ARM_KINDS = ("majority", "classical", "prompt", "remote", "finetune")
 
 REQUIRED: dict[str, type | tuple] = {
     "schema_version": int, "model": str, "task": dict, "metric": str, "data": dict,
@@ -233,8 +263,8 @@ def validate_results(results: Any) -> list[str]:
         if name in names:
             out.append(f"{where}: duplicate arm name {name!r}")
         names.add(name)
-        if arm.get("kind") not in ("majority", "classical", "prompt", "finetune"):
-            out.append(f"{where}.kind must be majority|classical|prompt|finetune, "
+        if arm.get("kind") not in ARM_KINDS:
+            out.append(f"{where}.kind must be {'|'.join(ARM_KINDS)}, "
                        f"got {arm.get('kind')!r}")
         m = arm.get("metrics", {})
         if isinstance(m, dict) and metric not in m:

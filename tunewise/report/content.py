@@ -3,53 +3,14 @@ them out, so both files carry exactly the same words and numbers."""
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
 
 from tunewise import formatting as fmt
+from tunewise.report.remote import remote_blocks
+from tunewise.report.blocks import (  # noqa: F401  (markdown.py and html.py import them here)
+    Block, Bullets, Code, Figure, Heading, Paragraph, Table)
 
 
-@dataclass
-class Heading:
-    text: str
-    level: int = 2
-
-
-@dataclass
-class Paragraph:
-    text: str
-    css: str = ""          #: "headline" for the recommendation, "note", "warning"
-
-
-@dataclass
-class Bullets:
-    items: list[str]
-    title: str = ""
-
-
-@dataclass
-class Table:
-    headers: list[str]
-    rows: list[list[str]]
-    numeric: list[bool] = field(default_factory=list)   #: right-align these columns
-    caption: str = ""
-
-
-@dataclass
-class Figure:
-    key: str               #: file stem under plots/ and the HTML element id ("plot-" + key)
-    caption: str
-    svg: str
-
-
-@dataclass
-class Code:
-    text: str
-    lang: str = ""
-
-
-Block = Heading | Paragraph | Bullets | Table | Figure | Code
-
-KIND_ORDER = {"majority": 0, "classical": 1, "prompt": 2, "finetune": 3}
+KIND_ORDER = {"majority": 0, "classical": 1, "prompt": 2, "remote": 3, "finetune": 4}
 
 
 def value(arm: dict, metric: str) -> float | None:
@@ -79,7 +40,7 @@ def selected_arms(results: dict) -> list[dict]:
         cands = [a for a in cands if value(a, metric) is not None]
         return max(cands, key=lambda a: value(a, metric)) if cands else None
 
-    p = best([a for a in arms if a.get("kind") == "prompt"])
+    p = best([a for a in arms if a.get("kind") in ("prompt", "remote")])
     c = best([a for a in arms if a.get("kind") == "classical"])
     fts = [a for a in arms if a.get("kind") == "finetune"]
     f = None
@@ -108,13 +69,15 @@ def build(results: dict) -> list[Block]:
 
     blocks += _setup(results)
     blocks += _arms_table(results)
+    blocks += remote_blocks(results)
 
     # -- learning curve ---------------------------------------------------------------------
     blocks.append(Heading("Learning curve"))
     svg = plots.learning_curve_svg(results)
     if svg:
         blocks.append(Figure("learning_curve", f"{metric} against training examples; "
-                             "horizontal bands: prompting, classical and majority arms (95% CI)",
+                             "horizontal bands: prompting (local and remote), classical and "
+                             "majority arms (95% CI)",
                              svg))
     curve = sorted(results.get("learning_curve") or [], key=lambda p: p["train_size"])
     if curve:
@@ -258,7 +221,13 @@ def cost_blocks(cost: dict, *, heading: str, level: int = 2, plot: bool = True) 
     out: list[Block] = [Heading(heading, level)]
     pr = cost.get("pricing") or {}
     src = ", ".join(x for x in (pr.get("source"), pr.get("date") and f"read {pr['date']}") if x)
-    if cost.get("mode") == "local":
+    if cost.get("mode") == "remote":
+        out.append(Paragraph("Remote models priced from their measured usage in this run "
+                             "(prompt and completion tokens per request x the price-table "
+                             "price) against the local fine-tune on "
+                             f"{pr.get('compute') or '?'} (training and per-request cost from "
+                             "the local cost section)."))
+    elif cost.get("mode") == "local":
         out.append(Paragraph(f"Local compute on {pr.get('name', '?')} at "
                              f"{fmt.usd(pr.get('usd_per_hour'))}/hour"
                              + (f" ({src})" if src else "") + "; model "
@@ -312,8 +281,10 @@ def _cost(results: dict) -> list[Block]:
         out += cost_blocks(results["cost"], heading="Cost and break-even")
     for extra in results.get("extra_costs") or []:
         pr = (extra.get("pricing") or {}).get("name") or extra.get("model", "")
-        out += cost_blocks(extra, heading=f"Cost scenario: {extra.get('mode', '')} {pr}",
-                           level=3)
+        heading = ("Cost: remote models (measured) against the local fine-tune"
+                   if extra.get("mode") == "remote" else
+                   f"Cost scenario: {extra.get('mode', '')} {pr}")
+        out += cost_blocks(extra, heading=heading, level=3)
     return out
 
 

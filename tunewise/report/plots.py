@@ -2,7 +2,8 @@
 returned as inline SVG strings (no XML prolog, no external references).
 
 * ``learning_curve_svg``: fine-tuned metric against training size with its CI band; every
-  prompting arm, the classical and the majority baseline as horizontal bands (value and CI).
+  prompting arm (local, and remote models), the classical and the majority baseline as horizontal
+  bands (value and CI).
 * ``cost_svg``: cumulative cost against request volume for each arm, break-even point marked.
 * ``confusion_svg``: confusion matrices of the selected arms side by side.
 * ``per_class_svg``: per-class (or per-entity-type) F1 bars of the selected arms.
@@ -19,6 +20,8 @@ from tunewise import formatting as fmt
 
 FT_COLOR = "#1f77b4"
 KIND_COLORS = {"classical": "#2ca02c", "majority": "#7f7f7f"}
+#: horizontal reference lines: local prompting solid, remote models dash-dot, baselines dashed
+LINE_STYLES = {"prompt": "-", "remote": "-."}
 PROMPT_COLORS = ["#ff7f0e", "#d62728", "#9467bd", "#8c564b", "#e377c2"]
 
 
@@ -68,7 +71,7 @@ def _metric_value(arm: dict, metric: str) -> tuple[float | None, list | None]:
 
 
 def _arm_color(arm: dict, prompt_index: dict[str, int]) -> str:
-    if arm.get("kind") == "prompt":
+    if arm.get("kind") in ("prompt", "remote"):
         i = prompt_index.setdefault(arm["name"], len(prompt_index))
         return PROMPT_COLORS[i % len(PROMPT_COLORS)]
     if arm.get("kind") == "finetune":
@@ -81,7 +84,7 @@ def learning_curve_svg(results: dict) -> str | None:
     metric = results["metric"]
     curve = sorted(results.get("learning_curve") or [], key=lambda p: p["train_size"])
     baselines = [a for a in results.get("arms", [])
-                 if a.get("kind") in ("prompt", "classical", "majority")
+                 if a.get("kind") in ("prompt", "remote", "classical", "majority")
                  and _metric_value(a, metric)[0] is not None]
     if not curve and not baselines:
         return None
@@ -93,7 +96,7 @@ def learning_curve_svg(results: dict) -> str | None:
         color = _arm_color(arm, prompt_index)
         if ci and None not in ci:
             ax.axhspan(ci[0], ci[1], color=color, alpha=0.12, lw=0)
-        ax.axhline(v, color=color, lw=1.6, ls="--" if arm["kind"] != "prompt" else "-",
+        ax.axhline(v, color=color, lw=1.6, ls=LINE_STYLES.get(arm["kind"], "--"),
                    label=_tex(f"{arm['name']} {fmt.metric(v)}"))
     if curve:
         xs = [p["train_size"] for p in curve]
