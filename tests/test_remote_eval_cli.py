@@ -193,10 +193,16 @@ def test_which_arm_a_model_name_means():
 
 
 def test_python_hosted_model_without_a_price_is_refused_before_any_request(tmp_path):
+    """A hosted model is priced from the table by evaluate() itself; one the table does not
+    know cannot have its cost limit checked, so it is refused before any request."""
+    from tunewise.evaluation.arms.remote import RemoteArm
+    from tunewise.evaluation.evaluator import EvalOptions
+    priced = RemoteArm.from_options(EvalOptions(model="openai:gpt-4.1-mini", cache_dir=tmp_path))
+    assert priced.price is not None
     with pytest.raises(UsageError) as e:
-        evaluate(EXAMPLES, model="openai:gpt-4.1-mini", cache_dir=tmp_path, progress=False)
-    assert "no price is known for openai:gpt-4.1-mini" in str(e.value)
-    assert "remote_price" in e.value.fix and "--max-cost none" in e.value.fix
+        evaluate(EXAMPLES, model="openai:gpt-7-unpriced", cache_dir=tmp_path, progress=False)
+    assert "no price is known for openai:gpt-7-unpriced" in str(e.value)
+    assert "TUNEWISE_PRICES" in e.value.fix and "--max-cost none" in e.value.fix
 
 
 def test_cost_accepts_the_provider_prefix(cli, tmp_path):
