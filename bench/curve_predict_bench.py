@@ -29,6 +29,13 @@ Both erred low (the intent, after Mahmood et al. 2022); the emotion interval mis
 ``measure`` phase did not finish that day: at that load a 1,024-example run trained at ~0.1
 examples/s (one 16-example run took 580 s), so only mr at 16 examples (seed 0: 0.633) was
 measured.
+
+LoRA ``measure`` with compare's current defaults (epochs: auto, no validation carve below 128),
+mr, 2026-11-30 evening, one background thread on the shared machine; accuracy on the 300 test
+sentences: 16: 0.697 / 0.670 / 0.797 (3 seeds), 32: 0.720 / 0.743, 64: 0.770 / 0.793, 128: 0.810,
+256: 0.787. The 1,024 run and tweeteval_emotion did not finish. A backtest one size early (fit
+16-128, predict 256): 0.834 [0.790, 0.869] vs measured 0.787, not covered; this time the fit erred
+high, because the single-seed 256 point sits below 128.
 """
 from __future__ import annotations
 
