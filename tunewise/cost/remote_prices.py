@@ -20,7 +20,7 @@ def remote_price(model: str, prices=None) -> RemotePrice | None:
     if name not in table:
         return None
     e = table.get(name)
-    if e.kind != "api":
+    if e.pricing != "api":
         return None
     inp, out = (e.ft_input, e.ft_output) if fine_tune else (e.base_input, e.base_output)
     if inp is None or out is None:

@@ -103,15 +103,15 @@ def _is_number(s: str) -> bool:
 def check_classification(examples: Sequence[Example], source: str, folds: int) -> list[str]:
     """The labels, sorted; raises UsageError when the data cannot be checked this way."""
     from tunewise.tasks import infer_task_kind
-    from tunewise.tasks.factory import sorted_labels
+    from tunewise.tasks.factory import TASK_KINDS, sorted_labels
     if not examples:
         raise UsageError(f"{source}: no examples", fix="pass a classification dataset")
-    kind = infer_task_kind(examples)
+    task_class = TASK_KINDS.get(infer_task_kind(examples))
     golds = [_gold(ex) for ex in examples]
     distinct = sorted_labels(g for g in golds if g != "")
-    if kind != "classification":
+    if not task_class.can_score_labels:     # label noise needs a closed label set
         raise UsageError(
-            f"{source}: this is {kind} data ({len(distinct):,} distinct answers), and label-issue "
+            f"{source}: this is {task_class.kind} data ({len(distinct):,} distinct answers), and label-issue "
             "finding needs classification data: a short label from a closed set per example",
             fix="pass a file with a label column (CSV) or one-word assistant answers")
     if len(distinct) > MAX_NUMERIC_CLASSES and all(_is_number(g) for g in distinct):

@@ -63,10 +63,10 @@ def check_resume_flags(run_dir: Path, info: Mapping[str, Any], cfg, *, train=Non
     if out is not None and not same_file(out, run_dir):
         changes.append(f"out: the run's folder is {run_dir}, -o gives {out}")
     if task is not None:
-        kind = (info.get("task") or {}).get("kind")
-        given_kind = task if isinstance(task, str) else getattr(task, "kind", task)
-        if given_kind != kind:
-            changes.append(f"task: the run's is {kind!r}, given {given_kind!r}")
+        run_task = (info.get("task") or {}).get("kind")
+        given = task if isinstance(task, str) else getattr(task, "kind", task)
+        if given != run_task:
+            changes.append(f"task: the run's is {run_task!r}, given {given!r}")
     # settings: the keys the config file names, then the flags (which win over the file)
     wanted: dict[str, Any] = {}
     if config is not None and isinstance(config, (str, os.PathLike)):

@@ -25,10 +25,10 @@ def to_examples(obj: Any, line: int, opts, log) -> list[Example]:
         log.error("not_an_object", f"the record is a JSON {_json_type(obj)}, not an object",
                   'each record must be {"instruction": ..., "input": ..., "output": ...}', line=line)
         return []
-    kind = record_kind(obj)
-    if kind != NAME:
-        if kind is not None:
-            log.error("mixed_formats", f"this record is {kind} format, but the file is alpaca "
+    shape = record_kind(obj)
+    if shape != NAME:
+        if shape is not None:
+            log.error("mixed_formats", f"this record is {shape} format, but the file is alpaca "
                       "format", "use one format in a file", line=line)
         else:
             log.error("missing_key", "no 'instruction' / 'output' keys",

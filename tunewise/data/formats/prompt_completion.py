@@ -15,10 +15,10 @@ def to_example(obj: Any, line: int, opts, log) -> Example | None:
         log.error("not_an_object", f"the record is a JSON {_json_type(obj)}, not an object",
                   'each line must be {"prompt": ..., "completion": ...}', line=line)
         return None
-    kind = record_kind(obj)
-    if kind != NAME:
-        if kind is not None:
-            log.error("mixed_formats", f"this record is {kind} format, but the file is "
+    shape = record_kind(obj)
+    if shape != NAME:
+        if shape is not None:
+            log.error("mixed_formats", f"this record is {shape} format, but the file is "
                       "prompt/completion format", "use one format in a file", line=line)
         else:
             log.error("missing_key", "no 'prompt' or 'completion' key",
