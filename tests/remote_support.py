@@ -3,12 +3,25 @@ and a fault-injecting HTTP proxy (plain asyncio sockets) to put in front of it."
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
 import threading
 from typing import Callable
 
 from tests.serve_support import free_port
+
+
+@contextlib.contextmanager
+def counting_server(runs: dict):
+    """`tunewise serve` on tiny-random with the trained adapter ``runs["a"]`` served as "a",
+    behind a ``CountingApp`` (``server.counter``) so tests count the requests it answered."""
+    from tests.serve_support import Server
+    from tunewise.serving import create_app
+    app = CountingApp(create_app(model="tiny-random", adapters={"a": str(runs["a"])}))
+    with Server(app) as s:
+        s.counter = app
+        yield s
 
 
 class CountingApp:

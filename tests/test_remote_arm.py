@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.remote_support import CountingApp, body_hash
-from tests.serve_support import Server, sentiment_examples, tiny_runs
+from tests.remote_support import body_hash, counting_server
+from tests.serve_support import sentiment_examples, tiny_runs
 from tunewise.evaluation.arms import ArmResult, arm_class
 from tunewise.evaluation.arms.remote import RemoteArm
 from tunewise.remote import ClientOptions, CostLimitError, RemotePrice
@@ -32,10 +32,7 @@ def runs(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def server(runs):
-    from tunewise.serving import create_app
-    app = CountingApp(create_app(model="tiny-random", adapters={"a": str(runs["a"])}))
-    with Server(app) as s:
-        s.counter = app
+    with counting_server(runs) as s:
         yield s
 
 

@@ -10,8 +10,8 @@ import json
 
 import pytest
 
-from tests.remote_support import CountingApp
-from tests.serve_support import Server, sentiment_examples, tiny_runs
+from tests.remote_support import counting_server
+from tests.serve_support import sentiment_examples, tiny_runs
 from tunewise.comparison import compare
 from tunewise.data.formats.writers import write_chat_jsonl
 
@@ -27,10 +27,7 @@ def runs(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def server(runs):
-    from tunewise.serving import create_app
-    app = CountingApp(create_app(model="tiny-random", adapters={"a": str(runs["a"])}))
-    with Server(app) as s:
-        s.counter = app
+    with counting_server(runs) as s:
         yield s
 
 
