@@ -107,6 +107,29 @@ def test_bf16_scores_stay_close(tiny, answers):
         assert b.total == pytest.approx(a.total, abs=0.5)
 
 
+def test_bf16_body_is_a_cached_copy_remade_when_weights_change(tiny):
+    """The bf16 body is a copy (the model stays fp32), reused while the weights are unchanged,
+    and remade after an in-place update (an optimizer step) so scores follow the new weights."""
+    from tunewise.prompting.scoring import _parts, bf16_body
+    body, _head = _parts(tiny.model)
+    twin = bf16_body(body)
+    assert twin is not body and bf16_body(body) is twin
+    assert {p.dtype for p in twin.parameters()} == {torch.bfloat16}
+    assert {p.dtype for p in body.parameters()} == {torch.float32}
+    assert [b.dtype for b in twin.buffers()] == [b.dtype for b in body.buffers()]
+    w = next(body.parameters())
+    before = next(twin.parameters()).float().clone()
+    with torch.no_grad():
+        w.add_(1.0)
+    try:
+        again = bf16_body(body)
+        assert again is not twin
+        assert torch.allclose(next(again.parameters()).float(), before + 1.0, atol=0.1)
+    finally:
+        with torch.no_grad():
+            w.sub_(1.0)
+
+
 def test_common_prefix_len():
     assert common_prefix_len([[1, 2, 3], [1, 2, 4], [1, 2]]) == 2
     assert common_prefix_len([[5, 1], [6, 1]]) == 0

@@ -173,3 +173,41 @@ def test_carved_validation_is_stratified_and_recorded(tmp_path, task):
     train_rows = (tmp_path / "c" / "data" / "train.jsonl").read_text()
     assert all(json.dumps(v["messages"][0]["content"]) not in train_rows for v in val)
     assert res.history[0]["epoch"] == 1
+
+
+def test_eager_attention_gives_the_loss_and_gradients_of_sdpa(task):
+    """Training on CPU switches to eager attention for speed: same loss and gradients."""
+    from tunewise.models import load_model
+    lm = load_model("tiny-random")
+    model = prepare_model(lm.model, TrainConfig(model="tiny-random", lora=LoraConfig(dropout=0.0)))
+    with torch.no_grad():
+        for n, p in model.named_parameters():
+            if "lora_B" in n:
+                p.normal_(0, 0.5)
+    b = collate(encode_examples(task, lm.tokenizer, make_examples(6), max_length=128),
+                lm.tokenizer.pad_token_id, share_prefix=True)
+    out = {}
+    for impl in ("sdpa", "eager"):
+        model.get_base_model().set_attn_implementation(impl)
+        model.zero_grad()
+        loss, _n = AnswerLoss(model)(**b)
+        loss.backward()
+        out[impl] = (loss.item(), [p.grad.clone() for p in model.parameters() if p.requires_grad])
+    assert out["eager"][0] == pytest.approx(out["sdpa"][0], rel=1e-4)
+    for g1, g2 in zip(out["sdpa"][1], out["eager"][1]):
+        assert torch.allclose(g1, g2, atol=1e-4, rtol=1e-3)
+
+
+def test_training_steps_use_eager_attention_and_restore_it(tmp_path, task, monkeypatch):
+    seen, said = [], []
+    forward = AnswerLoss.forward
+
+    def spy(self, *a, **k):
+        seen.append(self.model.get_base_model().config._attn_implementation)
+        return forward(self, *a, **k)
+    monkeypatch.setattr(AnswerLoss, "forward", spy)
+    res = train(make_examples(16), task=task, out=tmp_path / "run", epochs=1, say=said.append,
+                progress=False, **FAST)
+    assert seen and set(seen) == {"eager"}
+    assert res.lm.model.get_base_model().config._attn_implementation == "sdpa"
+    assert any("with eager attention" in m for m in said)

@@ -20,14 +20,22 @@ How the work is kept small (the model is the expensive part, the vocabulary head
    forward pass per batch, no cache copies. (Models whose attention implementation cannot take
    a custom mask fall back to a second pass over the batch cache repeated once per label.)
 
+4. **bf16 body.** With ``bf16``, the body runs as a bfloat16 copy of the model body (made once
+   per model by ``bf16_body`` and remade when a weight changed), not under autocast: no per-call
+   casts, about 1.2x faster on an AMX CPU. Rotary buffers stay fp32, the hidden states are cast
+   to fp32 before the head, which stays the model's own fp32 head. (Measured on 600 movie
+   sentences and 3 prompts: the label margin moved by at most 0.25 nats against fp32, median
+   0.04; ``predict`` re-scores every closer call in fp32.)
+
 Examples are sorted by length so that batches need little padding; scores come back in input
 order. Padding in the middle of a row (between prefix, suffix and answer) is masked out and the
 position ids skip it, so a padded row scores exactly like the same row alone.
 """
 from __future__ import annotations
 
-import contextlib
+import copy
 import inspect
+import weakref
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
@@ -42,8 +50,8 @@ class ScoreOptions:
     batch_size: int = 16
     #: encode the prefix shared by every prompt once and reuse its KV cache
     prefix_cache: bool = True
-    #: run the model body under ``torch.autocast("cpu", bfloat16)`` (faster on CPUs with BF16
-    #: support); the LM head and log-probabilities stay in fp32
+    #: run a bfloat16 copy of the model body (``bf16_body``; faster on CPUs with BF16 support);
+    #: the LM head and log-probabilities stay in fp32
     bf16: bool = False
     #: "tree" (answers appended with a tree attention mask, one pass), "repeat" (second pass
     #: over the cache repeated per label) or "auto" (tree where the attention supports it)
@@ -67,6 +75,33 @@ def _parts(model):
     if body is None or head is None:  # pragma: no cover - exotic architectures
         raise TypeError(f"{type(causal).__name__}: cannot find the decoder body / LM head")
     return body, head
+
+
+#: body -> (weights fingerprint, its bfloat16 copy); entries go with their model
+_BF16_BODIES: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
+def _fingerprint(module) -> tuple:
+    """Changes when any weight of ``module`` is replaced or modified in place (optimizer steps and
+    ``load_state_dict`` bump a tensor's version counter)."""
+    return tuple((p.data_ptr(), p._version) for p in module.parameters())
+
+
+def bf16_body(body):
+    """A bfloat16 copy of the decoder ``body`` for inference, made once per body and remade when
+    one of its weights changed. Parameters are copied straight to bf16 (no transient fp32 copy);
+    buffers (rotary frequencies) keep their dtype."""
+    fp = _fingerprint(body)
+    hit = _BF16_BODIES.get(body)
+    if hit is not None and hit[0] == fp:
+        return hit[1]
+    _BF16_BODIES.pop(body, None)
+    with torch.no_grad():
+        memo = {id(p): torch.nn.Parameter(p.detach().to(torch.bfloat16), requires_grad=False)
+                for p in body.parameters()}
+        twin = copy.deepcopy(body, memo).eval()
+    _BF16_BODIES[body] = (fp, twin)
+    return twin
 
 
 def _cache_kwarg(body) -> str:
@@ -116,6 +151,7 @@ class LabelScorer:
         self.pad_id = int(pad_id)
         self.options = options or ScoreOptions()
         self.body, self.head = _parts(model)
+        self._run_body = self.body
         self._cache_kw = _cache_kwarg(self.body)
         impl = getattr(getattr(self.body, "config", None), "_attn_implementation", None)
         mode = self.options.mode
@@ -135,22 +171,15 @@ class LabelScorer:
     def _bf16(self) -> bool:
         return bool(self.options.bf16) and self.device.type == "cpu"
 
-    def _autocast(self):
-        return torch.autocast("cpu", dtype=torch.bfloat16) if self._bf16 \
-            else contextlib.nullcontext()
-
     def _body(self, ids, mask, pos, cache):
-        out = self.body(input_ids=ids, attention_mask=mask, position_ids=pos,
-                        use_cache=True, **{self._cache_kw: cache})
+        out = self._run_body(input_ids=ids, attention_mask=mask, position_ids=pos,
+                             use_cache=True, **{self._cache_kw: cache})
         return out.last_hidden_state
 
     def _logprobs(self, hidden: torch.Tensor) -> torch.Tensor:
-        # the head runs in fp32 even under bf16 autocast: it sees a few positions per row (cheap),
+        # the head runs in fp32 with bf16 bodies too: it sees a few positions per row (cheap),
         # and bf16 logits (8 significant bits on values ~20) would blur close label scores
-        if self._bf16:
-            with torch.autocast("cpu", enabled=False):
-                return torch.log_softmax(self.head(hidden.float()).float(), dim=-1)
-        return torch.log_softmax(self.head(hidden).float(), dim=-1)
+        return torch.log_softmax(self.head(hidden.float()).float(), dim=-1)
 
     def _prefix(self, prefix: Sequence[int]):
         """KV tensors of the shared prefix (batch 1), or None."""
@@ -167,10 +196,8 @@ class LabelScorer:
     def score(self, prompts: Sequence[Sequence[int]],
               on_batch: Callable[[int], None] | None = None) -> list[LabelScores]:
         """Score every answer after every prompt; ``on_batch(n)`` is called after each batch."""
-        # autocast caches its bf16 copy of each weight for the whole call, but not under
-        # inference_mode (it would cast every weight again in every batch): no_grad there
-        grad_off = torch.no_grad() if self._bf16 else torch.inference_mode()
-        with grad_off:
+        self._run_body = bf16_body(self.body) if self._bf16 else self.body
+        with torch.inference_mode():
             return self._score(prompts, on_batch)
 
     def _score(self, prompts, on_batch) -> list[LabelScores]:
@@ -184,17 +211,16 @@ class LabelScorer:
             if opts.prefix_cache else 0
         order = sorted(range(len(prompts)), key=lambda i: len(prompts[i]) - n_prefix)
         results: list[LabelScores | None] = [None] * len(prompts)
-        with self._autocast():
-            prefix_kv = self._prefix(prompts[0][:n_prefix])
-            bs = max(1, int(opts.batch_size))
-            for start in range(0, len(order), bs):
-                idx = order[start:start + bs]
-                rows = [list(prompts[i][n_prefix:]) for i in idx]
-                fn = self._score_batch_tree if self.mode == "tree" else self._score_batch
-                for i, s in zip(idx, fn(rows, n_prefix, prefix_kv)):
-                    results[i] = s
-                if on_batch:
-                    on_batch(len(idx))
+        prefix_kv = self._prefix(prompts[0][:n_prefix])
+        bs = max(1, int(opts.batch_size))
+        for start in range(0, len(order), bs):
+            idx = order[start:start + bs]
+            rows = [list(prompts[i][n_prefix:]) for i in idx]
+            fn = self._score_batch_tree if self.mode == "tree" else self._score_batch
+            for i, s in zip(idx, fn(rows, n_prefix, prefix_kv)):
+                results[i] = s
+            if on_batch:
+                on_batch(len(idx))
         return results  # type: ignore[return-value]
 
     def _batch_inputs(self, rows, n_prefix, prefix_kv):

@@ -31,6 +31,38 @@ def prepare_model(model, cfg: TrainConfig):
                            f"{', '.join(names)} (or all-linear)"]) from None
 
 
+#: training on CPU uses eager attention (matmul + softmax) when no row is longer than this: for
+#: the short rows of classification data a LoRA step runs 1.15x faster than with PyTorch's SDPA
+#: kernel, whose CPU backward dominated the step (measured: 160 movie reviews, 7.6 -> 8.7
+#: examples/s). Longer rows keep SDPA: eager keeps a rows x heads x L x L matrix per layer.
+EAGER_TRAINING_MAX_LEN = 1024
+
+
+def _causal(model):
+    return model.get_base_model() if hasattr(model, "get_base_model") else model
+
+
+def attention_for_training(model, longest: int) -> str | None:
+    """Switch ``model`` to eager attention for training (see ``EAGER_TRAINING_MAX_LEN``); returns
+    the implementation to restore afterwards (``restore_attention``), None when nothing changed."""
+    causal = _causal(model)
+    current = getattr(causal.config, "_attn_implementation", None)
+    try:
+        on_cpu = next(causal.parameters()).device.type == "cpu"
+    except StopIteration:  # pragma: no cover
+        return None
+    if not on_cpu or current != "sdpa" or longest > EAGER_TRAINING_MAX_LEN \
+            or not hasattr(causal, "set_attn_implementation"):
+        return None
+    causal.set_attn_implementation("eager")
+    return current
+
+
+def restore_attention(model, previous: str | None) -> None:
+    if previous is not None:
+        _causal(model).set_attn_implementation(previous)
+
+
 def count_params(model) -> dict:
     total = sum(p.numel() for p in model.parameters())
     trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)

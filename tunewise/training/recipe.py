@@ -38,7 +38,8 @@ from tunewise.training.batching import (collate, encode_examples, length_grouped
 from tunewise.training.config import TrainConfig
 from tunewise.training.loss import AnswerLoss, model_parts  # noqa: F401  (public here too)
 from tunewise.training.model_setup import (  # noqa: F401
-    autocast, count_params, make_optimizer, make_scheduler, prepare_model)
+    attention_for_training, autocast, count_params, make_optimizer, make_scheduler,
+    prepare_model, restore_attention)
 from tunewise.training.state import TrainResult, TrainState
 
 
@@ -131,6 +132,8 @@ class Trainer:
         self.lm = load_model(cfg.model)
         self.model = prepare_model(self.lm.model, cfg)
         self.model.train()
+        self.attn_restore = attention_for_training(
+            self.model, max((len(e) for e in self.train_enc), default=0))
         self.eval_lm = LoadedModel(model=self.model, tokenizer=self.lm.tokenizer,
                                    name=self.lm.name, path=self.lm.path)
         self.loss_fn = AnswerLoss(self.model)
@@ -189,7 +192,8 @@ class Trainer:
         say(f"{self.epochs} epoch(s) x {self.batches_per_epoch} steps of {cfg.batch_size} examples"
             f"{f' over {self.dist.world_size} processes' if self.dist.enabled else ''}; "
             f"{cfg.optimizer} lr {cfg.lr:g} ({cfg.scheduler}); training in "
-            f"{'bf16 autocast' if self.bf16 else 'fp32'}, evaluation in "
+            f"{'bf16 autocast' if self.bf16 else 'fp32'}"
+            f"{' with eager attention' if self.attn_restore else ''}, evaluation in "
             f"{'bf16' if self.bf16 and cfg.eval_bf16 else 'fp32'}")
         self.info = {**self.run_info, "status": "running", "config": cfg.to_dict(),
                      "seed": cfg.seed, "epochs": self.epochs, "budget": cfg.budget_text(n),
@@ -356,6 +360,7 @@ class Trainer:
             else None
         if best is not None:
             ckpt.load_trainable_state(self.model, best.weights)
+        restore_attention(self.model, self.attn_restore)
         timing = {"train_seconds": round(st.train_seconds, 3),
                   "train_examples": st.train_examples,
                   "train_examples_per_second": st.train_examples / max(st.train_seconds, 1e-9),
