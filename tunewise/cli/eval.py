@@ -43,7 +43,8 @@ _ARM_CHOICES = ["prompt", *sorted(k for k in ARM_KINDS if k not in ("prompt", "f
               show_default=True,
               help="classification: score each label's log-likelihood, or generate and parse")
 @click.option("--limit", type=int, default=None, metavar="N", help="evaluate the first N examples")
-@click.option("--batch-size", type=int, default=16, show_default=True)
+@click.option("--batch-size", type=int, default=32, show_default=True,
+              help="examples per forward pass (label scoring and generation)")
 @click.option("--max-new-tokens", type=int, default=None, metavar="N",
               help="generation budget (default: from the task)")
 @click.option("--calibrate", is_flag=True,

@@ -97,7 +97,7 @@ class ModelConfig:
     #: smollm2-135m-instruct (embedded, default), tiny-random (tests), a local dir or a hub id
     name: str = "smollm2-135m-instruct"
     #: examples per batch when scoring / generating
-    batch_size: int = 16
+    batch_size: int = 32
     #: classification: "score" (log-likelihood of each label), "generate" (generate + parse), "auto"
     method: str = "auto"
     #: auto (bf16 autocast where the CPU has bf16 math), bf16, fp32

@@ -66,7 +66,8 @@ class EvalOptions:
     limit: int | None = None
     #: predictions JSONL path
     out: str | os.PathLike | None = None
-    batch_size: int = 16
+    #: examples per forward pass (32: measured fastest for label scoring on 2 CPU cores)
+    batch_size: int = 32
     #: None = from the longest answer in ``train`` / the shots (see ``predict``)
     max_new_tokens: int | None = None
     #: None = bf16 label scoring where the CPU has bf16 math, close calls re-scored in fp32

@@ -34,7 +34,7 @@ class PromptArm:
 
     def __init__(self, model: Any = None, shots: int = 0, *, shots_from: Sequence = (),
                  selection: str = "random", seed: int = 0, method: str = "auto",
-                 batch_size: int = 16, max_new_tokens: int | None = None,
+                 batch_size: int = 32, max_new_tokens: int | None = None,
                  bf16: bool | None = None, calibrate: bool = False,
                  budget_from: Sequence = (), name: str | None = None, memo: bool = True):
         if shots < 0:
