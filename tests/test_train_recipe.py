@@ -211,3 +211,28 @@ def test_training_steps_use_eager_attention_and_restore_it(tmp_path, task, monke
     assert seen and set(seen) == {"eager"}
     assert res.lm.model.get_base_model().config._attn_implementation == "sdpa"
     assert any("with eager attention" in m for m in said)
+
+
+def test_bf16_lora_steps_hold_frozen_weights_in_bf16_and_give_them_back_exactly(tmp_path, task,
+                                                                                monkeypatch):
+    """In bf16 LoRA training the frozen weights are bf16 during the steps only; evaluation and
+    the trained model see the original fp32 weights, bit for bit."""
+    from tunewise.models import load_model
+    before = {n: p.detach().clone() for n, p in load_model("tiny-random").model.named_parameters()}
+    seen = []
+    forward = AnswerLoss.forward
+
+    def spy(self, *a, **k):
+        seen.append({p.dtype for p in self.model.parameters() if not p.requires_grad})
+        return forward(self, *a, **k)
+    monkeypatch.setattr(AnswerLoss, "forward", spy)
+    res = train(make_examples(16), task=task, out=tmp_path / "run", epochs=2, say=quiet,
+                progress=False, **{**FAST, "precision": "bf16"})
+    assert seen and all(s == {torch.bfloat16} for s in seen)
+    base = res.lm.model.get_base_model()
+    for n, p in base.named_parameters():
+        if "lora_" in n:
+            assert p.dtype == torch.float32
+            continue
+        key = n.replace(".base_layer", "")
+        assert p.dtype == torch.float32 and torch.equal(p, before[key]), n

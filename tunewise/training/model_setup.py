@@ -63,6 +63,41 @@ def restore_attention(model, previous: str | None) -> None:
         _causal(model).set_attn_implementation(previous)
 
 
+class FrozenBf16:
+    """The frozen weights of a LoRA model in bf16 during the training steps, fp32 otherwise.
+
+    Under bf16 autocast every forward casts every frozen fp32 weight to bf16 again (autocast
+    caches casts only of weights that are trained): measured 18% of a LoRA step on CPU. Holding
+    bf16 twins (made once; the fp32 tensors are kept, not copied) and swapping ``.data``
+    between the two costs nothing per step. Evaluation, checkpoints and the saved model see the
+    fp32 weights (``to_fp32``); the adapters are trained and saved in fp32 either way."""
+
+    def __init__(self, model):
+        self.pairs = [(p, p.data, p.data.to(torch.bfloat16)) for p in model.parameters()
+                      if not p.requires_grad and p.dtype == torch.float32]
+
+    def to_bf16(self) -> None:
+        for p, _fp32, bf16 in self.pairs:
+            p.data = bf16
+
+    def to_fp32(self) -> None:
+        for p, fp32, _bf16 in self.pairs:
+            p.data = fp32
+
+
+class _NoSwap:
+    def to_bf16(self) -> None:
+        pass
+
+    def to_fp32(self) -> None:
+        pass
+
+
+def frozen_weights(model, cfg: TrainConfig, bf16: bool):
+    """``FrozenBf16`` for LoRA training in bf16, else a no-op with the same methods."""
+    return FrozenBf16(model) if bf16 and cfg.method == "lora" else _NoSwap()
+
+
 def count_params(model) -> dict:
     total = sum(p.numel() for p in model.parameters())
     trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)

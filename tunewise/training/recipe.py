@@ -38,8 +38,8 @@ from tunewise.training.batching import (collate, encode_examples, length_grouped
 from tunewise.training.config import TrainConfig
 from tunewise.training.loss import AnswerLoss, model_parts  # noqa: F401  (public here too)
 from tunewise.training.model_setup import (  # noqa: F401
-    attention_for_training, autocast, count_params, make_optimizer, make_scheduler,
-    prepare_model, restore_attention)
+    attention_for_training, autocast, count_params, frozen_weights, make_optimizer,
+    make_scheduler, prepare_model, restore_attention)
 from tunewise.training.state import TrainResult, TrainState
 
 
@@ -141,6 +141,7 @@ class Trainer:
         self.params = count_params(self.model)
         self.bf16 = cfg.use_bf16()
         self.trainable = [p for p in self.model.parameters() if p.requires_grad]
+        self.frozen = frozen_weights(self.model, cfg, self.bf16)
         self.optimizer = make_optimizer(self.trainable, cfg)
         self.scheduler = make_scheduler(self.optimizer, cfg, self.epochs * self.batches_per_epoch)
 
@@ -221,6 +222,14 @@ class Trainer:
                                          seed=cfg.seed, epoch=st.epoch,
                                          group_factor=cfg.group_factor)
         self.model.train()
+        self.frozen.to_bf16()
+        try:
+            self._steps(batches, advance)
+        finally:
+            self.frozen.to_fp32()
+
+    def _steps(self, batches, advance) -> None:
+        st, cfg = self.st, self.cfg
         while st.batch < len(batches):
             batch = batches[st.batch]
             t0 = time.perf_counter()
