@@ -22,6 +22,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Sequence
 
 from tunewise.errors import UsageError
+from tunewise.models.kv import cache_kwarg
 
 
 @dataclass(frozen=True)
@@ -103,12 +104,15 @@ def measure_token_rate(lm, *, bf16: bool = False, batch_size: int = 16,
         model(input_ids=x, use_cache=False)
         return (time.perf_counter() - t) / batch_size
 
+    base = model.get_base_model() if hasattr(model, "get_base_model") else model
+    cache_kw = cache_kwarg(base)
+
     def decode() -> float:
         out = model(input_ids=ids(lengths[0]), use_cache=True)
         past, nxt = out.past_key_values, out.logits[:, -1:].argmax(-1)
         t = time.perf_counter()
         for _ in range(decode_steps):
-            out = model(input_ids=nxt, past_key_values=past, use_cache=True)
+            out = model(input_ids=nxt, use_cache=True, **{cache_kw: past})
             past, nxt = out.past_key_values, out.logits[:, -1:].argmax(-1)
         return (time.perf_counter() - t) / batch_size / decode_steps
 

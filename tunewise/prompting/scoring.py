@@ -34,12 +34,13 @@ position ids skip it, so a padded row scores exactly like the same row alone.
 from __future__ import annotations
 
 import copy
-import inspect
 import weakref
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
 import torch
+
+from tunewise.models.kv import cache_kwarg
 
 
 @dataclass
@@ -104,12 +105,6 @@ def bf16_body(body):
     return twin
 
 
-def _cache_kwarg(body) -> str:
-    """transformers 5.x renamed ``past_key_values`` to ``cache``; accept either."""
-    params = inspect.signature(body.forward).parameters
-    return "cache" if "cache" in params else "past_key_values"
-
-
 def _new_cache(layers: Sequence[tuple[torch.Tensor, torch.Tensor]] | None = None):
     from transformers import DynamicCache
     return DynamicCache(ddp_cache_data=layers) if layers else DynamicCache()
@@ -152,7 +147,7 @@ class LabelScorer:
         self.options = options or ScoreOptions()
         self.body, self.head = _parts(model)
         self._run_body = self.body
-        self._cache_kw = _cache_kwarg(self.body)
+        self._cache_kw = cache_kwarg(self.body)
         impl = getattr(getattr(self.body, "config", None), "_attn_implementation", None)
         mode = self.options.mode
         if mode == "auto":

@@ -11,13 +11,13 @@ batch at once, so the rest runs on a smaller batch.
 from __future__ import annotations
 
 import contextlib
-import inspect
 import threading
 from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
 import torch
 
+from tunewise.models.kv import cache_kwarg
 from tunewise.prompting.generate import _trim
 from tunewise.tasks.render import end_of_turn_id
 
@@ -106,10 +106,8 @@ class Decoder:
         self.pad = pad if pad is not None else tokenizer.eos_token_id
         self.device = next(model.parameters()).device
         self.bf16 = bf16
-        # transformers 5.x renamed ``past_key_values`` to ``cache``
         base = model.get_base_model() if hasattr(model, "get_base_model") else model
-        params = inspect.signature(base.forward).parameters
-        self._cache_kw = "cache" if "cache" in params else "past_key_values"
+        self._cache_kw = cache_kwarg(base)
 
     def _amp(self):
         if self.bf16 and self.device.type == "cpu":

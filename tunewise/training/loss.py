@@ -6,6 +6,7 @@ import torch
 import torch.nn.functional as F
 
 from tunewise.errors import TrainingError
+from tunewise.models.kv import cache_kwarg
 from tunewise.training.batching import IGNORE
 
 
@@ -55,7 +56,7 @@ class AnswerLoss(torch.nn.Module):
     @staticmethod
     def _shared_prefix_body(body, input_ids, attention_mask, p: int):
         from transformers import DynamicCache
-        cache_kw = _cache_kwarg(body)
+        cache_kw = cache_kwarg(body)
         B, L = input_ids.shape
         pre = DynamicCache()
         body(input_ids=input_ids[:1, :p], attention_mask=attention_mask[:1, :p],
@@ -67,8 +68,3 @@ class AnswerLoss(torch.nn.Module):
         return body(input_ids=input_ids[:, p:], attention_mask=attention_mask,
                     position_ids=pos, use_cache=True, **{cache_kw: cache}).last_hidden_state
 
-
-def _cache_kwarg(body) -> str:
-    """transformers 5 calls the cache argument ``cache``; 4.x ``past_key_values``."""
-    import inspect
-    return "cache" if "cache" in inspect.signature(body.forward).parameters else "past_key_values"
