@@ -105,6 +105,16 @@ def train_tunewise(task, data, *, model: str, seed: int):
                     "lr": info["config"]["lr"], "train_seconds": res.timing["train_seconds"]}
 
 
+def commit() -> str:
+    """The checkout's commit (recorded with every cell: the table may mix runs of two commits)."""
+    import subprocess
+    try:
+        return subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
+                              capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
 def run_cell(task, pool, test, *, arm: str, size: int, seed: int, model: str) -> dict:
     from curve_data import headline, subset
     from tunewise.prompting.predict import predict
@@ -114,7 +124,8 @@ def run_cell(task, pool, test, *, arm: str, size: int, seed: int, model: str) ->
     lm, info = fn(task, data, model=model, seed=seed)
     preds = predict(task, lm, test, batch_size=32, progress=False)
     metric, value = headline(task, [p.gold for p in preds], [p.pred for p in preds])
-    return {"metric": metric, "value": value, **info, "seconds": time.perf_counter() - t0}
+    return {"metric": metric, "value": value, **info, "seconds": time.perf_counter() - t0,
+            "commit": commit()}
 
 
 def load_cells(path: Path) -> dict:

@@ -17,15 +17,18 @@ def test_auto_budget_gives_small_sets_more_passes_capped_and_large_sets_fewer():
     cfg = TrainConfig()                       # epochs auto: 512 examples seen, at most 16 epochs
     assert cfg.epochs == 0
     got = {n: cfg.epochs_for(n) for n in (1, 8, 16, 20, 64, 256, 300, 1024, 50_000)}
-    assert got == {1: 16, 8: 16, 16: 16, 20: 16, 64: 8, 256: 2, 300: 2, 1024: 1, 50_000: 1}
+    assert got == {1: 16, 8: 16, 16: 16, 20: 16, 64: 8, 256: 2, 300: 2, 1024: 2, 50_000: 2}
     # monotone: more data never gets more passes
     ns = sorted(got)
     assert all(got[a] >= got[b] for a, b in zip(ns, ns[1:]))
     # at least min_examples_seen examples are seen unless the cap binds
     for n in (40, 64, 100, 256, 511):
         assert n * cfg.epochs_for(n) >= cfg.min_examples_seen
-    small = TrainConfig(min_examples_seen=100, max_epochs=4)
+    small = TrainConfig(min_examples_seen=100, max_epochs=4, min_epochs=1)
     assert [small.epochs_for(n) for n in (10, 30, 50, 100, 101)] == [4, 4, 2, 1, 1]
+    # the floor: never fewer than min_epochs passes, and the cap wins when they conflict
+    assert TrainConfig(min_epochs=3).epochs_for(10_000) == 3
+    assert TrainConfig(min_epochs=5, max_epochs=4).epochs_for(10_000) == 4
 
 
 def test_explicit_epochs_override_the_budget_and_auto_parses():
@@ -35,9 +38,11 @@ def test_explicit_epochs_override_the_budget_and_auto_parses():
     assert load_config(None, {"epochs": "AUTO", "max_epochs": 5}).epochs_for(2) == 5
     assert "auto budget" in TrainConfig().budget_text(64)
     with pytest.raises(ConfigError) as e:
-        load_config(None, {"epochs": -1, "max_epochs": 0, "min_examples_seen": 0})
+        load_config(None, {"epochs": -1, "max_epochs": 0, "min_examples_seen": 0,
+                           "min_epochs": 0})
     text = str(e.value.problems)
     assert "epochs" in text and "max_epochs" in text and "min_examples_seen" in text
+    assert "min_epochs" in text
     with pytest.raises(ConfigError):
         load_config(None, {"epochs": "lots"})
 
@@ -71,7 +76,7 @@ def test_from_the_threshold_on_validation_is_carved_and_the_best_epoch_kept(tmp_
           min_examples_seen=16, say=said.append, progress=False, **FAST)
     info = json.loads((tmp_path / "big" / "run.json").read_text())
     assert info["val_carved"] and info["n_val"] == 4 and info["n_train"] == 16
-    assert info["n_labelled"] == 20 and info["epochs"] == 1
+    assert info["n_labelled"] == 20 and info["epochs"] == 2     # ceil(16 / 16), min_epochs 2
     assert info["model_selection"].startswith("best epoch on validation (4 examples carved")
     assert any(m.startswith("model selection: best epoch on validation") for m in said)
 

@@ -14,10 +14,12 @@ with 6% linear warmup and linear decay, batch 8 -> one epoch reaches 0.85 held-o
 Training budget (``epochs: auto``, the default): small sets get more passes, large sets fewer,
 by one rule (``TrainConfig.epochs_for``)::
 
-    epochs = clamp(ceil(min_examples_seen / n), 1, max_epochs)     # n = examples trained on
+    epochs = clamp(ceil(min_examples_seen / n), min_epochs, max_epochs)   # n = examples trained on
 
-with min_examples_seen 512 and max_epochs 16 (16 examples -> 16 epochs, 64 -> 8, 256 -> 2,
-1024 -> 1). Model selection follows the data size: with fewer than ``min_val_carve`` (128)
+with min_examples_seen 512, min_epochs 2 and max_epochs 16 (16 examples -> 16 epochs, 64 -> 8,
+230 -> 3, 512 and more -> 2). The floor of 2: one epoch of 921 tweets (tweeteval_offensive,
+1,024 labelled) left the model answering the majority class (macro-F1 0.416, below the 0.625
+of 256 examples); two epochs of the same examples reached 0.679 (bench/curve_bench.py). Model selection follows the data size: with fewer than ``min_val_carve`` (128)
 labelled examples and no validation file, nothing is carved off (a validation split of a dozen
 examples chooses noise): all n are trained on for the fixed budget, no early stopping, and the
 last epoch is kept. From 128 on, ``val_fraction`` is carved off and the best epoch is kept. The
@@ -77,10 +79,13 @@ class TrainConfig:
     lora: LoraConfig = field(default_factory=LoraConfig)
 
     #: passes over the training set; 0 or "auto" = the data-scaled budget:
-    #: clamp(ceil(min_examples_seen / n), 1, max_epochs) for n training examples
+    #: clamp(ceil(min_examples_seen / n), min_epochs, max_epochs) for n training examples
     epochs: int = field(default=0, metadata=tc.shorthand(_auto_epochs))
     #: "auto" epochs: at least this many examples are seen in training (small sets get more passes)
     min_examples_seen: int = 512
+    #: "auto" epochs: never fewer passes than this (one pass over a large set can leave the model
+    #: answering the majority class)
+    min_epochs: int = 2
     #: "auto" epochs: never more passes than this (a tiny set is not memorised for ever)
     max_epochs: int = 16
     #: examples per optimizer step, in total over processes and accumulation steps
@@ -183,7 +188,7 @@ class TrainConfig:
         if self.epochs < 0:
             p.append(f"epochs: must be >= 1, or 0 / auto for the data-scaled budget, "
                      f"got {self.epochs}")
-        for name in ("min_examples_seen", "max_epochs", "batch_size", "grad_accum", "max_length",
+        for name in ("min_examples_seen", "min_epochs", "max_epochs", "batch_size", "grad_accum", "max_length",
                      "eval_batch_size", "keep_checkpoints", "log_every", "group_factor"):
             if getattr(self, name) < 1:
                 p.append(f"{name}: must be >= 1, got {getattr(self, name)}")
@@ -223,17 +228,18 @@ class TrainConfig:
 
     def epochs_for(self, n: int) -> int:
         """Epochs for ``n`` training examples: ``epochs`` when set, else the budget rule
-        clamp(ceil(min_examples_seen / n), 1, max_epochs)."""
+        clamp(ceil(min_examples_seen / n), min_epochs, max_epochs)."""
         if self.epochs:
             return self.epochs
-        return max(1, min(self.max_epochs, -(-self.min_examples_seen // max(n, 1))))
+        return max(min(self.min_epochs, self.max_epochs),
+                   min(self.max_epochs, -(-self.min_examples_seen // max(n, 1))))
 
     def budget_text(self, n: int) -> str:
         """How the epochs for ``n`` examples were chosen, in words (for logs and reports)."""
         if self.epochs:
             return f"{self.epochs} epoch(s) as configured"
         return (f"{self.epochs_for(n)} epoch(s) by the auto budget: ceil({self.min_examples_seen}"
-                f" / {n} examples), at most {self.max_epochs}")
+                f" / {n} examples), at least {self.min_epochs}, at most {self.max_epochs}")
 
     def micro_batch_size(self, world_size: int = 1) -> int:
         """Examples per forward pass on one process (the batch split over accum x processes)."""
