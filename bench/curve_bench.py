@@ -125,7 +125,9 @@ def run_cell(task, pool, test, *, arm: str, size: int, seed: int, model: str) ->
     preds = predict(task, lm, test, batch_size=32, progress=False)
     metric, value = headline(task, [p.gold for p in preds], [p.pred for p in preds])
     return {"metric": metric, "value": value, **info, "seconds": time.perf_counter() - t0,
-            "commit": commit()}
+            "commit": commit(),
+            # per test example, for bench/curve_predict_bench.py fit --source curve_bench
+            "correct": [int(p.pred == p.gold) for p in preds]}
 
 
 def load_cells(path: Path) -> dict:

@@ -157,17 +157,37 @@ def measure(name: str, sizes, threads: int) -> None:
                   f"{row['accuracy']:.3f} ({row['total_seconds']} s)", flush=True)
 
 
-def fit(names, arm: str = "finetune") -> int:
+def curve_bench_rows(name: str) -> list[dict]:
+    """The tunewise cells of bench/curve_bench.py (bench/out/curve_bench.jsonl) that carry
+    per-example correctness, as points rows (accuracy on their 300 test examples)."""
+    path = OUT / "curve_bench.jsonl"
+    if not path.exists():
+        return []
+    rows = []
+    for line in path.read_text().splitlines():
+        r = json.loads(line) if line.strip() else {}
+        if r.get("dataset") == name and r.get("arm") == "tunewise" and r.get("correct"):
+            rows.append({"size": r["size"], "seed": r["seed"], "correct": r["correct"],
+                         "accuracy": sum(r["correct"]) / len(r["correct"])})
+    return rows
+
+
+def fit(names, arm: str = "finetune", source: str = "points") -> int:
     from tunewise.comparison import predict_curve
-    print(f"arm: {arm}")
+    print(f"arm: {arm}" + (" (cells of bench/curve_bench.py)" if source == "curve_bench" else ""))
     print(f"{'dataset':20}{'fit on':>10}{'predicted@1024':>16}{'90% interval':>18}"
           f"{'measured':>10}{'covered':>9}{'backtest@256 err':>18}")
     for name in names:
         path = points_path(name, arm)
-        if not path.exists():
-            print(f"{name:20} no measurements ({path} missing)")
+        if source == "curve_bench":
+            rows = curve_bench_rows(name)
+        elif path.exists():
+            rows = [json.loads(line) for line in path.read_text().splitlines()]
+        else:
+            rows = []
+        if not rows:
+            print(f"{name:20} no measurements ({path if source == 'points' else 'curve_bench'})")
             continue
-        rows = [json.loads(line) for line in path.read_text().splitlines()]
         fit_rows = [r for r in rows if r["size"] in FIT_SIZES]
         target = [r for r in rows if r["size"] == TARGET]
         curve = predict_curve([(r["size"], r["seed"], r["correct"]) for r in fit_rows],
@@ -196,6 +216,9 @@ def main() -> int:
     ap.add_argument("--arm", choices=["finetune", "classical"], default="finetune",
                     help="finetune: LoRA runs (hours on a busy 2-core machine); classical: the "
                          "TF-IDF + logistic-regression curve (seconds), 5 seeds per size")
+    ap.add_argument("--source", choices=["points", "curve_bench"], default="points",
+                    help="fit: this script's points files, or the tunewise cells of "
+                         "bench/curve_bench.py that carry per-example correctness")
     ap.add_argument("--threads", type=int, default=1,
                     help="torch threads (1: the machine is shared; oversubscription collapses)")
     args = ap.parse_args()
@@ -207,7 +230,7 @@ def main() -> int:
             else:
                 measure(name, args.sizes, args.threads)
         return 0
-    return fit(args.datasets, args.arm)
+    return fit(args.datasets, args.arm, args.source)
 
 
 if __name__ == "__main__":
