@@ -40,8 +40,9 @@ def task():
     return ClassificationTask(["negative", "positive"])
 
 
-def test_shared_prefix_loss_and_grads_equal_per_example(tiny, task):
-    """Running the shared prompt prefix once per batch changes nothing but the cost."""
+def _lora_with_random_b():
+    """tiny-random with deterministic LoRA adapters (no dropout) whose B is not zero, so the
+    adapters change the loss and get gradients: (loaded model, PEFT model)."""
     from tunewise.models import load_model
     lm = load_model("tiny-random")
     model = prepare_model(lm.model, TrainConfig(model="tiny-random", lora=LoraConfig(dropout=0.0)))
@@ -49,6 +50,12 @@ def test_shared_prefix_loss_and_grads_equal_per_example(tiny, task):
         for n, p in model.named_parameters():
             if "lora_B" in n:
                 p.normal_(0, 0.5)
+    return lm, model
+
+
+def test_shared_prefix_loss_and_grads_equal_per_example(tiny, task):
+    """Running the shared prompt prefix once per batch changes nothing but the cost."""
+    lm, model = _lora_with_random_b()
     enc = encode_examples(task, lm.tokenizer, make_examples(5), max_length=128)
     loss_fn = AnswerLoss(model)
     results = []
@@ -177,13 +184,7 @@ def test_carved_validation_is_stratified_and_recorded(tmp_path, task):
 
 def test_eager_attention_gives_the_loss_and_gradients_of_sdpa(task):
     """Training on CPU switches to eager attention for speed: same loss and gradients."""
-    from tunewise.models import load_model
-    lm = load_model("tiny-random")
-    model = prepare_model(lm.model, TrainConfig(model="tiny-random", lora=LoraConfig(dropout=0.0)))
-    with torch.no_grad():
-        for n, p in model.named_parameters():
-            if "lora_B" in n:
-                p.normal_(0, 0.5)
+    lm, model = _lora_with_random_b()
     b = collate(encode_examples(task, lm.tokenizer, make_examples(6), max_length=128),
                 lm.tokenizer.pad_token_id, share_prefix=True)
     out = {}
