@@ -19,10 +19,12 @@ by one rule (``TrainConfig.epochs_for``)::
 with min_examples_seen 512, min_epochs 2 and max_epochs 16 (16 examples -> 16 epochs, 64 -> 8,
 230 -> 3, 512 and more -> 2). The floor of 2: one epoch of 921 tweets (tweeteval_offensive,
 1,024 labelled) left the model answering the majority class (macro-F1 0.416, below the 0.625
-of 256 examples); two epochs of the same examples reached 0.679 (bench/curve_bench.py). Model selection follows the data size: with fewer than ``min_val_carve`` (128)
-labelled examples and no validation file, nothing is carved off (a validation split of a dozen
-examples chooses noise): all n are trained on for the fixed budget, no early stopping, and the
-last epoch is kept. From 128 on, ``val_fraction`` is carved off and the best epoch is kept. The
+of 256 examples); two epochs of the same examples reached 0.679 (bench/curve_bench.py).
+
+Model selection follows the data size: with fewer than ``min_val_carve`` (128) labelled
+examples and no validation file, nothing is carved off (a validation split of a dozen examples
+chooses noise): all n are trained on for the fixed budget, no early stopping, and the last
+epoch is kept. From 128 on, ``val_fraction`` is carved off and the best epoch is kept. The
 rule and the learning rate were chosen from a measured sweep (bench/budget_sweep.py; table in
 docs/learning-curve.md).
 """
@@ -188,8 +190,9 @@ class TrainConfig:
         if self.epochs < 0:
             p.append(f"epochs: must be >= 1, or 0 / auto for the data-scaled budget, "
                      f"got {self.epochs}")
-        for name in ("min_examples_seen", "min_epochs", "max_epochs", "batch_size", "grad_accum", "max_length",
-                     "eval_batch_size", "keep_checkpoints", "log_every", "group_factor"):
+        for name in ("min_examples_seen", "min_epochs", "max_epochs", "batch_size", "grad_accum",
+                     "max_length", "eval_batch_size", "keep_checkpoints", "log_every",
+                     "group_factor"):
             if getattr(self, name) < 1:
                 p.append(f"{name}: must be >= 1, got {getattr(self, name)}")
         for name in ("patience", "checkpoint_every", "warmup_steps", "max_eval_examples",

@@ -72,9 +72,9 @@ class FrozenBf16:
     between the two costs nothing per step. Evaluation, checkpoints and the saved model see the
     fp32 weights (``to_fp32``); the adapters are trained and saved in fp32 either way."""
 
-    def __init__(self, model):
+    def __init__(self, model, enabled: bool = True):
         self.pairs = [(p, p.data, p.data.to(torch.bfloat16)) for p in model.parameters()
-                      if not p.requires_grad and p.dtype == torch.float32]
+                      if enabled and not p.requires_grad and p.dtype == torch.float32]
 
     def to_bf16(self) -> None:
         for p, _fp32, bf16 in self.pairs:
@@ -85,17 +85,9 @@ class FrozenBf16:
             p.data = fp32
 
 
-class _NoSwap:
-    def to_bf16(self) -> None:
-        pass
-
-    def to_fp32(self) -> None:
-        pass
-
-
-def frozen_weights(model, cfg: TrainConfig, bf16: bool):
-    """``FrozenBf16`` for LoRA training in bf16, else a no-op with the same methods."""
-    return FrozenBf16(model) if bf16 and cfg.method == "lora" else _NoSwap()
+def frozen_weights(model, cfg: TrainConfig, bf16: bool) -> FrozenBf16:
+    """``FrozenBf16`` for LoRA training in bf16; for anything else one that swaps nothing."""
+    return FrozenBf16(model, enabled=bf16 and cfg.method == "lora")
 
 
 def count_params(model) -> dict:
