@@ -83,8 +83,10 @@ def compare(config: str | os.PathLike | dict | CompareConfig, *, out: str | os.P
         s.warnings.append(f"stopped after {cfg.max_minutes:g} minutes: {len(runner.skipped)} "
                           f"arm(s) not run ({', '.join(runner.skipped)}); rerun the same command "
                           "to continue")
+
     def rate():   # measured only when a cost section needs it
-        return costing.token_rate(ArmCache(out, "measurements"), ctx.base_model, model=cfg.model.name, bf16=bf16,
+        return costing.token_rate(ArmCache(out, "measurements"), ctx.base_model,
+                                  model=cfg.model.name, bf16=bf16,
                                   batch_size=cfg.model.batch_size, say=say)
     results = build_results(cfg, s.task, s.splits, s.test, s.golds, raws, s.metric, s.head,
                             s.warnings, plan_sizes=sizes, token_rate=rate)

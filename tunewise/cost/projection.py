@@ -315,9 +315,9 @@ def _with_eps(u: ArmUsage, eps: float) -> ArmUsage:
 def _without_provider(model: str, table) -> str:
     """``openai:gpt-4.1-mini`` -> ``gpt-4.1-mini`` (the price-table name); the prefix names a
     hosted model, so it must be a hosted entry of the table."""
-    from tunewise.remote.spec import PROVIDERS
-    prefix, sep, rest = model.partition(":")
-    if not (sep and prefix in PROVIDERS):
+    from tunewise.remote.spec import split_provider
+    prefix, rest = split_provider(model)
+    if prefix is None:
         return model
     if rest in table and table.get(rest).pricing == "api":
         return rest

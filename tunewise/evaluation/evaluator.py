@@ -103,11 +103,10 @@ class EvalOptions:
 
     def is_remote(self) -> bool:
         """A model on an OpenAI-compatible server: a provider prefix or a ``base_url``."""
-        from tunewise.remote.spec import PROVIDERS
+        from tunewise.remote.spec import split_provider
         if self.base_url is not None:
             return True
-        return isinstance(self.model, str) and self.model.partition(":")[0] in PROVIDERS \
-            and ":" in self.model
+        return isinstance(self.model, str) and split_provider(self.model)[0] is not None
 
     def arm_kind(self) -> str:
         """The registry kind: ``arm``, with "prompt" on an ``adapter`` meaning "finetuned" and

@@ -60,14 +60,21 @@ class RemoteSpec:
                 "provider": self.provider}
 
 
+def split_provider(model: str) -> tuple[str | None, str]:
+    """``openai:gpt-4.1-mini`` -> ("openai", "gpt-4.1-mini"); a name without a known provider
+    prefix -> (None, name)."""
+    prefix, sep, rest = model.partition(":")
+    return (prefix, rest) if sep and prefix in PROVIDERS else (None, model)
+
+
 def parse_model_spec(model: str, *, base_url: str | None = None,
                      api_key_env: str | None = None) -> RemoteSpec:
     """``PROVIDER:NAME`` (``openai:gpt-4.1-mini``) or ``NAME`` with ``base_url``."""
     model = (model or "").strip()
     if not model:
         raise UsageError("a remote model needs a name", fix="e.g. openai:gpt-4.1-mini")
-    prefix, sep, rest = model.partition(":")
-    if sep and prefix in PROVIDERS and rest:
+    prefix, rest = split_provider(model)
+    if prefix is not None and rest:
         url, env = PROVIDERS[prefix]
         return RemoteSpec(model=rest, base_url=(base_url or url).rstrip("/"),
                           api_key_env=api_key_env or env, provider=prefix, key_required=True)
