@@ -22,7 +22,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Sequence
 
 from tunewise.errors import UsageError
-from tunewise.models.kv import cache_kwarg
+from tunewise.models.compat import cache_kwarg, causal_lm
 
 
 @dataclass(frozen=True)
@@ -104,8 +104,7 @@ def measure_token_rate(lm, *, bf16: bool = False, batch_size: int = 16,
         model(input_ids=x, use_cache=False)
         return (time.perf_counter() - t) / batch_size
 
-    base = model.get_base_model() if hasattr(model, "get_base_model") else model
-    cache_kw = cache_kwarg(base)
+    cache_kw = cache_kwarg(causal_lm(model))
 
     def decode() -> float:
         out = model(input_ids=ids(lengths[0]), use_cache=True)

@@ -40,7 +40,7 @@ from typing import Callable, Sequence
 
 import torch
 
-from tunewise.models.kv import cache_kwarg
+from tunewise.models.compat import cache_kwarg, causal_lm
 
 
 @dataclass
@@ -70,7 +70,7 @@ class LabelScores:
 
 def _parts(model):
     """(body, lm_head) of a causal LM, also through a PeftModel wrapper."""
-    causal = model.get_base_model() if hasattr(model, "get_base_model") else model
+    causal = causal_lm(model)
     body = causal.get_decoder()
     head = causal.get_output_embeddings()
     if body is None or head is None:  # pragma: no cover - exotic architectures

@@ -17,7 +17,7 @@ from typing import Callable, Sequence
 
 import torch
 
-from tunewise.models.kv import cache_kwarg
+from tunewise.models.compat import cache_kwarg, causal_lm
 from tunewise.prompting.generate import _trim
 from tunewise.tasks.render import end_of_turn_id
 
@@ -106,8 +106,7 @@ class Decoder:
         self.pad = pad if pad is not None else tokenizer.eos_token_id
         self.device = next(model.parameters()).device
         self.bf16 = bf16
-        base = model.get_base_model() if hasattr(model, "get_base_model") else model
-        self._cache_kw = cache_kwarg(base)
+        self._cache_kw = cache_kwarg(causal_lm(model))
 
     def _amp(self):
         if self.bf16 and self.device.type == "cpu":

@@ -6,13 +6,13 @@ import torch
 import torch.nn.functional as F
 
 from tunewise.errors import TrainingError
-from tunewise.models.kv import cache_kwarg
+from tunewise.models.compat import cache_kwarg, causal_lm
 from tunewise.training.batching import IGNORE
 
 
 def model_parts(model):
     """(decoder body, LM head) of a causal LM, also through a PeftModel wrapper."""
-    causal = model.get_base_model() if hasattr(model, "get_base_model") else model
+    causal = causal_lm(model)
     body, head = causal.get_decoder(), causal.get_output_embeddings()
     if body is None or head is None:
         raise TrainingError(f"{type(causal).__name__}: cannot find the decoder body and LM head",

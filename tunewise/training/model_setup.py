@@ -7,6 +7,7 @@ import contextlib
 import torch
 
 from tunewise.errors import ConfigError
+from tunewise.models.compat import causal_lm
 from tunewise.training.config import TrainConfig
 
 
@@ -38,14 +39,10 @@ def prepare_model(model, cfg: TrainConfig):
 EAGER_TRAINING_MAX_LEN = 1024
 
 
-def _causal(model):
-    return model.get_base_model() if hasattr(model, "get_base_model") else model
-
-
 def attention_for_training(model, longest: int) -> str | None:
     """Switch ``model`` to eager attention for training (see ``EAGER_TRAINING_MAX_LEN``); returns
     the implementation to restore afterwards (``restore_attention``), None when nothing changed."""
-    causal = _causal(model)
+    causal = causal_lm(model)
     current = getattr(causal.config, "_attn_implementation", None)
     try:
         on_cpu = next(causal.parameters()).device.type == "cpu"
@@ -60,7 +57,7 @@ def attention_for_training(model, longest: int) -> str | None:
 
 def restore_attention(model, previous: str | None) -> None:
     if previous is not None:
-        _causal(model).set_attn_implementation(previous)
+        causal_lm(model).set_attn_implementation(previous)
 
 
 class FrozenBf16:
