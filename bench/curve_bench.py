@@ -2,7 +2,7 @@
 
 For each dataset (``--datasets``: mr, tweeteval_emotion, tweeteval_offensive from
 ../shared/datasets) and training size (``--sizes``, default 16 64 256 1024; ``--seeds`` seeds for
-sizes up to 64, one above): the headline metric (accuracy, or macro-F1 when the test labels are
+sizes up to 64, ``--big-seeds`` above): the headline metric (accuracy, or macro-F1 when the test labels are
 imbalanced: tunewise compare's rule) on the same ``--test-n`` held-out examples of
 
 - **tunewise**: ``tunewise.training.train`` with its defaults (``epochs: auto`` budget, model
@@ -168,6 +168,8 @@ def main(argv=None) -> int:
                                                       "tweeteval_offensive"])
     ap.add_argument("--sizes", nargs="+", type=int, default=[16, 64, 256, 1024])
     ap.add_argument("--seeds", type=int, default=3, help="seeds for sizes up to 64 (default 3)")
+    ap.add_argument("--big-seeds", type=int, default=1,
+                    help="seeds for sizes above 64 (default 1: they are expensive)")
     ap.add_argument("--arms", nargs="+", choices=ARMS, default=list(ARMS))
     ap.add_argument("--test-n", type=int, default=300)
     ap.add_argument("--model", default="smollm2-135m-instruct")
@@ -186,9 +188,9 @@ def main(argv=None) -> int:
     a.out.parent.mkdir(parents=True, exist_ok=True)
     loaded = {}
     # seed 0 of every cell first, smallest sizes first: a run cut short has the whole picture
-    for seed in range(max(a.seeds, 1)):
+    for seed in range(max(a.seeds, a.big_seeds, 1)):
         for n in sorted(a.sizes):
-            if seed > 0 and n > 64:
+            if seed >= (a.seeds if n <= 64 else a.big_seeds):
                 continue
             for d in a.datasets:
                 for arm in a.arms:
