@@ -2,8 +2,8 @@
 
 For each dataset (``--datasets``: mr, tweeteval_emotion, tweeteval_offensive from
 ../shared/datasets) and training size (``--sizes``, default 16 64 256 1024; ``--seeds`` seeds for
-sizes up to 64, ``--big-seeds`` above): the headline metric (accuracy, or macro-F1 when the test labels are
-imbalanced: tunewise compare's rule) on the same ``--test-n`` held-out examples of
+sizes up to 64, ``--big-seeds`` above): the headline metric (accuracy, or macro-F1 when the
+test labels are imbalanced: tunewise compare's rule) on the same ``--test-n`` held-out examples of
 
 - **tunewise**: ``tunewise.training.train`` with its defaults (``epochs: auto`` budget, model
   selection by data size, lr from the config), exactly what ``tunewise compare`` runs per size;
