@@ -224,7 +224,8 @@ def test_bf16_lora_steps_hold_frozen_weights_in_bf16_and_give_them_back_exactly(
     forward = AnswerLoss.forward
 
     def spy(self, *a, **k):
-        seen.append({p.dtype for p in self.model.parameters() if not p.requires_grad})
+        if torch.is_grad_enabled():     # a training step (not use_prefix_row's no-grad check)
+            seen.append({p.dtype for p in self.model.parameters() if not p.requires_grad})
         return forward(self, *a, **k)
     monkeypatch.setattr(AnswerLoss, "forward", spy)
     res = train(make_examples(16), task=task, out=tmp_path / "run", epochs=2, say=quiet,
@@ -237,3 +238,65 @@ def test_bf16_lora_steps_hold_frozen_weights_in_bf16_and_give_them_back_exactly(
             continue
         key = n.replace(".base_layer", "")
         assert p.dtype == torch.float32 and torch.equal(p, before[key]), n
+
+
+def _loss_and_grads(model, loss_fn, batch):
+    model.zero_grad()
+    loss, _n = loss_fn(**batch)
+    loss.backward()
+    return loss.item(), {k: p.grad.clone() for k, p in model.named_parameters() if p.requires_grad}
+
+
+@pytest.mark.parametrize("impl", ["eager", "sdpa"])
+def test_prefix_as_a_batch_row_gives_the_loss_and_gradients_of_unshared_rows(task, impl):
+    """The shared prefix run as row 0 of the same pass: the loss and gradients of the rows run
+    whole, with rows of different lengths (padding) and any attention the model was set to."""
+    lm, model = _lora_with_random_b()
+    model.get_base_model().set_attn_implementation(impl)
+    ex = make_examples(6)
+    ex[2] = Example.from_text("a much longer review of the film " * 4, "positive",
+                              label="positive", meta={"source": "syn.jsonl", "line": 99})
+    enc = encode_examples(task, lm.tokenizer, ex, max_length=256)
+    pad = lm.tokenizer.pad_token_id
+    loss_fn = AnswerLoss(model)
+    whole = _loss_and_grads(model, loss_fn, collate(enc, pad))
+    shared = collate(enc, pad, share_prefix=True)
+    assert shared["prefix_len"] > 10
+    assert loss_fn.use_prefix_row(shared) is True
+    one_pass = _loss_and_grads(model, loss_fn, shared)
+    assert one_pass[0] == pytest.approx(whole[0], rel=1e-5)
+    for k, g in whole[1].items():
+        assert torch.allclose(one_pass[1][k], g, atol=1e-5, rtol=1e-4), k
+    # the model's own attention setting is back after the pass
+    assert model.get_base_model().config._attn_implementation == impl
+
+
+def test_prefix_row_is_not_used_when_it_would_change_the_loss(task, monkeypatch):
+    """use_prefix_row checks on a batch and keeps the two-pass form if the one pass differs
+    (a model whose attention it does not fit) or fails."""
+    from tunewise.training import prefix_row
+    lm, model = _lora_with_random_b()
+    batch = collate(encode_examples(task, lm.tokenizer, make_examples(4), max_length=128),
+                    lm.tokenizer.pad_token_id, share_prefix=True)
+    loss_fn = AnswerLoss(model)
+    real = prefix_row.body_hidden
+    monkeypatch.setattr(prefix_row, "body_hidden", lambda *a: real(*a).roll(1, dims=1))
+    assert loss_fn.use_prefix_row(batch) is False and loss_fn.prefix_row is False
+
+    def broken(*a):
+        raise TypeError("unexpected keyword argument 'prefix_row'")
+    monkeypatch.setattr(prefix_row, "body_hidden", broken)
+    assert loss_fn.use_prefix_row(batch) is False
+    loss_fn(**batch)        # the two-pass form still runs
+    assert model.training   # the check's eval mode was undone
+
+
+def test_training_runs_the_shared_prefix_as_a_batch_row_and_says_so(tmp_path, task, monkeypatch):
+    from tunewise.training import prefix_row
+    calls, said = [], []
+    real = prefix_row.body_hidden
+    monkeypatch.setattr(prefix_row, "body_hidden", lambda *a: calls.append(1) or real(*a))
+    train(make_examples(16), task=task, out=tmp_path / "run", epochs=1, say=said.append,
+          progress=False, **FAST)
+    assert len(calls) > 4          # the check's pass plus every training step
+    assert any("shared prompt prefix as one row of each batch" in m for m in said)

@@ -7,6 +7,7 @@ import torch.nn.functional as F
 
 from tunewise.errors import TrainingError
 from tunewise.models.compat import cache_kwarg, causal_lm
+from tunewise.training import prefix_row
 from tunewise.training.batching import IGNORE
 
 
@@ -31,7 +32,9 @@ class AnswerLoss(torch.nn.Module):
     body once (batch 1); their keys/values are expanded over the batch (a view, no copy) and the
     rest of each row attends to them through the KV cache. Gradients flow back through the
     expansion into the single prefix pass, so loss and gradients equal the unshared computation
-    (up to float rounding) for a fraction of the work.
+    (up to float rounding) for a fraction of the work. With ``prefix_row`` on (see
+    ``use_prefix_row``) the prefix is row 0 of the same pass instead (prefix_row.py): one pass
+    instead of two.
 
     Wrapping this module (not the bare model) in DDP keeps gradient all-reduce in the forward path.
     """
@@ -39,10 +42,14 @@ class AnswerLoss(torch.nn.Module):
     def __init__(self, model):
         super().__init__()
         self.model = model
+        self.prefix_row = False
 
     def forward(self, input_ids, attention_mask, labels, prefix_len: int = 0):
         body, head = model_parts(self.model)
-        if prefix_len:
+        if prefix_len and self.prefix_row:
+            hidden = prefix_row.body_hidden(body, input_ids, attention_mask, prefix_len)
+            labels = labels[:, prefix_len:]
+        elif prefix_len:
             hidden = self._shared_prefix_body(body, input_ids, attention_mask, prefix_len)
             labels = labels[:, prefix_len:]
         else:
@@ -52,6 +59,29 @@ class AnswerLoss(torch.nn.Module):
         keep = targets != IGNORE
         logits = head(hidden[:, :-1][keep]).float()
         return F.cross_entropy(logits, targets[keep], reduction="sum"), keep.sum()
+
+    @torch.no_grad()
+    def use_prefix_row(self, batch: dict, rel_tol: float = 1e-4) -> bool:
+        """Turn the one-pass prefix row on when, on ``batch`` (collated with ``prefix_len``), it
+        gives the loss of the two-pass form within ``rel_tol``: the model's attention goes
+        through transformers' attention interface with eager semantics. Dropout is off for the
+        check (eval mode); returns the decision."""
+        self.prefix_row = False
+        if not batch.get("prefix_len"):
+            return False
+        was_training = self.model.training
+        self.model.eval()
+        try:
+            two_pass, _ = self(**batch)
+            self.prefix_row = True
+            one_pass, _ = self(**batch)
+        except Exception:  # noqa: BLE001 - any model it does not fit keeps the two passes
+            one_pass = None
+        finally:
+            self.model.train(was_training)
+        self.prefix_row = one_pass is not None and bool(torch.isfinite(one_pass)) and \
+            abs(float(one_pass) - float(two_pass)) <= rel_tol * max(abs(float(two_pass)), 1.0)
+        return self.prefix_row
 
     @staticmethod
     def _shared_prefix_body(body, input_ids, attention_mask, p: int):
