@@ -27,13 +27,24 @@ line one run (both arms in the same run):
     2026-11-30 + frozen weights held bf16: tunewise 7.72 ex/s  baseline 2.88 ex/s   2.68x
     accuracy after one epoch: tunewise 0.850 / 0.860 / 0.855, baseline 0.730 / 0.755 / 0.755
 
-**The 3x target is not met.** What a tunewise step is made of now (torch profiler, 6 steps):
-matmuls 38%, element-wise ops (RMSNorm, rotary, SiLU, LoRA scaling) ~15%, attention 6%,
-LoRA dropout masks 6%, casts 6%. The two changes of 2026-11-30: PyTorch's SDPA backward on CPU
-took 23% of a step for these 60-token rows (eager attention: 1.15x), and autocast cast every
-frozen weight to bf16 again in every forward (18% of a step; they are now held as bf16 twins
-during the steps). The baseline's run-to-run spread on this machine (2.57-3.22 ex/s) is as
-large as the remaining gap.
+The two changes of 2026-11-30: PyTorch's SDPA backward on CPU took 23% of a step for these
+60-token rows (eager attention: 1.15x), and autocast cast every frozen weight to bf16 again in
+every forward (18% of a step; they are now held as bf16 twins during the steps).
+
+2026-12-01, the same machine quieter (the baseline ran 4.0-4.3 ex/s; one run per line):
+
+    2026-11-30 code:                       tunewise 10.3 ex/s   baseline 4.20 ex/s   2.45x
+    + LoRA dropout from Geometric gaps:    tunewise 12.8 ex/s   baseline 4.33 ex/s   2.96x
+    + shared prefix as a row of the batch: tunewise 14.4 ex/s   baseline 4.05 ex/s   3.56x
+    accuracy after one epoch: tunewise 0.855 / 0.860 / 0.860, baseline 0.755
+
+torch's CPU ``bernoulli_`` draws one Mersenne-Twister number per element: the LoRA dropout
+masks were 18% of a forward pass; ``training/dropout.py`` draws only the gaps between dropped
+elements (same distribution, ~4x cheaper), and PEFT's fp32 round trip of the LoRA input is
+skipped in bf16 steps. The separate batch-1 pass over the shared prompt prefix cost almost a
+whole pass (each CPU matmul re-packs its weights, whatever the number of rows);
+``training/prefix_row.py`` runs the prefix as row 0 of the batch's own pass (one training step
+604 -> 528 ms for 8 reviews of ~65 tokens).
 
 Usage::
 

@@ -300,3 +300,12 @@ def test_training_runs_the_shared_prefix_as_a_batch_row_and_says_so(tmp_path, ta
           progress=False, **FAST)
     assert len(calls) > 4          # the check's pass plus every training step
     assert any("shared prompt prefix as one row of each batch" in m for m in said)
+
+
+def test_prefix_row_stays_off_for_sliding_window_or_softcapped_attention():
+    from types import SimpleNamespace
+    from tunewise.training.prefix_row import fits
+    assert fits(SimpleNamespace(sliding_window=None))
+    assert not fits(SimpleNamespace(sliding_window=512))
+    assert not fits(SimpleNamespace(use_sliding_window=True, sliding_window=None))
+    assert not fits(SimpleNamespace(attn_logit_softcapping=50.0))

@@ -142,7 +142,8 @@ class TrainConfig:
     #: of batch_size*group_factor, and sorted by length within each chunk (less padding)
     group_factor: int = 32
     #: run the prompt prefix every example of a batch shares (system prompt, chat framing) once
-    #: per batch instead of once per example (same loss and gradients, less compute)
+    #: per batch instead of once per example (same loss and gradients, less compute), as one
+    #: extra row of the batch's pass where the model's attention allows it
     share_prefix: bool = True
 
     # -- (de)serialisation ------------------------------------------------------------------

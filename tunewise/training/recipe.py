@@ -33,7 +33,7 @@ from tunewise.data.records import Example
 from tunewise.errors import TrainingError
 from tunewise.models.compat import causal_lm
 from tunewise.training import checkpoint as ckpt
-from tunewise.training import distributed, run_dir as rd
+from tunewise.training import distributed, prefix_row, run_dir as rd
 from tunewise.training.batching import (collate, encode_examples, length_grouped_batches,
                                         split_batch, token_counts)
 from tunewise.training.config import TrainConfig
@@ -138,8 +138,9 @@ class Trainer:
         self.eval_lm = LoadedModel(model=self.model, tokenizer=self.lm.tokenizer,
                                    name=self.lm.name, path=self.lm.path)
         self.loss_fn = AnswerLoss(self.model)
-        eager = getattr(causal_lm(self.model).config, "_attn_implementation", None) == "eager"
-        if cfg.share_prefix and eager and len(self.train_enc) > 1:
+        config = causal_lm(self.model).config
+        eager = getattr(config, "_attn_implementation", None) == "eager"
+        if cfg.share_prefix and eager and prefix_row.fits(config) and len(self.train_enc) > 1:
             self.loss_fn.use_prefix_row(collate(self.train_enc[:max(cfg.batch_size, 2)],
                                                 self.pad_id, share_prefix=True))
         self.ddp_loss = distributed.wrap(self.loss_fn, self.dist)
