@@ -41,33 +41,22 @@ def fits(config) -> bool:
                 or getattr(config, "attn_logit_softcapping", None))
 
 
-def _repeat_kv(x: torch.Tensor, groups: int) -> torch.Tensor:
-    if groups == 1:
-        return x
-    b, h, n, d = x.shape
-    return x[:, :, None].expand(b, h, groups, n, d).reshape(b, h * groups, n, d)
-
-
 def prefix_row_attention(module, query, key, value, attention_mask, scaling: float,
                          dropout: float = 0.0, prefix_row=None, **kwargs):
-    """Eager attention (``eager_attention_forward``'s math) where row 0 holds the shared prefix:
-    rows 1.. see row 0's first ``p`` keys, then their own keys causally (``prefix_row`` = the
-    additive masks from ``masks``). Returns (output (R, W, heads, d), None)."""
+    """transformers' eager attention where row 0 holds the shared prefix: rows 1.. see row 0's
+    first ``p`` keys and values, then their own causally (``prefix_row`` = ``masks(...)``).
+    Returns (output (R, W, heads, d), None)."""
+    from transformers.models.llama.modeling_llama import eager_attention_forward
     if prefix_row is None:
         raise RuntimeError(f"{NAME} attention called without its masks")
     p, mask0, mask_rest = prefix_row
-    groups = getattr(module, "num_key_value_groups", 1)
-    key, value = _repeat_kv(key, groups), _repeat_kv(value, groups)
     rows = query.shape[0] - 1
     k = torch.cat([key[:1, :, :p].expand(rows, -1, -1, -1), key[1:]], dim=2)
     v = torch.cat([value[:1, :, :p].expand(rows, -1, -1, -1), value[1:]], dim=2)
-    outs = []
-    for q, kk, vv, m in ((query[:1], key[:1], value[:1], mask0), (query[1:], k, v, mask_rest)):
-        w = torch.matmul(q, kk.transpose(2, 3)) * scaling + m
-        w = torch.nn.functional.softmax(w, dim=-1, dtype=torch.float32).to(q.dtype)
-        w = torch.nn.functional.dropout(w, p=dropout, training=module.training)
-        outs.append(torch.matmul(w, vv))
-    return torch.cat(outs, 0).transpose(1, 2).contiguous(), None
+    out0, _ = eager_attention_forward(module, query[:1], key[:1], value[:1], mask0, scaling,
+                                      dropout)
+    out, _ = eager_attention_forward(module, query[1:], k, v, mask_rest, scaling, dropout)
+    return torch.cat([out0, out], 0), None
 
 
 def masks(p: int, lens: torch.Tensor, width: int, dtype: torch.dtype) -> tuple:
