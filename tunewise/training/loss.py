@@ -64,10 +64,10 @@ class AnswerLoss(torch.nn.Module):
     def use_prefix_row(self, batch: dict, rel_tol: float = 1e-4) -> bool:
         """Turn the one-pass prefix row on when, on ``batch`` (collated with ``prefix_len``), it
         gives the loss of the two-pass form within ``rel_tol``: the model's attention goes
-        through transformers' attention interface with eager semantics. Dropout is off for the
-        check (eval mode); returns the decision."""
+        through transformers' attention interface with eager semantics (``prefix_row.fits``).
+        Dropout is off for the check (eval mode); returns the decision."""
         self.prefix_row = False
-        if not batch.get("prefix_len"):
+        if not batch.get("prefix_len") or not prefix_row.fits(causal_lm(self.model).config):
             return False
         was_training = self.model.training
         self.model.eval()

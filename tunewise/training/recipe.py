@@ -31,9 +31,8 @@ import torch
 
 from tunewise.data.records import Example
 from tunewise.errors import TrainingError
-from tunewise.models.compat import causal_lm
 from tunewise.training import checkpoint as ckpt
-from tunewise.training import distributed, prefix_row, run_dir as rd
+from tunewise.training import distributed, run_dir as rd
 from tunewise.training.batching import (collate, encode_examples, length_grouped_batches,
                                         split_batch, token_counts)
 from tunewise.training.config import TrainConfig
@@ -138,9 +137,7 @@ class Trainer:
         self.eval_lm = LoadedModel(model=self.model, tokenizer=self.lm.tokenizer,
                                    name=self.lm.name, path=self.lm.path)
         self.loss_fn = AnswerLoss(self.model)
-        config = causal_lm(self.model).config
-        eager = getattr(config, "_attn_implementation", None) == "eager"
-        if cfg.share_prefix and eager and prefix_row.fits(config) and len(self.train_enc) > 1:
+        if cfg.share_prefix and self.attn_restore:   # eager training: rows of <= 1024 tokens
             self.loss_fn.use_prefix_row(collate(self.train_enc[:max(cfg.batch_size, 2)],
                                                 self.pad_id, share_prefix=True))
         self.ddp_loss = distributed.wrap(self.loss_fn, self.dist)
@@ -201,8 +198,7 @@ class Trainer:
             f"{cfg.optimizer} lr {cfg.lr:g} ({cfg.scheduler}); training in "
             f"{'bf16 autocast' if self.bf16 else 'fp32'}"
             f"{' with eager attention' if self.attn_restore else ''}"
-            f"{' (shared prompt prefix as one row of each batch)' if self.loss_fn.prefix_row else ''}"
-            f", evaluation in "
+            f"{', shared prefix as a batch row' if self.loss_fn.prefix_row else ''}, evaluation in "
             f"{'bf16' if self.bf16 and cfg.eval_bf16 else 'fp32'}")
         self.info = {**self.run_info, "status": "running", "config": cfg.to_dict(),
                      "seed": cfg.seed, "epochs": self.epochs, "budget": cfg.budget_text(n),
