@@ -307,5 +307,6 @@ def test_prefix_row_stays_off_for_sliding_window_or_softcapped_attention():
     from tunewise.training.prefix_row import fits
     assert fits(SimpleNamespace(sliding_window=None))
     assert not fits(SimpleNamespace(sliding_window=512))
-    assert not fits(SimpleNamespace(use_sliding_window=True, sliding_window=None))
+    assert not fits(SimpleNamespace(use_sliding_window=True, sliding_window=4096))
+    assert fits(SimpleNamespace(use_sliding_window=False, sliding_window=4096))   # Qwen2's
     assert not fits(SimpleNamespace(attn_logit_softcapping=50.0))

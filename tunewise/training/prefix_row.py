@@ -36,9 +36,10 @@ def register() -> None:
 def fits(config) -> bool:
     """False for attention this module does not reproduce: a sliding window (a short first
     batch would not show the difference) or soft-capped attention logits."""
-    return not (getattr(config, "sliding_window", None) or getattr(config, "use_sliding_window",
-                                                                    False)
-                or getattr(config, "attn_logit_softcapping", None))
+    window = getattr(config, "sliding_window", None)
+    if getattr(config, "use_sliding_window", True) is False:     # Qwen2 names one, unused
+        window = None
+    return not (window or getattr(config, "attn_logit_softcapping", None))
 
 
 def prefix_row_attention(module, query, key, value, attention_mask, scaling: float,
