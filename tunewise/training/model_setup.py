@@ -31,7 +31,8 @@ def prepare_model(model, cfg: TrainConfig):
         raise ConfigError([f"lora.targets: {', '.join(targets)} not found in {cfg.model} "
                            f"({str(e).splitlines()[0][:120]}); linear layers there: "
                            f"{', '.join(names)} (or all-linear)"]) from None
-    use_gap_dropout(peft_model)   # same dropout, a quarter of the RNG cost (dropout.py)
+    if next(peft_model.parameters()).device.type == "cpu":   # CUDA's Philox dropout is cheap
+        use_gap_dropout(peft_model)   # same dropout, a quarter of the CPU RNG cost (dropout.py)
     return peft_model
 
 
