@@ -46,11 +46,9 @@ class AnswerLoss(torch.nn.Module):
 
     def forward(self, input_ids, attention_mask, labels, prefix_len: int = 0):
         body, head = model_parts(self.model)
-        if prefix_len and self.prefix_row:
-            hidden = prefix_row.body_hidden(body, input_ids, attention_mask, prefix_len)
-            labels = labels[:, prefix_len:]
-        elif prefix_len:
-            hidden = self._shared_prefix_body(body, input_ids, attention_mask, prefix_len)
+        if prefix_len:
+            shared = prefix_row.body_hidden if self.prefix_row else self._shared_prefix_body
+            hidden = shared(body, input_ids, attention_mask, prefix_len)
             labels = labels[:, prefix_len:]
         else:
             hidden = body(input_ids=input_ids, attention_mask=attention_mask,
