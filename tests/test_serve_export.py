@@ -88,3 +88,18 @@ def test_export_cli_json(run, tmp_path, cli):
     assert out["kind"] == "adapter" and out["to"] == str(tmp_path / "e")
     r = cli("export", str(run), "--to", str(tmp_path / "e"))
     assert r.returncode == 2 and "Traceback" not in r.stderr and "not an empty folder" in r.stderr
+
+
+def test_export_refuses_a_folder_inside_the_run_and_names_a_file_in_the_path(run, tmp_path, cli):
+    # the run folder is only read: --to RUN/sub would write into it (audit L16)
+    before = sorted(p.relative_to(run) for p in run.rglob("*"))
+    r = cli("export", str(run), "--to", str(run / "exp"))
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    assert "inside the run folder" in r.stderr and "--to" in r.stderr
+    assert sorted(p.relative_to(run) for p in run.rglob("*")) == before
+    # a path through a file says which part is the file, not "File exists" (audit L13)
+    blocker = tmp_path / "blocker"
+    blocker.write_text("a file")
+    r = cli("export", str(run), "--to", str(blocker / "x"))
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    assert "File exists" not in r.stderr and f"{blocker} is a file, not a folder" in r.stderr

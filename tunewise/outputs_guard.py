@@ -131,17 +131,46 @@ _FIXES = {
 }
 
 
+def file_in_path(path: "str | os.PathLike | None") -> str | None:
+    """The first part of ``path`` that exists and is not a folder (``/proc/version`` in
+    ``/proc/version/x``; the path itself when it is a file), or None."""
+    if path is None:
+        return None
+    p = os.path.abspath(os.fspath(path))
+    parts = []
+    while True:
+        parts.append(p)
+        parent = os.path.dirname(p)
+        if parent == p:
+            break
+        p = parent
+    for part in reversed(parts):           # from the root down to the path itself
+        if os.path.lexists(part) and not os.path.isdir(part):
+            return part
+    return None
+
+
+def _reason(exc: OSError, path) -> tuple[str, int | None]:
+    """The OS reason, except that "File exists" / "Not a directory" raised for a path through a
+    file (``mkdir`` over a file, the usual cause of both) says which part is the file."""
+    if exc.errno in (errno.EEXIST, errno.ENOTDIR):
+        blocker = file_in_path(path)
+        if blocker is not None:
+            return f"{blocker} is a file, not a folder", errno.ENOTDIR
+    return exc.strerror or str(exc), exc.errno
+
+
 def write_error(exc: OSError, path: "str | os.PathLike") -> OutputError:
     """An OutputError naming the path, the OS reason and a fix, for an OSError while writing."""
-    reason = exc.strerror or str(exc)
-    fix = _FIXES.get(exc.errno, "check the path, free space and permissions, then retry")
+    reason, code = _reason(exc, path)
+    fix = _FIXES.get(code, "check the path, free space and permissions, then retry")
     return OutputError(f"cannot write {path}: {reason}; nothing was replaced (a previous file "
                        "there is unchanged)", fix=fix, path=os.fspath(path), errno=exc.errno)
 
 
 def os_error_message(exc: OSError) -> str:
     """An OSError in words: the path(s) and the operating system's reason."""
-    reason = exc.strerror or str(exc)
+    reason, _ = _reason(exc, exc.filename)
     if exc.filename is not None and exc.filename2 is not None:
         return f"{exc.filename} -> {exc.filename2}: {reason}"
     if exc.filename is not None:

@@ -5,6 +5,8 @@ A thin layer over ``tunewise.comparison.compare``; the report's path is the last
 """
 from __future__ import annotations
 
+import os
+
 import click
 
 
@@ -82,6 +84,11 @@ def compare_cmd(config, out, data, test, model, remote, base_url, max_cost, init
         from tunewise.comparison.config_template import write_config_template
         path = write_config_template(init, data=data)
         console.print(f"wrote {safe(path)}; run it: tunewise compare {safe(path)} -o compare-out")
+        if data is not None and not os.path.exists(data):
+            from tunewise.cli.output import err_console
+            err_console.print(f"[yellow]warning:[/] --data {safe(data)} does not exist: the "
+                              f"config names it as data.path; create it, or edit data.path in "
+                              f"{safe(path)}, before running the config")
         return 0
     _check_sources(config, data, test, model, remote, base_url)
     from pathlib import Path

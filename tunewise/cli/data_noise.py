@@ -66,13 +66,21 @@ def _render(res) -> None:
                         f"{res.n_examples:,} flagged"
                         + (f", the first {len(res.suspects):,} shown" if len(res.suspects) <
                            res.n_flagged else "") + ")", title_justify="left")
-    for col in ("where", "given", "suggested", "confidence", "text"):
-        table.add_column(col, justify="right" if col == "confidence" else "left",
-                         overflow="ellipsis", no_wrap=col == "text", max_width=60)
+    # the line and the labels are what a reader acts on: they keep their width (every suspect
+    # comes from the file named in the title); the text takes what is left, two lines at most
+    label_w = min(max((len(x) for s in res.suspects for x in (s.given, s.suggested)),
+                      default=5), 18)
+    table.add_column("line", justify="right", no_wrap=True)
+    table.add_column("given", no_wrap=True, overflow="ellipsis", min_width=min(label_w, 9),
+                     max_width=label_w)
+    table.add_column("suggested", no_wrap=True, overflow="ellipsis", min_width=min(label_w, 9),
+                     max_width=label_w)
+    table.add_column("conf.", justify="right", no_wrap=True)
+    table.add_column("text", overflow="ellipsis", ratio=1, min_width=12)
+    text_w = max(12, console.width - 2 * label_w - 30)
     for s in res.suspects:
-        where = f"{s.source}:{s.line}" if s.line else str(s.source)
-        table.add_row(escape(where), escape(s.given), escape(s.suggested),
-                      f"{s.confidence:.2f}", escape(s.text[:200]))
+        table.add_row(str(s.line) if s.line else "-", escape(s.given), escape(s.suggested),
+                      f"{s.confidence:.2f}", escape(_clip(s.text, 2 * text_w)))
     console.print(table)
     rates = Table(title="estimated share of wrong labels per class", title_justify="left")
     rates.add_column("given label")
@@ -83,3 +91,10 @@ def _render(res) -> None:
     console.print(f"probabilities: {res.features}, {res.folds}-fold out-of-fold; "
                   f"{res.timing.get('total_seconds', 0):.1f} s. These are a model's estimates: "
                   "look at a suspect before you change or drop it.")
+
+
+
+def _clip(text: str, chars: int) -> str:
+    """The text on one logical line, cut to ``chars`` characters (two table lines)."""
+    text = " ".join(text.split())
+    return text if len(text) <= chars else text[:chars - 1] + "…"

@@ -53,6 +53,10 @@ def export_run(run: str | os.PathLike, to: str | os.PathLike, *, merged: bool = 
         raise UsageError(f"{run_dir}: the run has not finished (status {info.get('status')!r})",
                          fix=f"finish it with `tunewise train --resume {run_dir}`")
     out = Path(to)
+    if out.resolve().is_relative_to(run_dir.resolve()):
+        raise UsageError(f"--to {out}: inside the run folder {run_dir}, which export only reads",
+                         fix="export to a folder outside the run, e.g. --to "
+                             f"{run_dir.resolve().parent / (run_dir.name + '-export')}")
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise UsageError(f"--to {out}: already exists and is not an empty folder",
                          fix="choose a new folder (export never overwrites)")

@@ -10,11 +10,32 @@ the task's instruction is not added.
 """
 from __future__ import annotations
 
+import string
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
 from tunewise.data.records import Example
+
+
+class _PlainFields(string.Formatter):
+    """``str.format`` that allows plain field names only: ``{input.__class__}`` or
+    ``{labels[0]}`` in a user's template is refused, so a template reaches no attribute."""
+
+    def get_field(self, field_name, args, kwargs):
+        if "." in field_name or "[" in field_name:
+            raise ValueError(f"{{{field_name}}}: a template field is a plain name; attribute "
+                             "and index access are not allowed")
+        return super().get_field(field_name, args, kwargs)
+
+
+_FORMATTER = _PlainFields()
+
+
+def render_template(text: str, **fields: str) -> str:
+    """``text`` with its ``{field}`` placeholders filled from ``fields`` (plain names only;
+    ``{{`` and ``}}`` are literal braces, as in ``str.format``)."""
+    return _FORMATTER.vformat(text, (), fields)
 
 
 @dataclass
@@ -48,10 +69,10 @@ class Task(ABC):
         return {}
 
     def render_user(self, ex: Example) -> str:
-        return self.template.user.format(input=ex.input, **self.template_fields())
+        return render_template(self.template.user, input=ex.input, **self.template_fields())
 
     def system_prompt(self) -> str:
-        return self.template.system.format(**self.template_fields())
+        return render_template(self.template.system, **self.template_fields())
 
     def prompt_messages(self, ex: Example, shots: Sequence[Example] = ()) -> list[dict]:
         """Chat messages up to (not including) the answer, as dicts for ``apply_chat_template``."""

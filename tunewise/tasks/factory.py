@@ -21,7 +21,7 @@ from tunewise.data.problems import ERROR, Problem
 from tunewise.data.records import Example
 from tunewise.errors import ConfigError, DataError, UsageError
 from tunewise.registry import Registry
-from tunewise.tasks.base import PromptTemplate, Task
+from tunewise.tasks.base import PromptTemplate, Task, render_template
 from tunewise.tasks.classification import SENTIMENT_PRESET, ClassificationTask
 from tunewise.tasks.generation import GenerationTask
 from tunewise.tasks.ner import NERTask, types_from_examples
@@ -117,8 +117,8 @@ def check_template(task: Task) -> None:
     for part in ("system", "user"):
         text = getattr(task.template, part)
         try:
-            text.format(**fields)
-        except (KeyError, IndexError, ValueError) as e:
+            render_template(text, **fields)
+        except (KeyError, IndexError, ValueError, AttributeError) as e:
             problems.append(f"template.{part}: bad placeholder {e} in {text!r}; available: "
                             + ", ".join("{" + f + "}" for f in fields))
     if problems:
