@@ -32,8 +32,8 @@ def app():
 def _register() -> None:
     # Each module adds its commands to the group; one file per command group.
     from tunewise.cli import compare, cost, data, eval as eval_cmd, runs, train
-    from tunewise.cli import export, serve
-    for mod in (data, eval_cmd, train, runs, cost, compare, serve, export):
+    from tunewise.cli import doctor, export, serve
+    for mod in (data, eval_cmd, train, runs, cost, compare, serve, export, doctor):
         mod.register(app)
 
 
@@ -76,6 +76,14 @@ def main(argv: list[str] | None = None) -> None:
     except Exception as e:  # a bug: say so, in words
         if os.environ.get("TUNEWISE_DEBUG"):
             raise
+        from tunewise.models.device import is_out_of_memory
+        if is_out_of_memory(e):     # a model or batch too big for the device: not a bug
+            first = str(e).strip().splitlines()[0][:200] if str(e).strip() else type(e).__name__
+            err_console.print(f"[bold red]error:[/] out of memory: {safe(first)}")
+            err_console.print("[yellow]fix:[/] a smaller batch (--batch-size, or --batch-size auto "
+                              "for train), --gradient-checkpointing true, --quantize 4bit (CUDA), "
+                              "a shorter --max-length, or a smaller model")
+            sys.exit(1)
         err_console.print(f"[bold red]internal error:[/] {safe(type(e).__name__)}: {safe(str(e))}")
         err_console.print("this is a bug in tunewise; rerun with TUNEWISE_DEBUG=1 for the traceback")
         code = 3

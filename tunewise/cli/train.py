@@ -6,13 +6,15 @@ import sys
 
 import click
 
-from tunewise.training.config import (METHODS, OPTIMIZERS, PRECISIONS, SCHEDULERS, LoraConfig,
-                                      TrainConfig, field_docs)
+from tunewise.training.config import (METHODS, OPTIMIZERS, PRECISIONS, QUANTIZE, SCHEDULERS,
+                                      SWITCHES, LoraConfig, TrainConfig, field_docs)
 
 _DOCS = field_docs()
 #: fields with a closed set of values get a click.Choice
 _CHOICES = {"method": METHODS, "optimizer": OPTIMIZERS, "scheduler": SCHEDULERS,
-            "precision": PRECISIONS}
+            "precision": PRECISIONS, "quantize": QUANTIZE,
+            **{k: SWITCHES for k in ("gradient_checkpointing", "gap_dropout", "frozen_bf16",
+                                     "eager_attention")}}
 #: fields that are not a --flag of their own (--model is a plain option; lora is flattened)
 _NOT_FLAGS = ("model", "lora")
 
@@ -31,7 +33,7 @@ def _settings() -> list[tuple[str, str, object]]:
             default = getattr(cls(), f.name)
             if f.name in _CHOICES and not prefix:
                 typ = click.Choice(list(_CHOICES[f.name]), case_sensitive=False)
-            elif key == "epochs" or isinstance(default, (list, str)):
+            elif key in ("epochs", "batch_size") or isinstance(default, (list, str)):
                 typ = str
             else:
                 typ = type(default)

@@ -168,14 +168,24 @@ def load_tokenizer(name: str | None = None, *, trust_remote_code: bool = False):
 
 
 def load_model(name: str | None = None, *, adapter: str | os.PathLike | None = None,
-               trust_remote_code: bool = False, dtype: str = "float32",
-               memo: bool = False) -> LoadedModel:
-    """Load model + tokenizer. ``adapter`` applies a saved PEFT adapter folder on top.
+               trust_remote_code: bool = False, dtype: str = "auto", device: Any = "auto",
+               quantize: str = "none", memo: bool = False) -> LoadedModel:
+    """Load model + tokenizer onto ``device`` (the device policy: ``auto|cpu|cuda|cuda:N|mps``
+    or a ``torch.device``; a device this machine lacks raises ``DeviceError``). ``adapter``
+    applies a saved PEFT adapter folder on top.
 
-    ``memo=True`` returns the same object for the same arguments within this process (for
-    evaluating several arms without reloading); never use it for a model you will train.
+    ``dtype``: a torch dtype name, or ``auto``: fp32 on the CPU, the device's compute dtype
+    (bf16, else fp16) on a GPU. ``quantize="4bit"``: the weights in 4-bit NF4 (bitsandbytes,
+    CUDA only; for QLoRA training). ``memo=True`` returns the same object for the same
+    arguments within this process (for evaluating several arms without reloading); never use it
+    for a model you will train.
     """
-    key = (name, str(adapter) if adapter else None, trust_remote_code, dtype)
+    from tunewise.models import device as dev
+    target = device if not isinstance(device, (str, type(None))) else dev.resolve_device(device)
+    if dtype == "auto":
+        dtype = dev.load_dtype(target, dev.training_precision(target))
+    key = (name, str(adapter) if adapter else None, trust_remote_code, dtype, str(target),
+           quantize)
     if memo and key in _MEMO:
         return _MEMO[key]
     _quiet_transformers()
@@ -184,9 +194,10 @@ def load_model(name: str | None = None, *, adapter: str | os.PathLike | None = N
     display, path = resolve(name)
     tok = load_tokenizer(path, trust_remote_code=trust_remote_code) if display not in (
         EMBEDDED_MODEL, TINY_RANDOM) else load_tokenizer(display)
+    extra = _quantized(quantize, target, dtype)
     try:
         model = AutoModelForCausalLM.from_pretrained(
-            path, dtype=getattr(torch, dtype), trust_remote_code=trust_remote_code)
+            path, dtype=getattr(torch, dtype), trust_remote_code=trust_remote_code, **extra)
     except (OSError, ValueError) as e:
         raise ModelError(f"cannot load model {display!r}: {_first_line(e)}",
                          fix="check the name; without internet only local folders, cached hub "
@@ -198,6 +209,8 @@ def load_model(name: str | None = None, *, adapter: str | os.PathLike | None = N
         except (OSError, ValueError) as e:
             raise ModelError(f"cannot load adapter {adapter}: {_first_line(e)}",
                              fix="pass the adapter folder written by `tunewise train`") from None
+    if not extra:                       # a quantized model is placed by its device_map
+        model.to(target)
     model.eval()
     if model.config.pad_token_id is None:
         model.config.pad_token_id = tok.pad_token_id
@@ -205,6 +218,27 @@ def load_model(name: str | None = None, *, adapter: str | os.PathLike | None = N
     if memo:
         _MEMO[key] = lm
     return lm
+
+
+def _quantized(quantize: str, device, dtype: str) -> dict:
+    """from_pretrained arguments for 4-bit NF4 weights (QLoRA), or {} for ``none``."""
+    if quantize in (None, "none"):
+        return {}
+    if quantize != "4bit":
+        raise ModelError(f"--quantize {quantize}: unknown", fix="use --quantize 4bit or none")
+    if device.type != "cuda":
+        raise ModelError(f"--quantize 4bit needs a CUDA GPU (the device is {device})",
+                         fix="run on a CUDA machine with --device cuda, or drop --quantize (LoRA "
+                             "on full-precision weights)")
+    if importlib.util.find_spec("bitsandbytes") is None:
+        raise ModelError("--quantize 4bit needs the bitsandbytes package",
+                         fix="pip install 'tunewise[gpu]'  (or pip install bitsandbytes)")
+    import torch
+    from transformers import BitsAndBytesConfig
+    compute = torch.float16 if dtype == "float16" else torch.bfloat16
+    return {"quantization_config": BitsAndBytesConfig(
+        load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_use_double_quant=True,
+        bnb_4bit_compute_dtype=compute), "device_map": {"": device.index or 0}}
 
 
 def _ensure_pad(tok) -> None:

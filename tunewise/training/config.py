@@ -41,7 +41,11 @@ from tunewise.errors import ConfigError
 METHODS = ("lora", "full")
 OPTIMIZERS = ("adamw", "sgd", "adafactor")
 SCHEDULERS = ("linear", "cosine", "constant")
-PRECISIONS = ("auto", "bf16", "fp32")
+PRECISIONS = ("auto", "bf16", "fp16", "fp32")
+QUANTIZE = ("none", "4bit")
+SWITCHES = ("auto", "true", "false")
+#: ``batch_size: auto``: this effective batch, split into the largest micro-batches that fit
+AUTO_BATCH_SIZE = 8
 
 
 def _lower(v):
@@ -52,7 +56,13 @@ def _auto_epochs(v):
     return 0 if isinstance(v, str) and v.strip().lower() == "auto" else v
 
 
+def _switch(v):
+    from tunewise.models.device import switch
+    return switch(v)
+
+
 _CHOICE = tc.shorthand(_lower)
+_SWITCH = tc.shorthand(_switch)
 
 
 @dataclass
@@ -90,8 +100,10 @@ class TrainConfig:
     min_epochs: int = 2
     #: "auto" epochs: never more passes than this (a tiny set is not memorised for ever)
     max_epochs: int = 16
-    #: examples per optimizer step, in total over processes and accumulation steps
-    batch_size: int = 8
+    #: examples per optimizer step, in total over processes and accumulation steps; "auto" (or
+    #: 0): 8 per step, in the largest micro-batches that fit the device's memory (halved after
+    #: each out-of-memory error, with gradient accumulation keeping the 8; recorded in run.json)
+    batch_size: int = field(default=8, metadata=tc.shorthand(_auto_epochs))
     #: micro-steps per optimizer step: the batch is split in this many parts to save memory
     grad_accum: int = 1
     #: "adamw", "sgd" (momentum 0.9) or "adafactor" (transformers.optimization.Adafactor)
@@ -113,8 +125,27 @@ class TrainConfig:
     max_length: int = 512
     #: seed for data order, validation carving, adapter init and dropout
     seed: int = 0
-    #: "auto" (bf16 autocast when the CPU/GPU supports it), "bf16" or "fp32"
+    #: where to train: "auto" (a CUDA GPU if present, else Apple's MPS, else the CPU), "cpu",
+    #: "cuda", "cuda:N" or "mps"; a device this machine lacks is an error, never a CPU run
+    device: str = field(default="auto", metadata=_CHOICE)
+    #: "auto" (bf16 autocast where the device has bf16 math; fp16 with loss scaling on a GPU
+    #: without it; else fp32), "bf16", "fp16" (GPU only) or "fp32"
     precision: str = field(default="auto", metadata=_CHOICE)
+    #: "none", or "4bit": QLoRA, the frozen base weights in 4-bit NF4 (bitsandbytes; CUDA and
+    #: LoRA only; pip install 'tunewise[gpu]')
+    quantize: str = field(default="none", metadata=_CHOICE)
+    #: recompute activations in the backward pass instead of storing them (less memory, about a third
+    #: more compute): "auto" (on for models of 1B+ parameters on a GPU), "true" or "false"
+    gradient_checkpointing: str = field(default="auto", metadata=_SWITCH)
+    #: CPU speed trick: LoRA dropout masks drawn from geometric gaps (4x cheaper than
+    #: bernoulli_ there): "auto" (on the CPU), "true" or "false"
+    gap_dropout: str = field(default="auto", metadata=_SWITCH)
+    #: CPU speed trick: bf16 twins of the frozen weights during bf16 LoRA steps (no per-step
+    #: cast): "auto" (on the CPU), "true" or "false"
+    frozen_bf16: str = field(default="auto", metadata=_SWITCH)
+    #: CPU speed trick: eager attention for training rows of <= 1,024 tokens (SDPA's CPU
+    #: backward is slower): "auto" (on the CPU; SDPA/flash kernels on a GPU), "true" or "false"
+    eager_attention: str = field(default="auto", metadata=_SWITCH)
     #: also score the per-epoch validation in bf16. Off by default: measured on 800 movie
     #: reviews, bf16 *training* matched fp32 (val loss 0.1994 vs 0.1988, accuracy 0.850 = 0.850
     #: when scored in fp32), but bf16 *scoring* flipped borderline examples (0.845 vs 0.850)
@@ -188,10 +219,24 @@ class TrainConfig:
             p.append(_unknown("scheduler", self.scheduler, SCHEDULERS))
         if self.precision not in PRECISIONS:
             p.append(_unknown("precision", self.precision, PRECISIONS))
+        from tunewise.models.device import check_device_spec
+        bad_device = check_device_spec(self.device)
+        if bad_device:
+            p.append(bad_device)
+        if self.quantize not in QUANTIZE:
+            p.append(_unknown("quantize", self.quantize, QUANTIZE))
+        elif self.quantize == "4bit" and self.method != "lora":
+            p.append("quantize: 4bit trains LoRA adapters on a frozen 4-bit base (QLoRA); "
+                     "use method lora, or quantize none for full fine-tuning")
+        for name in ("gradient_checkpointing", "gap_dropout", "frozen_bf16", "eager_attention"):
+            if getattr(self, name) not in SWITCHES:
+                p.append(_unknown(name, getattr(self, name), SWITCHES))
         if self.epochs < 0:
             p.append(f"epochs: must be >= 1, or 0 / auto for the data-scaled budget, "
                      f"got {self.epochs}")
-        for name in ("min_examples_seen", "min_epochs", "max_epochs", "batch_size", "grad_accum",
+        if self.batch_size < 0:
+            p.append(f"batch_size: must be >= 1, or auto, got {self.batch_size}")
+        for name in ("min_examples_seen", "min_epochs", "max_epochs", "grad_accum",
                      "max_length", "eval_batch_size", "keep_checkpoints", "log_every",
                      "group_factor"):
             if getattr(self, name) < 1:
@@ -212,9 +257,9 @@ class TrainConfig:
             p.append(f"max_grad_norm: must be >= 0 (0 = off), got {self.max_grad_norm}")
         if not 0 < self.val_fraction < 1:
             p.append(f"val_fraction: must be between 0 and 1, got {self.val_fraction}")
-        if self.batch_size >= 1 and self.grad_accum >= 1 \
-                and self.batch_size < self.grad_accum * world_size:
-            p.append(f"batch_size: {self.batch_size} examples cannot be split over "
+        if self.batch_size >= 0 and self.grad_accum >= 1 \
+                and self.effective_batch_size < self.grad_accum * world_size:
+            p.append(f"batch_size: {self.effective_batch_size} examples cannot be split over "
                      f"grad_accum={self.grad_accum} x {world_size} process(es); "
                      f"use batch_size >= {self.grad_accum * world_size}")
         if self.method == "lora":
@@ -245,18 +290,19 @@ class TrainConfig:
         return (f"{self.epochs_for(n)} epoch(s) by the auto budget: ceil({self.min_examples_seen}"
                 f" / {n} examples), at least {self.min_epochs}, at most {self.max_epochs}")
 
+    @property
+    def auto_batch(self) -> bool:
+        """``batch_size: auto``: micro-batches are halved on out-of-memory errors."""
+        return self.batch_size == 0
+
+    @property
+    def effective_batch_size(self) -> int:
+        """Examples per optimizer step (``AUTO_BATCH_SIZE`` for ``batch_size: auto``)."""
+        return self.batch_size or AUTO_BATCH_SIZE
+
     def micro_batch_size(self, world_size: int = 1) -> int:
         """Examples per forward pass on one process (the batch split over accum x processes)."""
-        return max(1, -(-self.batch_size // (self.grad_accum * world_size)))
-
-    def use_bf16(self) -> bool:
-        """Whether to run forward/backward under bf16 autocast."""
-        if self.precision == "bf16":
-            return True
-        if self.precision == "fp32":
-            return False
-        from tunewise.models.device import cpu_supports_bf16
-        return cpu_supports_bf16()
+        return max(1, -(-self.effective_batch_size // (self.grad_accum * world_size)))
 
 
 

@@ -43,15 +43,17 @@ def env_world_size() -> int:
         return 1
 
 
-def init() -> DistInfo:
-    """Join the process group when launched by torchrun/accelerate; a no-op otherwise."""
+def init(device: str = "auto") -> DistInfo:
+    """Join the process group when launched by torchrun/accelerate; a no-op otherwise. The
+    backend follows the device policy: NCCL when the run's ``device`` is a CUDA GPU (one
+    process per GPU), gloo on the CPU."""
     world = env_world_size()
     if world <= 1:
         return DistInfo()
-    import torch
     import torch.distributed as dist
     if not dist.is_initialized():
-        backend = "nccl" if torch.cuda.is_available() else "gloo"
+        from tunewise.models.device import resolve_device
+        backend = "nccl" if resolve_device(device).type == "cuda" else "gloo"
         dist.init_process_group(backend=backend)
     return DistInfo(rank=dist.get_rank(), world_size=dist.get_world_size(),
                     local_rank=int(os.environ.get("LOCAL_RANK", "0")))
@@ -85,7 +87,10 @@ def wrap(module, info: DistInfo):
     if not info.enabled:
         return module
     from torch.nn.parallel import DistributedDataParallel
-    return DistributedDataParallel(module)
+    from tunewise.models.device import model_device
+    device = model_device(module)
+    ids = [device.index] if device.type == "cuda" else None    # one GPU per process
+    return DistributedDataParallel(module, device_ids=ids)
 
 
 def launch(argv: Sequence[str], processes: int) -> int:

@@ -1,8 +1,6 @@
-"""Setup pieces of the recipe: LoRA / full fine-tuning on the loaded model, optimizer, learning-rate
-schedule, bf16 autocast."""
+"""Setup pieces of the recipe: LoRA / full fine-tuning on the loaded model (QLoRA on a 4-bit base),
+gradient checkpointing, the CPU speed tricks, optimizer, learning-rate schedule."""
 from __future__ import annotations
-
-import contextlib
 
 import torch
 
@@ -12,13 +10,22 @@ from tunewise.training.config import TrainConfig
 from tunewise.training.dropout import use_gap_dropout
 
 
-def prepare_model(model, cfg: TrainConfig):
-    """LoRA adapters (PEFT) on ``cfg.lora.targets``, or every weight trainable (full)."""
+def prepare_model(model, cfg: TrainConfig, plan=None):
+    """LoRA adapters (PEFT) on ``cfg.lora.targets``, or every weight trainable (full); gradient
+    checkpointing and geometric-gap dropout as the run's ``SpeedPlan`` says (None: the CPU
+    defaults, geometric-gap dropout on a CPU model and no checkpointing)."""
+    if plan is not None and plan.gradient_checkpointing:
+        gradient_checkpointing(model)
     if cfg.method == "full":
         for p in model.parameters():
             p.requires_grad_(True)
         return model
     from peft import LoraConfig as PeftLoraConfig, get_peft_model
+    if getattr(model, "is_loaded_in_4bit", False):     # QLoRA: norms in fp32, inputs need grads
+        from peft import prepare_model_for_kbit_training
+        model = prepare_model_for_kbit_training(
+            model, use_gradient_checkpointing=bool(plan and plan.gradient_checkpointing),
+            gradient_checkpointing_kwargs={"use_reentrant": False})
     targets = cfg.lora.targets
     target_modules = "all-linear" if targets == ["all-linear"] else list(targets)
     pcfg = PeftLoraConfig(r=cfg.lora.r, lora_alpha=cfg.lora.alpha, lora_dropout=cfg.lora.dropout,
@@ -31,9 +38,22 @@ def prepare_model(model, cfg: TrainConfig):
         raise ConfigError([f"lora.targets: {', '.join(targets)} not found in {cfg.model} "
                            f"({str(e).splitlines()[0][:120]}); linear layers there: "
                            f"{', '.join(names)} (or all-linear)"]) from None
-    if next(peft_model.parameters()).device.type == "cpu":   # CUDA's Philox dropout is cheap
+    gap = plan.gap_dropout if plan is not None else \
+        next(peft_model.parameters()).device.type == "cpu"   # CUDA's Philox dropout is cheap
+    if gap:
         use_gap_dropout(peft_model)   # same dropout, a quarter of the CPU RNG cost (dropout.py)
     return peft_model
+
+
+def gradient_checkpointing(model) -> None:
+    """Recompute each layer's activations in the backward pass (transformers' non-reentrant
+    checkpointing: same loss and gradients, less memory)."""
+    causal = causal_lm(model)
+    if not getattr(causal, "supports_gradient_checkpointing", False):
+        raise ConfigError([f"gradient_checkpointing: {type(causal).__name__} does not support it; "
+                           "use gradient_checkpointing false"])
+    causal.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+    causal.config.use_cache = False
 
 
 #: training on CPU uses eager attention (matmul + softmax) when no row is longer than this: for
@@ -43,16 +63,17 @@ def prepare_model(model, cfg: TrainConfig):
 EAGER_TRAINING_MAX_LEN = 1024
 
 
-def attention_for_training(model, longest: int) -> str | None:
-    """Switch ``model`` to eager attention for training (see ``EAGER_TRAINING_MAX_LEN``); returns
-    the implementation to restore afterwards (``restore_attention``), None when nothing changed."""
+def attention_for_training(model, longest: int, enabled: bool | None = None) -> str | None:
+    """Switch ``model`` to eager attention for training (see ``EAGER_TRAINING_MAX_LEN``) when
+    ``enabled`` (the speed plan's ``eager_attention``; None: when the model is on the CPU);
+    returns the implementation to restore afterwards (``restore_attention``), None when nothing
+    changed."""
     causal = causal_lm(model)
     current = getattr(causal.config, "_attn_implementation", None)
-    try:
-        on_cpu = next(causal.parameters()).device.type == "cpu"
-    except StopIteration:  # pragma: no cover
-        return None
-    if not on_cpu or current != "sdpa" or longest > EAGER_TRAINING_MAX_LEN \
+    if enabled is None:
+        from tunewise.models.device import model_device
+        enabled = model_device(causal).type == "cpu"
+    if not enabled or current != "sdpa" or longest > EAGER_TRAINING_MAX_LEN \
             or not hasattr(causal, "set_attn_implementation"):
         return None
     causal.set_attn_implementation("eager")
@@ -95,9 +116,10 @@ class FrozenBf16:
             m.cast_input_dtype_enabled = True
 
 
-def frozen_weights(model, cfg: TrainConfig, bf16: bool) -> FrozenBf16:
-    """``FrozenBf16`` for LoRA training in bf16; for anything else one that swaps nothing."""
-    return FrozenBf16(model, enabled=bf16 and cfg.method == "lora")
+def frozen_weights(model, cfg: TrainConfig, enabled: bool) -> FrozenBf16:
+    """``FrozenBf16`` when the speed plan says so (bf16 LoRA steps on the CPU); otherwise one that
+    swaps nothing."""
+    return FrozenBf16(model, enabled=enabled and cfg.method == "lora")
 
 
 def count_params(model) -> dict:
@@ -127,9 +149,3 @@ def make_scheduler(optimizer, cfg: TrainConfig, total_steps: int):
         else get_linear_schedule_with_warmup
     return fn(optimizer, warmup, total_steps)
 
-
-def autocast(enabled: bool):
-    if not enabled:
-        return contextlib.nullcontext()
-    device = "cuda" if torch.cuda.is_available() else "cpu"
-    return torch.autocast(device, dtype=torch.bfloat16)

@@ -5,7 +5,7 @@
    everything, build optimizer + scheduler, restore a checkpoint when resuming;
 2. **train**: our own loop over length-grouped batches; the loss is taken on answer tokens only,
    and the vocabulary head (a fifth of the model's FLOPs for SmolLM2) is applied only at those
-   positions; bf16 autocast where the CPU has bf16 math;
+   positions; the device, precision and speed tricks of the device policy (hardware.py);
 3. **evaluate** every epoch on the validation split with the Task's metric (via
    ``tunewise.prompting.predict.predict``, the code ``tunewise eval`` uses) plus validation loss;
 4. **early stopping** on the task's headline metric; the best epoch's weights are kept;
@@ -22,6 +22,7 @@ checkpoint holds in state.py.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import math
 import time
 from pathlib import Path
@@ -36,34 +37,13 @@ from tunewise.training import distributed, run_dir as rd
 from tunewise.training.batching import (collate, encode_examples, length_grouped_batches,
                                         split_batch, token_counts)
 from tunewise.training.config import TrainConfig
+from tunewise.training.hardware import TrainHardware
 from tunewise.training.loss import AnswerLoss, model_parts  # noqa: F401  (public here too)
 from tunewise.training.model_setup import (  # noqa: F401
-    attention_for_training, autocast, count_params, frozen_weights, make_optimizer,
-    make_scheduler, prepare_model, restore_attention)
+    attention_for_training, count_params, frozen_weights, make_optimizer, make_scheduler,
+    prepare_model, restore_attention)
 from tunewise.training.state import TrainResult, TrainState
-
-
-# ---------------------------------------------------------------------------------------------
-# evaluation
-# ---------------------------------------------------------------------------------------------
-@torch.no_grad()
-def validation_loss(loss_fn: AnswerLoss, encoded, pad_id: int, batch_size: int,
-                    bf16: bool) -> float:
-    """Mean cross-entropy per answer token over the validation set."""
-    order = sorted(range(len(encoded)), key=lambda i: len(encoded[i]))
-    total, count = 0.0, 0
-    for s in range(0, len(order), batch_size):
-        batch = collate([encoded[i] for i in order[s:s + batch_size]], pad_id)
-        with autocast(bf16):
-            loss_sum, n = loss_fn(**batch)
-        total, count = total + float(loss_sum), count + int(n)
-    return total / max(count, 1)
-
-
-def predict_examples(task, lm, examples: Sequence[Example], *, batch_size: int, bf16: bool):
-    """The Task's predictions through the same code as ``tunewise eval``."""
-    from tunewise.prompting.predict import predict
-    return predict(task, lm, list(examples), batch_size=batch_size, bf16=bf16, progress=False)
+from tunewise.training.validation import predict_examples, validation_loss  # noqa: F401
 
 
 # ---------------------------------------------------------------------------------------------
@@ -84,8 +64,10 @@ class Trainer:
 
     def __init__(self, task, cfg: TrainConfig, out: Path, *, run_info: dict,
                  say: Callable[[str], None] = print, progress: bool = True):
-        self.dist = distributed.init()
+        cfg.validate()
+        self.dist = distributed.init(cfg.device)
         cfg.validate(world_size=self.dist.world_size)
+        self.hw = TrainHardware(cfg, self.dist)
         self.main = self.dist.is_main
         self.task, self.cfg, self.out = task, cfg, Path(out)
         self.run_info = run_info
@@ -120,31 +102,33 @@ class Trainer:
         self.has_val = len(val_enc) > 0
         self.pad_id = self.tokenizer.pad_token_id
         self.counts = token_counts(self.train_enc)
-        self.batches_per_epoch = math.ceil(len(self.train_enc) / cfg.batch_size)
+        self.batches_per_epoch = math.ceil(len(self.train_enc) / cfg.effective_batch_size)
         self.epochs = cfg.epochs_for(len(self.train_enc))
 
     def setup_model(self) -> None:
         """Seed; load the model; LoRA adapters or every weight trainable; optimizer, schedule."""
         from transformers import set_seed
         from tunewise.models.load import LoadedModel, load_model
-        cfg = self.cfg
+        cfg, hw = self.cfg, self.hw
         set_seed(cfg.seed)
-        self.lm = load_model(cfg.model)
-        self.model = prepare_model(self.lm.model, cfg)
+        self.lm = hw.load_model()
+        plan = hw.speed_plan(count_params(self.lm.model)["total"])
+        self.model = prepare_model(self.lm.model, cfg, plan)
         self.model.train()
         self.attn_restore = attention_for_training(
-            self.model, max((len(e) for e in self.train_enc), default=0))
+            self.model, max((len(e) for e in self.train_enc), default=0), plan.eager_attention)
+        hw.plan = plan = dataclasses.replace(plan, eager_attention=bool(self.attn_restore))
         self.eval_lm = LoadedModel(model=self.model, tokenizer=self.lm.tokenizer,
                                    name=self.lm.name, path=self.lm.path)
         self.loss_fn = AnswerLoss(self.model)
         if cfg.share_prefix and self.attn_restore:   # eager training: rows of <= 1024 tokens
-            self.loss_fn.use_prefix_row(collate(self.train_enc[:max(cfg.batch_size, 2)],
-                                                self.pad_id, share_prefix=True))
+            self.loss_fn.use_prefix_row(hw.to_device(collate(
+                self.train_enc[:max(cfg.effective_batch_size, 2)], self.pad_id,
+                share_prefix=True)))
         self.ddp_loss = distributed.wrap(self.loss_fn, self.dist)
         self.params = count_params(self.model)
-        self.bf16 = cfg.use_bf16()
         self.trainable = [p for p in self.model.parameters() if p.requires_grad]
-        self.frozen = frozen_weights(self.model, cfg, self.bf16)
+        self.frozen = frozen_weights(self.model, cfg, plan.frozen_bf16)
         self.optimizer = make_optimizer(self.trainable, cfg)
         self.scheduler = make_scheduler(self.optimizer, cfg, self.epochs * self.batches_per_epoch)
 
@@ -193,17 +177,18 @@ class Trainer:
             "best epoch on validation" if self.has_val else "no validation: the last epoch is kept")
         say(f"model selection: {selection}")
         say(f"budget: {cfg.budget_text(n)}")
-        say(f"{self.epochs} epoch(s) x {self.batches_per_epoch} steps of {cfg.batch_size} examples"
+        say(f"{self.epochs} epoch(s) x {self.batches_per_epoch} steps of "
+            f"{cfg.effective_batch_size} examples"
             f"{f' over {self.dist.world_size} processes' if self.dist.enabled else ''}; "
-            f"{cfg.optimizer} lr {cfg.lr:g} ({cfg.scheduler}); training in "
-            f"{'bf16 autocast' if self.bf16 else 'fp32'}"
-            f"{' with eager attention' if self.attn_restore else ''}"
-            f"{', shared prefix as a batch row' if self.loss_fn.prefix_row else ''}, evaluation in "
-            f"{'bf16' if self.bf16 and cfg.eval_bf16 else 'fp32'}")
+            f"{cfg.optimizer} lr {cfg.lr:g} ({cfg.scheduler})"
+            f"{'; shared prefix as a batch row' if self.loss_fn.prefix_row else ''}; evaluation "
+            f"in {self.hw.precision if cfg.eval_bf16 else 'fp32'}")
+        say(self.hw.describe())
         self.info = {**self.run_info, "status": "running", "config": cfg.to_dict(),
                      "seed": cfg.seed, "epochs": self.epochs, "budget": cfg.budget_text(n),
                      "model_selection": selection, "params": params,
-                     "tokens": counts.to_dict(), "world_size": self.dist.world_size}
+                     "tokens": counts.to_dict(), "world_size": self.dist.world_size,
+                     "hardware": self.hw.to_dict()}
         if self.main:
             rd.write_run(self.out, self.info)
 
@@ -222,7 +207,7 @@ class Trainer:
     def train_epoch(self, advance) -> None:
         """The remaining steps of the epoch in progress (length-grouped, seeded batches)."""
         st, cfg = self.st, self.cfg
-        batches = length_grouped_batches([len(e) for e in self.train_enc], cfg.batch_size,
+        batches = length_grouped_batches([len(e) for e in self.train_enc], cfg.effective_batch_size,
                                          seed=cfg.seed, epoch=st.epoch,
                                          group_factor=cfg.group_factor)
         self.model.train()
@@ -260,28 +245,37 @@ class Trainer:
     def train_step(self, batch: list[int]) -> tuple[float, int, int]:
         """One optimizer step on ``batch`` (split over accumulation steps and processes; the loss
         is normalised by the answer tokens of the whole batch). Returns (answer-token loss sum,
-        real tokens, answer tokens), summed over processes."""
-        cfg, dist, enc = self.cfg, self.dist, self.train_enc
+        real tokens, answer tokens), summed over processes. Out of memory: ``TrainHardware``
+        halves the micro-batch and the step runs again (``batch_size: auto``), or it raises."""
+        while True:
+            try:
+                return self._micro_steps(batch)
+            except Exception as e:  # noqa: BLE001 - only out-of-memory errors are handled
+                from tunewise.models.device import is_out_of_memory
+                if not is_out_of_memory(e):
+                    raise
+                self.hw.after_out_of_memory(e, self.optimizer, self.st.step)
+
+    def _micro_steps(self, batch: list[int]) -> tuple[float, int, int]:
+        cfg, dist, enc, hw = self.cfg, self.dist, self.train_enc, self.hw
         n_global = sum(enc[i].n_trained for i in batch)
-        pieces = split_batch(batch, cfg.grad_accum * dist.world_size)
+        pieces = split_batch(batch, hw.grad_accum * dist.world_size)
         step_loss = torch.zeros(())
         real_tokens = 0
-        for a in range(cfg.grad_accum):
+        for a in range(hw.grad_accum):
             mine = pieces[a * dist.world_size + dist.rank]
             # a process with no examples left still joins the all-reduce (loss x 0)
-            tensors = collate([enc[i] for i in (mine or batch[:1])], self.pad_id,
-                              share_prefix=cfg.share_prefix)
-            sync = (a == cfg.grad_accum - 1) or not dist.enabled
+            tensors = hw.to_device(collate([enc[i] for i in (mine or batch[:1])], self.pad_id,
+                                           share_prefix=cfg.share_prefix))
+            sync = (a == hw.grad_accum - 1) or not dist.enabled
             with (contextlib.nullcontext() if sync else self.ddp_loss.no_sync()):
-                with autocast(self.bf16):
+                with hw.autocast():
                     loss_sum, _n = self.ddp_loss(**tensors)
                 weight = (1.0 if mine else 0.0) * dist.world_size / n_global
-                (loss_sum * weight).backward()
+                hw.backward(loss_sum * weight)
             step_loss += loss_sum.detach().float() * (1.0 if mine else 0.0)
             real_tokens += int(tensors["attention_mask"].sum()) if mine else 0
-        if cfg.max_grad_norm > 0:
-            torch.nn.utils.clip_grad_norm_(self.trainable, cfg.max_grad_norm)
-        self.optimizer.step()
+        hw.optimizer_step(self.optimizer, self.trainable, cfg.max_grad_norm)
         self.scheduler.step()
         self.optimizer.zero_grad(set_to_none=True)
         loss, tokens = distributed.all_reduce_sum(dist, [float(step_loss), float(real_tokens)])
@@ -310,9 +304,9 @@ class Trainer:
         elif self.main:
             t0 = time.perf_counter()
             self.model.eval()
-            eval_bf16 = self.bf16 and cfg.eval_bf16
+            eval_bf16 = self.hw.bf16 and cfg.eval_bf16
             vloss = validation_loss(self.loss_fn, self.val_enc, self.pad_id, cfg.eval_batch_size,
-                                    eval_bf16)
+                                    self.hw, cfg.eval_bf16)
             preds = predict_examples(task, self.eval_lm, self.val_examples,
                                      batch_size=cfg.eval_batch_size, bf16=eval_bf16)
             metrics = task.metrics([p.gold for p in preds], [p.pred for p in preds])
@@ -391,6 +385,7 @@ class Trainer:
             rd.write_metrics(out, st.rows)
             lora = cfg.method == "lora"
             self.info.update(status="done", best_epoch=st.best_epoch, metrics=metrics,
+                             hardware=self.hw.to_dict(),
                              headline_metric=task.headline_metric, history=st.history,
                              timing=timing, stopped_early=st.stopped_early, epochs_run=st.epoch,
                              epochs=self.epochs, artifacts={"adapter" if lora else "model":
