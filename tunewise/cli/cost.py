@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import click
 
+from tunewise.cli.options import device_option
+
 from tunewise.cost.projection import DEFAULT_MODEL
 
 
@@ -11,6 +13,7 @@ def register(app: click.Group) -> None:
 
 
 @click.command()
+@device_option
 @click.option("--data", "data", required=True, type=click.Path(dir_okay=False),
               help="Training data (any format `tunewise data check` reads).")
 @click.option("--model", default=DEFAULT_MODEL, show_default=True,

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import click
 
-from tunewise.cli.options import reader_options
+from tunewise.cli.options import device_option, reader_options
 
 
 def register(group: click.Group) -> None:
@@ -11,6 +11,7 @@ def register(group: click.Group) -> None:
 
 
 @click.command("noise")
+@device_option
 @click.argument("file", type=click.Path())
 @click.option("--model", default=None,
               help="Language model whose frozen features feed the probe [default: the embedded "

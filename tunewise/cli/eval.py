@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import click
 
+from tunewise.cli.options import device_option
+
 from tunewise.errors import UsageError
 from tunewise.cli.eval_remote import remote_fields, remote_options, render_usage, with_price
 from tunewise.evaluation.arms import ARM_KINDS
@@ -16,6 +18,7 @@ _ARM_CHOICES = ["prompt", *sorted(k for k in ARM_KINDS if k not in ("prompt", "f
 
 
 @click.command("eval")
+@device_option
 @click.option("--data", "data", default=None, metavar="FILE",
               help="the split to evaluate (chat JSONL, prompt/completion, alpaca, CSV/TSV, CoNLL)")
 @click.option("--model", default=None, metavar="M",

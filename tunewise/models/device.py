@@ -20,6 +20,7 @@ Decided here, once per model; every other module takes the device from the model
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -58,10 +59,31 @@ def mps_available() -> bool:
         return False
 
 
+#: the device ``auto`` stands for in this context (``use_device``): a command's ``--device``
+_CHOSEN: contextvars.ContextVar[str] = contextvars.ContextVar("tunewise_device", default="auto")
+
+
+@contextlib.contextmanager
+def use_device(spec: str | None):
+    """Within the block, ``auto`` (every model load that is not told otherwise) means ``spec``:
+    how a command's ``--device`` reaches every model it loads. Checked on entry (a device this
+    machine lacks raises ``DeviceError`` before any work)."""
+    spec = (spec or "auto").strip().lower()
+    resolve_device(spec)
+    token = _CHOSEN.set(spec)
+    try:
+        yield
+    finally:
+        _CHOSEN.reset(token)
+
+
 def resolve_device(spec: str | None = "auto"):
-    """``auto|cpu|cuda|cuda:N|mps`` as a ``torch.device`` that exists on this machine."""
+    """``auto|cpu|cuda|cuda:N|mps`` as a ``torch.device`` that exists on this machine (``auto``:
+    the ``use_device`` choice in force, else CUDA, else MPS, else the CPU)."""
     import torch
     text = (spec or "auto").strip().lower()
+    if text == "auto" and _CHOSEN.get() != "auto":
+        text = _CHOSEN.get()
     if text == "auto":
         if cuda_count():
             return torch.device("cuda", 0)
@@ -183,12 +205,14 @@ def load_dtype(device, precision: str, *, trained_weights: bool = False) -> str:
     return {"bf16": "bfloat16", "fp16": "float16"}[precision]
 
 
-def autocast(device, precision: str):
-    """The autocast context of ``precision`` on ``device`` (nothing for fp32)."""
+def autocast(device, precision: str, *, cache: bool = True):
+    """The autocast context of ``precision`` on ``device`` (nothing for fp32). ``cache=False``
+    under gradient checkpointing: autocast's cache of weight casts makes the recomputation save
+    fewer tensors than the first pass, which torch's checkpoint refuses."""
     if precision == "fp32":
         return contextlib.nullcontext()
     import torch
-    return torch.autocast(device.type, dtype=torch_dtype(precision))
+    return torch.autocast(device.type, dtype=torch_dtype(precision), cache_enabled=cache)
 
 
 def grad_scaler(device, precision: str):

@@ -49,7 +49,9 @@ class TrainHardware:
         return self.plan
 
     def autocast(self, enabled: bool = True):
-        return dev.autocast(self.device, self.precision if enabled else "fp32")
+        checkpointing = bool(self.plan and self.plan.gradient_checkpointing)
+        return dev.autocast(self.device, self.precision if enabled else "fp32",
+                            cache=not checkpointing)
 
     def to_device(self, tensors: dict) -> dict:
         """A collated batch on the run's device (its non-tensor entries as they are)."""

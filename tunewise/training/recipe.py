@@ -121,7 +121,9 @@ class Trainer:
         self.eval_lm = LoadedModel(model=self.model, tokenizer=self.lm.tokenizer,
                                    name=self.lm.name, path=self.lm.path)
         self.loss_fn = AnswerLoss(self.model)
-        if cfg.share_prefix and self.attn_restore:   # eager training: rows of <= 1024 tokens
+        # the prefix row needs eager training (rows of <= 1024 tokens); it keeps row 0's keys
+        # across the pass, which checkpointing's recomputation does not reproduce
+        if cfg.share_prefix and self.attn_restore and not plan.gradient_checkpointing:
             self.loss_fn.use_prefix_row(hw.to_device(collate(
                 self.train_enc[:max(cfg.effective_batch_size, 2)], self.pad_id,
                 share_prefix=True)))
