@@ -9,6 +9,8 @@ import os
 
 import click
 
+from tunewise.cli.options import device_option
+
 
 def register(app: click.Group) -> None:
     app.add_command(compare_cmd)
@@ -31,6 +33,7 @@ def _parse_set(values) -> dict:
 
 
 @click.command("compare")
+@device_option
 @click.argument("config", required=False)
 @click.option("-o", "--out", "out", type=click.Path(file_okay=False), default=None,
               help="Output folder [default: compare-out]. Finished arms are cached there: "
