@@ -18,14 +18,14 @@ def free_port() -> int:
 
 
 class Server:
-    """uvicorn serving ``app`` in a background thread of this process."""
+    """uvicorn serving ``app`` in a background thread of this process, set up as `tunewise serve`
+    sets it up (read deadline, connection cap, drain: ``tunewise.serving.server``)."""
 
     def __init__(self, app):
-        import uvicorn
-        self.port = free_port()
-        self.config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning",
-                                     timeout_graceful_shutdown=10)
-        self.server = uvicorn.Server(self.config)
+        from tunewise.serving.server import build_server
+        self.app, self.port = app, free_port()
+        self.server = build_server(app, host="127.0.0.1", port=self.port)
+        self.config = self.server.config
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 
     @property

@@ -126,7 +126,8 @@ def test_malformed_request_is_answered_in_openai_shape(server, name, method, pat
     if code is not None:
         assert err["code"] == code
     # ... and the server goes on answering
-    ok = httpx.post(server.url + CHAT, content=chat(temperature=0), timeout=60)
+    ok = httpx.post(server.url + CHAT, content=chat(temperature=0), timeout=60,
+                    headers={"Content-Type": "application/json"})
     assert ok.status_code == 200 and ok.json()["choices"][0]["message"]["role"] == "assistant"
 
 
@@ -145,7 +146,7 @@ def test_sdk_raises_its_typed_errors(server):
 def test_declared_content_length_over_the_limit_is_refused_before_reading(server):
     import socket  # httpx sets Content-Length itself: speak HTTP by hand
     with socket.create_connection(("127.0.0.1", server.port), timeout=30) as s:
-        s.sendall(b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\n"
+        s.sendall(b"POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\n"
                   b"Content-Type: application/json\r\nContent-Length: 999999999\r\n\r\n{")
         raw = b""
         while b"}}" not in raw:  # headers and body may come in separate packets

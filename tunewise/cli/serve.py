@@ -12,8 +12,12 @@ def _doc(field: str) -> str:
     import inspect
     lines = inspect.getsource(ServeConfig).splitlines()
     for i, line in enumerate(lines):
-        if line.strip().startswith(f"{field}:") and i and lines[i - 1].strip().startswith("#:"):
-            return lines[i - 1].strip()[2:].strip().replace("%", "%%")
+        if line.strip().startswith(f"{field}:"):
+            doc = []
+            while i and lines[i - 1].strip().startswith("#:"):  # the comment may span lines
+                i -= 1
+                doc.insert(0, lines[i].strip()[2:].strip())
+            return " ".join(doc).replace("%", "%%")
     return ""
 
 
@@ -42,9 +46,18 @@ _D = ServeConfig()
               help=_doc("max_request_bytes"))
 @click.option("--drain-timeout", "drain_timeout_s", type=float, default=_D.drain_timeout_s,
               show_default=True, help=_doc("drain_timeout_s"))
+@click.option("--max-queue", type=int, default=_D.max_queue, show_default=True,
+              help=_doc("max_queue"))
+@click.option("--max-connections", type=int, default=_D.max_connections, show_default=True,
+              help=_doc("max_connections"))
+@click.option("--read-timeout", "read_timeout_s", type=float, default=_D.read_timeout_s,
+              show_default=True, help=_doc("read_timeout_s"))
+@click.option("--allowed-host", "allowed_hosts", multiple=True, metavar="NAME",
+              help=_doc("allowed_hosts") + " (repeatable)")
 @click.option("--bf16", is_flag=True, help=_doc("bf16"))
 def serve_cmd(model, adapters, host, port, api_key_env, max_batch, batch_wait_ms,
-              max_tokens_limit, max_request_bytes, drain_timeout_s, bf16):
+              max_tokens_limit, max_request_bytes, drain_timeout_s, max_queue, max_connections,
+              read_timeout_s, allowed_hosts, bf16):
     """Serve a model and fine-tuned adapters with the OpenAI API (/v1/models,
     /v1/chat/completions, /v1/completions, /health).
 
@@ -62,10 +75,13 @@ def serve_cmd(model, adapters, host, port, api_key_env, max_batch, batch_wait_ms
     """
     from tunewise.cli.output import err_console
     from tunewise.serving.app import api_key_from_env, serve
-    cfg = ServeConfig(host=host, port=port, api_key=api_key_from_env(api_key_env),
-                      max_batch=max_batch, batch_wait_ms=batch_wait_ms,
+    cfg = ServeConfig(host=host, port=port, max_batch=max_batch, batch_wait_ms=batch_wait_ms,
                       max_tokens_limit=max_tokens_limit, max_request_bytes=max_request_bytes,
-                      drain_timeout_s=drain_timeout_s, bf16=bf16)
+                      drain_timeout_s=drain_timeout_s, max_queue=max_queue,
+                      max_connections=max_connections, read_timeout_s=read_timeout_s,
+                      allowed_hosts=tuple(allowed_hosts), bf16=bf16)
+    cfg.validate()  # flags first: before the key is read and the model loaded
+    cfg.api_key = api_key_from_env(api_key_env)
     serve(model, list(adapters), config=cfg,
           say=lambda m: err_console.print(m, highlight=False, markup=False))
     return 0

@@ -7,11 +7,14 @@
     serve(adapters={"sentiment": "runs/sentiment"}, port=8000)      # blocks; SIGTERM drains
     export_run("runs/sentiment", "export/sentiment")                 # PEFT / vLLM adapter folder
 
-Modules: ``app`` (create_app, serve, ServeConfig), ``routes`` (endpoints, auth, body limits),
-``schemas`` (request models), ``prompts`` (request → prompt ids and decoding settings, through the
-run's Task as in eval), ``engine`` (dynamic batching, one adapter per batch), ``decode`` (the
-batched decoding loop), ``responses`` (response bodies, server-sent events), ``errors`` (OpenAI
-error JSON), ``adapters`` (loading and validating runs' adapters), ``export``.
+Modules: ``app`` (create_app, serve, ServeConfig), ``server`` (uvicorn with a read deadline, a
+connection cap and a drain that answers 503), ``guards`` (the Host check), ``routes`` (endpoints,
+auth, body limits, Content-Type), ``schemas`` (request models), ``prompts`` (request → prompt ids
+and decoding settings, through the run's Task as in eval), ``engine`` (dynamic batching, one
+adapter per batch, a bounded queue), ``decode`` (the batched decoding loop, per-row failures),
+``sampling`` (numerically safe temperature / top_p), ``responses`` (response bodies, server-sent
+events), ``errors`` (OpenAI error JSON), ``adapters`` (loading and validating runs' adapters),
+``export``.
 """
 from __future__ import annotations
 

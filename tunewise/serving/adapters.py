@@ -10,6 +10,7 @@ A request's ``model`` picks what answers it: the base model's name, an adapter's
 """
 from __future__ import annotations
 
+import functools
 import json
 import os
 from dataclasses import dataclass, field
@@ -59,6 +60,12 @@ class ServedModels:
     @property
     def entries(self) -> list[ServedModel]:
         return [self.base, *self.adapters]
+
+    @functools.cached_property
+    def max_token_chars(self) -> int:
+        """The longest token of the vocabulary in characters (byte-level BPE: one character per
+        byte): no token covers more text than this."""
+        return max((len(t) for t in self.tokenizer.get_vocab()), default=1) or 1
 
     def resolve(self, name: str) -> ServedModel | None:
         """The entry ``name`` refers to, or None."""

@@ -9,13 +9,17 @@
 The model is loaded and every adapter validated inside ``create_app`` (errors are
 ``TunewiseError``s naming the run); the batching engine starts with the app (its lifespan) and
 stops after uvicorn has drained the requests in flight (SIGTERM / Ctrl-C: no new connections,
-running ones finish, then the process exits).
+running ones finish until ``drain_timeout_s``, what is left is answered 503, then the process
+exits; see ``server``). Requests whose ``Host`` this server does not answer to get 421
+(``guards``).
 """
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import ipaddress
 import logging
+import math
 import os
 from dataclasses import dataclass, field
 from typing import Mapping, Sequence
@@ -45,20 +49,42 @@ class ServeConfig:
     max_request_bytes: int = 1_000_000
     #: bfloat16 autocast on CPU (faster on BF16 CPUs; answers may differ from fp32 eval)
     bf16: bool = False
-    #: seconds SIGTERM waits for requests in flight before closing them
+    #: seconds SIGTERM waits for requests in flight; those still running are then answered 503
     drain_timeout_s: float = 60.0
+    #: requests waiting for a batch at most; more are answered 503 with Retry-After
+    max_queue: int = 256
+    #: open connections at most; more are answered 503 and closed at once
+    max_connections: int = 512
+    #: seconds a client has to send a whole request (headers and body) from its first byte; slower
+    #: ones get 408 and are closed
+    read_timeout_s: float = 10.0
+    #: extra Host names clients may use (loopback names and the bound address are always
+    #: accepted; '.example.com' for a domain and its subdomains, '*' for any)
+    allowed_hosts: Sequence[str] = ()
 
     def validate(self) -> None:
+        """Every bad setting at once, each named by its flag with the accepted range."""
         problems = []
         if not 0 <= int(self.port) <= 65535:
             problems.append(f"--port {self.port}: must be 0..65535")
-        for name in ("max_batch", "max_tokens_limit", "max_request_bytes"):
+        for name in ("max_batch", "max_tokens_limit", "max_request_bytes", "max_queue",
+                     "max_connections"):
             if int(getattr(self, name)) < 1:
-                problems.append(f"--{name.replace('_', '-')} must be >= 1")
-        if self.batch_wait_ms < 0:
-            problems.append("--batch-wait-ms must be >= 0")
+                problems.append(f"--{name.replace('_', '-')} {getattr(self, name)}: must be >= 1")
+        for flag, value, low, strict in (("--batch-wait-ms", self.batch_wait_ms, 0, False),
+                                         ("--drain-timeout", self.drain_timeout_s, 0, False),
+                                         ("--read-timeout", self.read_timeout_s, 0, True)):
+            v = float(value)
+            if not math.isfinite(v) or v < low or (strict and v <= low):
+                problems.append(f"{flag} {value}: must be a number {'>' if strict else '>='} "
+                                f"{low} (seconds{' in ms' if flag.endswith('ms') else ''})")
+        from tunewise.serving.guards import host_name
+        for h in self.allowed_hosts:
+            if h != "*" and host_name(str(h).lstrip("*")) is None:
+                problems.append(f"--allowed-host {h!r}: not a host name or address")
         if problems:
-            raise UsageError("; ".join(problems))
+            raise UsageError("; ".join(problems),
+                             fix="correct the flag(s) named above (tunewise serve --help)")
 
 
 @dataclass
@@ -80,6 +106,7 @@ def create_app(model: str | None = None,
     from tunewise.serving.adapters import load_served
     from tunewise.serving.engine import Engine
     from tunewise.serving.errors import install_handlers
+    from tunewise.serving.guards import HostGuard, HostPolicy
     from tunewise.serving.routes import build_router
     cfg = config or ServeConfig()
     for k, v in settings.items():
@@ -90,8 +117,9 @@ def create_app(model: str | None = None,
     if served is None:
         served = load_served(model, adapters, dtype="float32")
     engine = Engine(served, max_batch=cfg.max_batch, batch_wait_s=cfg.batch_wait_ms / 1000.0,
-                    bf16=cfg.bf16)
+                    bf16=cfg.bf16, max_queue=cfg.max_queue)
     state = AppState(served=served, engine=engine, config=cfg)
+    served.max_token_chars  # computed once now, not in the first request
 
     @contextlib.asynccontextmanager
     async def lifespan(app):
@@ -100,13 +128,15 @@ def create_app(model: str | None = None,
             yield
         finally:
             state.draining = True
-            engine.stop()
+            # joins the decoding thread: never on the event loop, and not for long
+            await asyncio.to_thread(engine.stop, 5.0)
 
     app = FastAPI(title="tunewise serve", lifespan=lifespan, docs_url=None, redoc_url=None,
                   openapi_url=None)
     app.state.tunewise = state
     install_handlers(app)
     app.include_router(build_router())
+    app.add_middleware(HostGuard, policy=HostPolicy(cfg.host, cfg.allowed_hosts))
     return app
 
 
@@ -130,10 +160,25 @@ def api_key_from_env(var: str | None) -> str | None:
     return key.strip()
 
 
+def _fit_fd_limit(cfg: ServeConfig, say) -> None:
+    """Keep --max-connections below the process's open-file limit (with room for the model's
+    and the server's own files), so the cap, not EMFILE, is what refuses connections."""
+    try:
+        import resource
+        soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+    except (ImportError, OSError, ValueError):
+        return
+    room = soft - 64
+    if soft != resource.RLIM_INFINITY and int(cfg.max_connections) > room > 0:
+        say(f"note: --max-connections {cfg.max_connections} lowered to {room} (the open-file "
+            f"limit is {soft}; raise it with `ulimit -n`)")
+        cfg.max_connections = room
+
+
 def serve(model: str | None = None, adapters: Mapping[str, str] | Sequence[str] = (), *,
           config: ServeConfig | None = None, say=None, **settings) -> None:
     """Load, validate and serve until SIGTERM / Ctrl-C (which drain the requests in flight)."""
-    import uvicorn
+    from tunewise.serving.server import build_server
     say = say or (lambda msg: print(msg, flush=True))
     cfg = config or ServeConfig()
     for k, v in settings.items():
@@ -142,6 +187,11 @@ def serve(model: str | None = None, adapters: Mapping[str, str] | Sequence[str] 
     if not _is_loopback(cfg.host) and not cfg.api_key:
         say(f"warning: binding {cfg.host} exposes the server beyond this machine without an API "
             "key; pass --api-key-env VAR")
+    if not _is_loopback(cfg.host) and "*" not in cfg.allowed_hosts:
+        which = "an IP address" if cfg.host in ("0.0.0.0", "::") else repr(cfg.host)
+        say(f"note: clients must reach the server as {which} or localhost (a Host check against "
+            "DNS rebinding); add --allowed-host NAME for each other host name they use")
+    _fit_fd_limit(cfg, say)
     app = create_app(model, adapters, config=cfg)
     served = app.state.tunewise.served
     for e in served.entries:
@@ -151,5 +201,10 @@ def serve(model: str | None = None, adapters: Mapping[str, str] | Sequence[str] 
     say(f"OpenAI-compatible API on http://{cfg.host}:{cfg.port}/v1 "
         f"(auth: {'Bearer key from env' if cfg.api_key else 'none'}; "
         f"max batch {cfg.max_batch}); Ctrl-C or SIGTERM drains and stops")
-    uvicorn.run(app, host=cfg.host, port=int(cfg.port), log_level="warning",
-                timeout_graceful_shutdown=cfg.drain_timeout_s, access_log=False)
+    server = build_server(app)
+    with contextlib.suppress(KeyboardInterrupt):
+        server.run()
+    if not server.started:
+        raise UsageError(f"could not listen on {cfg.host}:{cfg.port} (see the error above: the "
+                         "port is in use, or the address is not this machine's)",
+                         fix="choose another --port, or stop the process that holds it")

@@ -11,6 +11,7 @@ batch at once, so the rest runs on a smaller batch.
 from __future__ import annotations
 
 import contextlib
+import logging
 import threading
 from dataclasses import dataclass, field
 from typing import Callable, Sequence
@@ -19,31 +20,15 @@ import torch
 
 from tunewise.models.compat import cache_kwarg, causal_lm
 from tunewise.prompting.generate import _trim
+from tunewise.serving.sampling import SamplingParams, choose_token
 from tunewise.tasks.render import end_of_turn_id
 
+__all__ = ["Decoder", "Job", "SamplingParams", "TokenLogprob", "stop_token_ids", "SHUTTING_DOWN"]
 
-@dataclass
-class SamplingParams:
-    """How one request is decoded."""
+log = logging.getLogger("tunewise.serving")
 
-    #: tokens to generate at most (the stop token counts)
-    max_tokens: int
-    #: 0 = greedy (argmax); otherwise logits are divided by it before sampling
-    temperature: float = 1.0
-    #: nucleus sampling: keep the smallest set of tokens whose probability reaches top_p
-    top_p: float = 1.0
-    #: seeds this request's own random generator (same seed, same sampled answer)
-    seed: int | None = None
-    #: stop at (and trim) the first occurrence of any of these strings
-    stop: Sequence[str] = ()
-    #: return the log-probability of each generated token
-    logprobs: bool = False
-    #: ... and of this many most likely alternatives at each position
-    top_logprobs: int = 0
-
-    @property
-    def greedy(self) -> bool:
-        return self.temperature <= 0.0
+#: ``Job.error_code`` of the jobs a shutdown ended before they finished (answered with 503)
+SHUTTING_DOWN = "shutting_down"
 
 
 @dataclass
@@ -69,15 +54,22 @@ class Job:
     tokens: list[int] = field(default_factory=list)
     logprobs: list[TokenLogprob] = field(default_factory=list)
     text: str = ""
-    #: "stop" (end-of-turn / EOS or a stop string), "length" or "cancelled"
+    #: "stop" (end-of-turn / EOS or a stop string), "length", "cancelled" or "error"
     finish: str | None = None
+    #: with finish "error": what went wrong (for the client) and its code ("internal_error", or
+    #: SHUTTING_DOWN when the server stopped before the job could finish)
     error: str | None = None
+    error_code: str | None = None
     _sent: int = 0
     _lp_sent: int = 0
     cancelled: threading.Event = field(default_factory=threading.Event)
 
     def cancel(self) -> None:
         self.cancelled.set()
+
+    def fail(self, message: str, code: str = "internal_error") -> None:
+        """End this job with an error (the other jobs of its batch go on)."""
+        self.finish, self.error, self.error_code = "error", message, code
 
 
 def stop_token_ids(tokenizer) -> list[int]:
@@ -107,6 +99,9 @@ class Decoder:
         self.device = next(model.parameters()).device
         self.bf16 = bf16
         self._cache_kw = cache_kwarg(causal_lm(model))
+        #: set (from any thread) when the server shuts down: the running batch ends at its next
+        #: step, every unfinished job with error_code SHUTTING_DOWN
+        self.abort = threading.Event()
 
     def _amp(self):
         if self.bf16 and self.device.type == "cpu":
@@ -114,9 +109,13 @@ class Decoder:
         return contextlib.nullcontext()
 
     def run(self, jobs: Sequence[Job]) -> None:
-        """Decode every job to the end (or until it is cancelled); results land on the jobs."""
+        """Decode every job to the end (or until it is cancelled); results land on the jobs.
+
+        A failure while choosing one row's token (``_step``) ends that job with an error and the
+        rest of the batch goes on; a failure of the batched forward pass itself is raised (the
+        engine then retries the jobs one by one). Every prompt must hold at least one token."""
         jobs = list(jobs)
-        if not jobs:
+        if not jobs or self._aborted(jobs):
             return
         n = len(jobs)
         # the prompt prefix every job shares (system prompt, template head) is computed once
@@ -151,7 +150,9 @@ class Decoder:
                 logits = out.logits[:, -1, :].float()
                 new_tokens = []
                 for r, b in enumerate(active):
-                    new_tokens.append(self._step(jobs[b], logits[r], gens[b]))
+                    new_tokens.append(self._safe_step(jobs[b], logits[r], gens[b]))
+                if self._aborted([jobs[b] for b in active]):
+                    break
                 keep = [r for r, b in enumerate(active) if jobs[b].finish is None]
                 if not keep:
                     break
@@ -195,17 +196,27 @@ class Decoder:
             g.seed()
         return g
 
-    def _choose(self, logits: torch.Tensor, params: SamplingParams, gen) -> int:
-        if params.greedy:
-            return int(torch.argmax(logits))
-        probs = torch.softmax(logits / float(params.temperature), dim=-1)
-        if params.top_p < 1.0:
-            sorted_p, order = torch.sort(probs, descending=True)
-            cum = torch.cumsum(sorted_p, dim=-1)
-            cut = cum - sorted_p >= params.top_p   # tokens after the nucleus is full
-            sorted_p = sorted_p.masked_fill(cut, 0.0)
-            probs = torch.zeros_like(probs).scatter(0, order, sorted_p)
-        return int(torch.multinomial(probs, 1, generator=gen))
+    def _aborted(self, jobs: Sequence[Job]) -> bool:
+        """On shutdown, end every unfinished job of ``jobs`` (answered 503 / a stream error)."""
+        if not self.abort.is_set():
+            return False
+        for j in jobs:
+            if j.finish is None:
+                j.fail("the server is shutting down", SHUTTING_DOWN)
+        return True
+
+    def _safe_step(self, job: Job, logits: torch.Tensor, gen) -> int:
+        """``_step``, but an exception ends this job only (logged), not its batch."""
+        try:
+            return self._step(job, logits, gen)
+        except Exception:  # a bug or bad numbers in this row: fail it, keep the others going
+            log.exception("generating a token for one request failed (the rest of its batch "
+                          "goes on)")
+            job.fail("internal server error while generating (logged on the server)")
+            return self.pad
+
+    #: how one row picks its token (a seam the tests use to make one row fail)
+    _choose = staticmethod(choose_token)
 
     def _step(self, job: Job, logits: torch.Tensor, gen) -> int:
         """Pick one token for ``job``; update its text, logprobs and finish state."""

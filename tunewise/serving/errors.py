@@ -5,8 +5,12 @@
 
 Status codes: 400 a request the server understood but will not run (bad values, too long for the
 context, unsupported options), 401 missing or wrong API key, 404 unknown model or route, 405 wrong
-method, 413 request body over the size limit, 422 a body that does not match the schema (wrong
-types, missing or unknown fields), 500 a bug (logged on the server, not shown), 503 shutting down.
+method, 408 a request not received within ``--read-timeout``, 413 request body over the size
+limit, 415 a POST body not declared ``application/json``, 421 a ``Host`` header this server does
+not answer to (DNS rebinding), 422 a body that does not match the schema (wrong types, missing or
+unknown fields), 500 a bug (logged on the server, not shown), 503 shutting down
+(``shutting_down``) or too busy (``server_overloaded``, with ``Retry-After``). A client that hangs
+up before its body is complete is one quiet log line, not a traceback.
 """
 from __future__ import annotations
 
@@ -14,25 +18,29 @@ import logging
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 
 log = logging.getLogger("tunewise.serving")
 
 _TYPES = {400: "invalid_request_error", 401: "invalid_request_error",
           404: "invalid_request_error", 405: "invalid_request_error",
-          413: "invalid_request_error", 422: "invalid_request_error",
-          500: "server_error", 503: "server_error"}
+          408: "invalid_request_error", 413: "invalid_request_error",
+          415: "invalid_request_error", 421: "invalid_request_error",
+          422: "invalid_request_error", 500: "server_error", 503: "server_error"}
 
 
 class APIError(Exception):
     """An error answered to the client with ``status`` and OpenAI's error body."""
 
     def __init__(self, status: int, message: str, *, param: str | None = None,
-                 code: str | None = None, type: str | None = None):
+                 code: str | None = None, type: str | None = None,
+                 headers: dict[str, str] | None = None):
         super().__init__(message)
         self.status, self.message, self.param, self.code = status, message, param, code
         self.type = type or _TYPES.get(status, "invalid_request_error")
+        self.headers = dict(headers or {})
 
 
 def error_body(status: int, message: str, *, param: str | None = None, code: str | None = None,
@@ -42,7 +50,7 @@ def error_body(status: int, message: str, *, param: str | None = None, code: str
 
 
 def error_response(err: APIError) -> JSONResponse:
-    headers = {"WWW-Authenticate": "Bearer"} if err.status == 401 else None
+    headers = {**({"WWW-Authenticate": "Bearer"} if err.status == 401 else {}), **err.headers}
     return JSONResponse(error_body(err.status, err.message, param=err.param, code=err.code,
                                    type=err.type), status_code=err.status, headers=headers)
 
@@ -96,6 +104,13 @@ def install_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError):
         return error_response(validation_error(list(exc.errors())))
+
+    @app.exception_handler(ClientDisconnect)
+    async def _gone(request: Request, exc: ClientDisconnect):
+        client = request.client.host if request.client else "?"
+        log.info("client %s disconnected before sending its whole request (%s %s)", client,
+                 request.method, request.url.path)
+        return Response(status_code=400)  # nobody is there to read it
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException):

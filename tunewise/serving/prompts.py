@@ -6,6 +6,11 @@ when the request has none, the last user turn goes through the task's template, 
 stop strings (NER: a blank line) and answer budget apply. So an application sending the same
 messages as its training file gets the prompt the adapter was trained and evaluated on. Requests
 to the base model are rendered with the chat template as given.
+
+A text too long for the context by its length alone is refused before it is tokenized: no token
+of the vocabulary covers more than ``ServedModels.max_token_chars`` characters, so a text of more
+than twice context x that many characters cannot fit. An empty completions prompt starts from the
+model's start token (BOS, else EOS), as ``model.generate`` does without input ids.
 """
 from __future__ import annotations
 
@@ -47,9 +52,22 @@ def chat_messages(req: ChatCompletionRequest) -> list[dict]:
     return out
 
 
+def check_length(served: ServedModels, chars: int, param: str) -> None:
+    """400 context_length_exceeded for a text that cannot fit whatever its tokens (before
+    spending the time to tokenize it); the factor 2 leaves room for normalization."""
+    limit = 2 * served.context_length * served.max_token_chars
+    if chars > limit:
+        raise APIError(400, f"the input has {chars} characters: more than the model's context of "
+                            f"{served.context_length} tokens can hold", param=param,
+                       code="context_length_exceeded")
+
+
 def chat_prompt(served: ServedModels, entry: ServedModel, req: ChatCompletionRequest) -> list[int]:
     from tunewise.tasks.render import encode_prompt
     msgs = chat_messages(req)
+    # every non-system turn reaches the prompt (a run's task may replace the system prompt)
+    check_length(served, sum(len(m["content"]) for m in msgs if m["role"] != "system"),
+                 "messages")
     if entry.task is not None:
         if msgs[-1]["role"] == "assistant":
             # the Task answers the conversation up to its last user turn; dropping a trailing
@@ -79,7 +97,17 @@ def completion_prompt(served: ServedModels, req: CompletionRequest) -> list[int]
                                 "request (send them as concurrent requests; they are batched)",
                            param="prompt", code="unsupported_value")
         p = p[0]
-    return served.tokenizer(p)["input_ids"]
+    check_length(served, len(p), "prompt")
+    ids = served.tokenizer(p)["input_ids"]
+    if not ids:  # "" (OpenAI accepts it): continue from the start of a text
+        tok = served.tokenizer
+        start = tok.bos_token_id if tok.bos_token_id is not None else tok.eos_token_id
+        if start is None:
+            raise APIError(400, "the prompt is empty and this model's tokenizer has no BOS or EOS "
+                                "token to start from: send some text", param="prompt",
+                           code="invalid_value")
+        ids = [start]
+    return list(ids)
 
 
 def _refuse(param: str, value, why: str) -> APIError:

@@ -3,7 +3,9 @@
 A stream is ``data: {chunk}\\n\\n`` lines ending with ``data: [DONE]``. Chat: the first chunk
 carries ``delta.role``, then content deltas, then a chunk with ``finish_reason``; with
 ``stream_options.include_usage`` every chunk has ``"usage": null`` and one last chunk with no
-choices carries the usage. ``usage`` counts tokens with the served model's own tokenizer: the
+choices carries the usage. A stream that cannot finish (a failure of its own request, or the
+server shutting down past its drain timeout) ends with ``data: {"error": {...}}`` (code
+``internal_error`` or ``shutting_down``) and then ``data: [DONE]``. ``usage`` counts tokens with the served model's own tokenizer: the
 prompt as rendered, and every generated token including the one that ended the answer.
 """
 from __future__ import annotations
@@ -108,7 +110,8 @@ async def stream_events(pending, *, chat: bool, model: str, include_usage: bool)
                     sent_text += len(text)
             elif ev[0] == "error":
                 yield sse({"error": {"message": ev[1], "type": "server_error", "param": None,
-                                     "code": "internal_error"}})
+                                     "code": ev[2] or "internal_error"}})
+                yield sse("[DONE]")
                 return
             else:
                 if job.finish == "cancelled":

@@ -2,7 +2,10 @@
 
 Bodies are read by hand (size-capped: 413 past ``max_request_bytes``, checked on the
 Content-Length header first and again while reading) and validated with the pydantic models of
-``schemas``, so every failure becomes OpenAI's error JSON with the right status.
+``schemas``, so every failure becomes OpenAI's error JSON with the right status. A POST must say
+``Content-Type: application/json`` (415 otherwise: a web page's "simple" cross-site POST cannot).
+Parsing, prompt rendering and tokenizing run in a worker thread, so a large request does not stall
+the event loop (``/health``, streams of other clients). A full queue is 503 with Retry-After.
 """
 from __future__ import annotations
 
@@ -13,10 +16,15 @@ import time
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import ValidationError
+from starlette.concurrency import run_in_threadpool
 
-from tunewise.serving.decode import Job
+from tunewise.serving.decode import SHUTTING_DOWN, Job
+from tunewise.serving.engine import Overloaded, ShuttingDown
 from tunewise.serving.errors import APIError, validation_error
 from tunewise.serving.responses import chat_body, completion_body, new_id, stream_events
+
+#: seconds a client is told to wait (Retry-After) when the queue is full
+RETRY_AFTER_S = 1
 
 
 def _state(request: Request):
@@ -35,6 +43,19 @@ async def check_auth(request: Request) -> None:
                        code="invalid_api_key")
     if not hmac.compare_digest(given.strip().encode("utf-8"), key.encode("utf-8")):
         raise APIError(401, "incorrect API key", code="invalid_api_key")
+
+
+def require_json(request: Request) -> None:
+    """415 unless the body is declared as JSON (``application/json``, any parameters)."""
+    given = request.headers.get("content-type", "")
+    if given.split(";", 1)[0].strip().lower() != "application/json":
+        raise APIError(415, f"Content-Type must be application/json (got "
+                            f"{given[:80] if given else 'none'!r}): send the body as JSON",
+                       code="unsupported_media_type")
+
+
+def shutting_down() -> APIError:
+    return APIError(503, "the server is shutting down", code=SHUTTING_DOWN)
 
 
 async def read_body(request: Request, limit: int) -> bytes:
@@ -90,29 +111,45 @@ async def _wait(pending, request: Request) -> None:
     try:
         async for ev in pending.events():
             if ev[0] == "error":
+                if ev[2] == SHUTTING_DOWN:
+                    raise shutting_down()
                 raise APIError(500, ev[1], code="internal_error")
     finally:
         watcher.cancel()
+        if pending.job.finish is None:  # this handler was cancelled: nobody waits for the job
+            pending.job.cancel()
 
 
-async def _generate(request: Request, *, chat: bool):
-    from tunewise.serving.prompts import (chat_prompt, completion_prompt, sampling_params)
+def _prepare(state, body: bytes, chat: bool):
+    """Body → (request, model entry, prompt ids, sampling params); APIError when it cannot run.
+    CPU work (JSON, templates, tokenizer): called in a worker thread."""
+    from tunewise.serving.prompts import chat_prompt, completion_prompt, sampling_params
     from tunewise.serving.schemas import ChatCompletionRequest, CompletionRequest
-    state = _state(request)
-    cfg = state.config
-    body = await read_body(request, cfg.max_request_bytes)
     req = parse(ChatCompletionRequest if chat else CompletionRequest, body)
     entry = _resolve(state, req.model)
     prompt = chat_prompt(state.served, entry, req) if chat else completion_prompt(state.served, req)
     params = sampling_params(state.served, entry, req, len(prompt),
-                             max_tokens_limit=cfg.max_tokens_limit, chat=chat)
+                             max_tokens_limit=state.config.max_tokens_limit, chat=chat)
+    return req, entry, prompt, params
+
+
+async def _generate(request: Request, *, chat: bool):
+    state = _state(request)
+    require_json(request)
     if state.draining:
-        raise APIError(503, "the server is shutting down", code="shutting_down")
+        raise shutting_down()
+    body = await read_body(request, state.config.max_request_bytes)
+    req, entry, prompt, params = await run_in_threadpool(_prepare, state, body, chat)
+    if state.draining:
+        raise shutting_down()
     job = Job(prompt=prompt, params=params, adapter=entry.adapter)
     try:
         pending = state.engine.submit(job, stream=bool(req.stream))
-    except RuntimeError as e:
-        raise APIError(503, str(e), code="shutting_down") from None
+    except ShuttingDown:
+        raise shutting_down() from None
+    except Overloaded as e:
+        raise APIError(503, str(e), code="server_overloaded",
+                       headers={"Retry-After": str(RETRY_AFTER_S)}) from None
     if req.stream:
         include = bool(req.stream_options and req.stream_options.include_usage)
         return StreamingResponse(stream_events(pending, chat=chat, model=entry.id,
@@ -125,6 +162,19 @@ async def _generate(request: Request, *, chat: bool):
     return JSONResponse(body_fn(job, entry.id, rid, created))
 
 
+def model_card(e, served) -> dict:
+    """One ``/v1/models`` entry. No absolute paths (a page that reaches the server must not
+    learn the machine's folders): ``root`` is the base model's name, or RUN_FOLDER/adapter for
+    an adapter; ``run_dir`` is the run folder's name."""
+    from pathlib import Path
+    d = {"id": e.id, "object": "model", "created": e.created, "owned_by": "tunewise",
+         "root": served.base.id, "parent": e.parent, "max_model_len": served.context_length}
+    if e.adapter is not None:
+        name = Path(e.run_dir).name if e.run_dir else e.id
+        d.update(root=f"{name}/adapter", run_id=e.run_id, run_dir=name)
+    return d
+
+
 def build_router() -> APIRouter:
     router = APIRouter()
     v1 = APIRouter(prefix="/v1", dependencies=[Depends(check_auth)])
@@ -132,21 +182,11 @@ def build_router() -> APIRouter:
     @v1.get("/models")
     async def list_models(request: Request):
         served = _state(request).served
-        data = []
-        for e in served.entries:
-            d = {"id": e.id, "object": "model", "created": e.created, "owned_by": "tunewise",
-                 "root": e.root, "parent": e.parent, "max_model_len": served.context_length}
-            if e.run_id or e.run_dir:
-                d["run_id"], d["run_dir"] = e.run_id, e.run_dir
-            data.append(d)
-        return {"object": "list", "data": data}
+        return {"object": "list", "data": [model_card(e, served) for e in served.entries]}
 
     @v1.get("/models/{model_id:path}")
     async def get_model(model_id: str, request: Request):
-        e = _resolve(_state(request), model_id)
-        served = _state(request).served
-        return {"id": e.id, "object": "model", "created": e.created, "owned_by": "tunewise",
-                "root": e.root, "parent": e.parent, "max_model_len": served.context_length}
+        return model_card(_resolve(_state(request), model_id), _state(request).served)
 
     @v1.post("/chat/completions")
     async def chat_completions(request: Request):
