@@ -205,7 +205,10 @@ def load_model(name: str | None = None, *, adapter: str | os.PathLike | None = N
     if adapter:
         from peft import PeftModel
         try:
-            model = PeftModel.from_pretrained(model, str(adapter))
+            # read onto the CPU beside the base weights; both move to the device below (a
+            # quantized base is on its device already: the adapter goes there directly)
+            model = PeftModel.from_pretrained(model, str(adapter),
+                                              torch_device=str(target) if extra else "cpu")
         except (OSError, ValueError) as e:
             raise ModelError(f"cannot load adapter {adapter}: {_first_line(e)}",
                              fix="pass the adapter folder written by `tunewise train`") from None
