@@ -55,9 +55,11 @@ _D = ServeConfig()
 @click.option("--allowed-host", "allowed_hosts", multiple=True, metavar="NAME",
               help=_doc("allowed_hosts") + " (repeatable)")
 @click.option("--bf16", is_flag=True, help=_doc("bf16"))
+@click.option("--device", default="auto", show_default=True, metavar="auto|cpu|cuda|cuda:N|mps",
+              help=_doc("device"))
 def serve_cmd(model, adapters, host, port, api_key_env, max_batch, batch_wait_ms,
               max_tokens_limit, max_request_bytes, drain_timeout_s, max_queue, max_connections,
-              read_timeout_s, allowed_hosts, bf16):
+              read_timeout_s, allowed_hosts, bf16, device):
     """Serve a model and fine-tuned adapters with the OpenAI API (/v1/models,
     /v1/chat/completions, /v1/completions, /health).
 
@@ -79,7 +81,7 @@ def serve_cmd(model, adapters, host, port, api_key_env, max_batch, batch_wait_ms
                       max_tokens_limit=max_tokens_limit, max_request_bytes=max_request_bytes,
                       drain_timeout_s=drain_timeout_s, max_queue=max_queue,
                       max_connections=max_connections, read_timeout_s=read_timeout_s,
-                      allowed_hosts=tuple(allowed_hosts), bf16=bf16)
+                      allowed_hosts=tuple(allowed_hosts), bf16=bf16, device=device)
     cfg.validate()  # flags first: before the key is read and the model loaded
     cfg.api_key = api_key_from_env(api_key_env)
     serve(model, list(adapters), config=cfg,

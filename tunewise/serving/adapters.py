@@ -197,8 +197,9 @@ def _check_template(tokenizer, base: str) -> None:
 
 
 def load_served(model: str | None = None, adapters: Mapping[str, str] | Sequence[str] = (),
-                *, dtype: str = "float32") -> ServedModels:
-    """Load the base model once, attach every adapter (validated), return the name table.
+                *, dtype: str = "float32", device: str = "auto") -> ServedModels:
+    """Load the base model once onto ``device`` (the device policy), attach every adapter
+    (validated; PEFT puts each beside the base weights), return the name table.
 
     ``adapters``: {NAME: RUN} or ["NAME=RUN" | "RUN", ...]; RUN is a run directory or a run id.
     Without ``model`` the base model is the one the first adapter was trained on.
@@ -217,13 +218,15 @@ def load_served(model: str | None = None, adapters: Mapping[str, str] | Sequence
         info = _check_run(spec, run_dir, base_name)
         base_name = base_name or str(info.get("model"))
         runs.append((spec, run_dir, rid, info))
-    lm = load_model(base_name)
+    lm = load_model(base_name, dtype=dtype, device=device)
     _check_template(lm.tokenizer, lm.name)
     now = int(time.time())
     base = ServedModel(id=lm.name, adapter=None, root=lm.path, created=now,
                        aliases=[a for a in {base_name, lm.path} if a and a != lm.name])
     served: list[ServedModel] = []
     peft_model = lm.model
+    from tunewise.models.device import model_device
+    where = str(model_device(lm.model))       # each adapter beside the base weights
     for k, (spec, run_dir, rid, info) in enumerate(runs):
         if spec.name == lm.name:
             raise UsageError(f"--adapter {spec.name}: the name is the base model's",
@@ -233,9 +236,10 @@ def load_served(model: str | None = None, adapters: Mapping[str, str] | Sequence
         try:
             if k == 0:
                 from peft import PeftModel
-                peft_model = PeftModel.from_pretrained(lm.model, path, adapter_name=spec.name)
+                peft_model = PeftModel.from_pretrained(lm.model, path, adapter_name=spec.name,
+                                                       torch_device=where)
             else:
-                peft_model.load_adapter(path, adapter_name=spec.name)
+                peft_model.load_adapter(path, adapter_name=spec.name, torch_device=where)
         except Exception as e:  # PEFT raises several types for shape / config mismatches
             first = (str(e).strip().splitlines() or [type(e).__name__])[0][:300]
             raise ModelError(f"adapter {spec.name!r} (run {run_dir}) does not load onto "

@@ -49,6 +49,9 @@ class ServeConfig:
     max_request_bytes: int = 1_000_000
     #: bfloat16 autocast on CPU (faster on BF16 CPUs; answers may differ from fp32 eval)
     bf16: bool = False
+    #: where the model runs: auto (a CUDA GPU if present, else Apple's MPS, else the CPU), cpu,
+    #: cuda, cuda:N or mps; on a GPU the weights load in its compute dtype, as eval loads them
+    device: str = "auto"
     #: seconds SIGTERM waits for requests in flight; those still running are then answered 503
     drain_timeout_s: float = 60.0
     #: requests waiting for a batch at most; more are answered 503 with Retry-After
@@ -82,9 +85,14 @@ class ServeConfig:
         for h in self.allowed_hosts:
             if h != "*" and host_name(str(h).lstrip("*")) is None:
                 problems.append(f"--allowed-host {h!r}: not a host name or address")
+        from tunewise.models.device import check_device_spec, resolve_device
+        bad_device = check_device_spec(self.device)
+        if bad_device:
+            problems.append(f"--{bad_device}")
         if problems:
             raise UsageError("; ".join(problems),
                              fix="correct the flag(s) named above (tunewise serve --help)")
+        resolve_device(self.device)     # a device this machine lacks: DeviceError, exit 2
 
 
 @dataclass
@@ -115,7 +123,7 @@ def create_app(model: str | None = None,
         setattr(cfg, k, v)
     cfg.validate()
     if served is None:
-        served = load_served(model, adapters, dtype="float32")
+        served = load_served(model, adapters, dtype="auto", device=cfg.device)
     engine = Engine(served, max_batch=cfg.max_batch, batch_wait_s=cfg.batch_wait_ms / 1000.0,
                     bf16=cfg.bf16, max_queue=cfg.max_queue)
     state = AppState(served=served, engine=engine, config=cfg)
