@@ -149,9 +149,13 @@ class DrainingServer(uvicorn.Server):
 
 
 def build_server(app, *, host: str | None = None, port: int | None = None) -> DrainingServer:
-    """The uvicorn server for a ``create_app`` app, with its ServeConfig's limits (``host`` /
-    ``port`` override the config's: tests pick a free port)."""
-    state = app.state.tunewise
+    """The uvicorn server for a ``create_app`` app (or an ASGI wrapper exposing its ``state``),
+    with its ServeConfig's limits (``host`` / ``port`` override the config's: tests pick a free
+    port)."""
+    state = getattr(getattr(app, "state", None), "tunewise", None)
+    if state is None:
+        raise TypeError("build_server runs an app made by tunewise.serving.create_app (or an "
+                        "ASGI wrapper that exposes its .state)")
     cfg = state.config
     config = uvicorn.Config(
         app, host=host or cfg.host, port=int(cfg.port if port is None else port),
