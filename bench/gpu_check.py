@@ -22,7 +22,8 @@ H100 is about a minute per step, 5-6 minutes in all; the CPU part dominates (``-
 
 On a borrowed GPU machine without network: torch, transformers, peft and accelerate are there;
 tunewise's other dependencies travel as wheels: ``bash bench/gpu_wheels.sh`` (on this machine)
-fills ``.whl/`` (git-ignored, < 64 MiB), and ``--wheels .whl`` installs them there first. The
+fills ``.whl/part1``, ``part2``, ... (git-ignored, < 64 MiB each: one device call each), and
+``--wheels .whl`` installs them there first. The
 embedded model's GGUF (98 MB) does not fit one transfer: the model cache ``.cache/tunewise/models/
 smollm2-135m-instruct`` (safetensors, ~540 MB) does not either, so on such a machine use
 ``--model tiny-random`` for the plumbing plus ``--model`` of any model already on that machine.
@@ -162,7 +163,7 @@ def main(argv=None) -> dict:
     args = ap.parse_args(argv)
     if args.wheels:
         subprocess.check_call([sys.executable, "-m", "pip", "install", "-q", "--no-index",
-                               "--no-deps", *map(str, Path(args.wheels).glob("*.whl"))])
+                               "--no-deps", *map(str, Path(args.wheels).rglob("*.whl"))])
     from tunewise.models.device import resolve_device
     device = resolve_device(args.device)
     device_name = str(device) if device.type != "cuda" else f"cuda:{device.index or 0}"
