@@ -36,16 +36,17 @@ def _split(args, kwargs):
     return torch.device(target), tuple(rest), kwargs
 
 
-def fake_cuda(monkeypatch, *, bf16: bool = True, memory_gib: float = 24.0) -> FakeCuda:
+def fake_cuda(monkeypatch, *, bf16: bool = True, memory_gib: float = 24.0,
+              name: str = "Fake GPU") -> FakeCuda:
     fake = FakeCuda()
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
     monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
     monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **k: bf16)
-    monkeypatch.setattr(torch.cuda, "get_device_name", lambda *a, **k: "Fake GPU")
+    monkeypatch.setattr(torch.cuda, "get_device_name", lambda *a, **k: name)
     monkeypatch.setattr(torch.cuda, "set_device", lambda *a, **k: None)
     monkeypatch.setattr(torch.cuda, "empty_cache", lambda: None)
     monkeypatch.setattr(torch.cuda, "get_device_properties", lambda i: SimpleNamespace(
-        name="Fake GPU", total_memory=int(memory_gib * 1024 ** 3)))
+        name=name, total_memory=int(memory_gib * 1024 ** 3)))
     module_to, tensor_to = torch.nn.Module.to, torch.Tensor.to
 
     def mod_to(self, *args, **kwargs):

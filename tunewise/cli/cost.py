@@ -32,7 +32,8 @@ def register(app: click.Group) -> None:
 @click.option("--task", "task_kind", default=None,
               help="classification | ner | generation [default: inferred from the data].")
 @click.option("--compute", default=None,
-              help="Local models: compute entry for $/hour (cpu, t4, l4, a10g, a100, h100).")
+              help="Local models: compute entry for $/hour (cpu, t4, l4, a10g, a100, h100, apple) "
+                   "[default: the entry of the device --device picks].")
 @click.option("--throughput", type=float, default=None,
               help="Local models: measured inference examples/s (fine-tuned, zero-shot prompt).")
 @click.option("--prompt-throughput", type=float, default=None,

@@ -206,8 +206,9 @@ class CostConfig:
 
     #: hosted-model price entry (per 1M tokens) for the API view; None = local compute only
     price: str | None = "gpt-4o-mini"
-    #: local compute entry ($/hour) priced with the measured throughput: cpu, t4, l4, a10g, a100, h100
-    compute: str = "cpu"
+    #: local compute entry ($/hour) priced with the measured throughput: cpu, t4, l4, a10g, a100,
+    #: h100, apple; "auto" = the entry of the device the local arms ran on
+    compute: str = "auto"
     #: a user price table (YAML) that overrides or extends the shipped one
     prices_file: str | None = None
 

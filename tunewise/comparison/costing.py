@@ -68,7 +68,11 @@ def local_section(*, model: str, compute, prompt_arm: dict, ft_arm: dict,
         finetuned=ArmUsage(ft_arm["name"], "finetune", tok_f.get("prompt") or 0.0,
                            tok_f.get("output") or 0.0, ft_eps),
         train_seconds=secs, epochs=ft_arm.get("epochs"), notes=notes, token_rate=token_rate)
-    return est.to_dict()
+    out = est.to_dict()
+    measured_on = (ft_arm.get("timing") or {}).get("hardware")
+    if measured_on:
+        out.setdefault("pricing", {})["measured_on"] = measured_on
+    return out
 
 
 def hosted_section(*, price, task, test, train_subset, prompt_arm: dict, shots, ft_arm: dict,

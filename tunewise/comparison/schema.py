@@ -49,7 +49,8 @@ class ArmTiming(TypedDict, total=False):
     examples_per_second: float        #: measured inference throughput on the test split
     train_seconds: float              #: wall seconds of training steps (fine-tuned/classical)
     train_examples_per_second: float  #: training steps only
-    hardware: str                     #: where it was measured: "cpu", "t4", ... (price-table key)
+    hardware: str                     #: where it was measured: "cpu (CPU)", "cuda:0 (NVIDIA L4)",
+    #: or "remote" (the remote model's own servers)
 
 
 class ArmTokens(TypedDict, total=False):
@@ -136,6 +137,7 @@ class Pricing(TypedDict, total=False):
     ft_input_per_1m: float
     ft_output_per_1m: float
     usd_per_hour: float               #: local: $ per hour of the hardware
+    measured_on: str                  #: local: the device the throughput was measured on
 
 
 class TrainingCost(TypedDict, total=False):

@@ -286,7 +286,8 @@ def estimate(data, *, model: str = DEFAULT_MODEL, shots: int = 4, epochs: int | 
                                train_tokens_per_epoch=usage.train_tokens_per_epoch,
                                epochs=epochs, requests=requests, notes=notes)
     # local model
-    cname = compute or (entry.compute if entry is not None and entry.compute else "cpu")
+    from tunewise.cost.compute_entry import resolve_compute
+    cname = resolve_compute(compute)   # None / auto: the entry of the device it runs on here
     comp = get_price(cname, table)
     if not throughput or not train_throughput:
         raise UsageError(

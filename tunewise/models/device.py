@@ -126,6 +126,24 @@ def check_device_spec(spec: str | None) -> str | None:
     return f"device: {spec!r} is not one of auto, cpu, cuda, cuda:N, mps"
 
 
+def device_name(device) -> str:
+    """The hardware behind ``device`` in words: the GPU's name, Apple GPU (MPS), CPU."""
+    import torch
+    if device.type == "cuda":
+        try:
+            return torch.cuda.get_device_name(device)
+        except Exception:  # noqa: BLE001
+            return "CUDA GPU"
+    return {"mps": "Apple GPU (MPS)", "cpu": "CPU"}.get(device.type, device.type)
+
+
+def device_label(device=None) -> str:
+    """``cuda:0 (NVIDIA H100 80GB HBM3)``, ``cpu (CPU)``: the device (default: what ``auto``
+    picks here and now) and its hardware, as results and reports name it."""
+    device = resolve_device("auto") if device is None else device
+    return f"{device} ({device_name(device)})"
+
+
 def model_device(model):
     """The device of ``model``'s weights (where its inputs must go)."""
     import torch

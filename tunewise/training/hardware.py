@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from tunewise.errors import TrainingError
 from tunewise.models import device as dev
+from tunewise.models.device import device_name
 
 
 class TrainHardware:
@@ -118,16 +119,6 @@ def process_device(spec: str, dist):
         device = torch.device("cuda", dist.local_rank)
         torch.cuda.set_device(device)
     return device
-
-
-def device_name(device) -> str:
-    import torch
-    if device.type == "cuda":
-        try:
-            return torch.cuda.get_device_name(device)
-        except Exception:  # noqa: BLE001
-            return "CUDA GPU"
-    return {"mps": "Apple GPU (MPS)", "cpu": "CPU"}.get(device.type, device.type)
 
 
 def out_of_memory_error(exc: BaseException, device, micro: int, cfg) -> TrainingError:
