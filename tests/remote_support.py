@@ -1,5 +1,6 @@
-"""Real HTTP for the remote-arm tests: a request-counting wrapper around the `tunewise serve` app
-and a fault-injecting HTTP proxy (plain asyncio sockets) to put in front of it."""
+"""Real HTTP for the remote-arm tests: a request-counting wrapper around the `tunewise serve` app,
+a fault-injecting HTTP proxy (plain asyncio sockets) to put in front of it, and ``FakeOpenAI``:
+the same fault injection answering by itself (no model), one fault per URL prefix."""
 from __future__ import annotations
 
 import asyncio
@@ -29,6 +30,7 @@ class CountingApp:
 
     def __init__(self, app):
         self.app = app
+        self.state = getattr(app, "state", None)     # what `tunewise serve`'s server reads
         self.bodies: list[str] = []
         self._lock = threading.Lock()
 
@@ -191,3 +193,86 @@ class FaultProxy:
                 if k in ("content-type", "authorization", "accept")}
         r = httpx.request(method, self.upstream + path, headers=keep, content=body, timeout=60)
         return r.status_code, r.headers.get("content-type", "application/json"), r.content
+
+
+#: what ``FakeOpenAI`` does, chosen by the URL (``http://127.0.0.1:PORT/<mode>/v1``)
+FAKE_MODES = ("ok", "bad_message", "bad_usage", "bad_logprob", "bad_content", "trickle",
+              "echo_key", "huge_usage", "500")
+
+
+class FakeOpenAI(FaultProxy):
+    """An OpenAI-compatible server on 127.0.0.1 that answers every chat request by itself:
+    "positive" with top logprobs (positive -0.1, negative -2.5) and usage 10 + 1 tokens, unless
+    the mode in the URL (``FAKE_MODES``; ``url_for(mode)``) or ``self.mode`` says otherwise.
+    ``requests`` counts chat requests per mode; ``auth`` keeps every request's Authorization
+    header (the tests look for keys that must not be sent); ``trickle_s``: seconds between two
+    bytes of a trickled answer."""
+
+    def __init__(self, *, trickle_s: float = 0.5, port: int | None = None):
+        super().__init__("http://unused", port=port)
+        self.trickle_s = trickle_s
+        self.mode: str | None = None                # overrides the URL's mode when set
+        self.requests: dict[str, int] = {}
+        self.auth: list[str] = []
+
+    def url_for(self, mode: str = "ok", userinfo: str = "") -> str:
+        return f"http://{userinfo}127.0.0.1:{self.port}/{mode}/v1"
+
+    async def _handle(self, reader, writer):
+        try:
+            head = await reader.readuntil(b"\r\n\r\n")
+            lines = head.decode("latin-1").split("\r\n")
+            method, path, _ = lines[0].split(" ", 2)
+            headers = {}
+            for line in lines[1:]:
+                if ":" in line:
+                    k, v = line.split(":", 1)
+                    headers[k.strip().lower()] = v.strip()
+            body = await reader.readexactly(int(headers.get("content-length", 0) or 0))
+            self.auth.append(headers.get("authorization", ""))
+            mode = self.mode or path.strip("/").split("/")[0]
+            if not path.endswith("/chat/completions"):
+                out = _response(404, "Not Found", b'{"error": {"message": "no such path"}}',
+                                "application/json")
+            else:
+                self.requests[mode] = self.requests.get(mode, 0) + 1
+                out = self._canned(mode, headers, body)
+            if mode == "trickle" and path.endswith("/chat/completions"):
+                for i in range(len(out)):
+                    writer.write(out[i:i + 1])
+                    await writer.drain()
+                    await asyncio.sleep(self.trickle_s)
+            else:
+                writer.write(out)
+                await writer.drain()
+        except (asyncio.IncompleteReadError, ConnectionError, asyncio.CancelledError):
+            pass
+        finally:
+            writer.close()
+
+    def _canned(self, mode: str, headers: dict, body: bytes) -> bytes:
+        if mode == "500":
+            return _response(500, "Internal Server Error",
+                             b'{"error": {"message": "boom", "type": "x"}}', "application/json")
+        alts = [{"token": "positive", "logprob": -0.1}, {"token": "negative", "logprob": -2.5}]
+        text = "positive"
+        if mode == "echo_key":
+            text = f"positive (you sent {headers.get('authorization', '')})"
+        message: object = {"role": "assistant", "content": text}
+        usage: dict = {"prompt_tokens": 10, "completion_tokens": 1, "total_tokens": 11}
+        content: object = [{"token": "positive", "logprob": -0.1, "top_logprobs": alts}]
+        if mode == "bad_message":
+            message = "positive"
+        elif mode == "bad_usage":
+            usage["prompt_tokens"] = "many"
+        elif mode == "bad_logprob":
+            content[0]["top_logprobs"][0]["logprob"] = "x"
+        elif mode == "bad_content":
+            content = [1, 2, 3]
+        elif mode == "huge_usage":
+            usage["prompt_tokens"] = 10_000_000
+        obj = {"id": "chatcmpl-fake", "object": "chat.completion", "model": "fake",
+               "choices": [{"index": 0, "message": message, "finish_reason": "stop",
+                            "logprobs": {"content": content}}],
+               "usage": usage}
+        return _response(200, "OK", json.dumps(obj).encode(), "application/json")

@@ -6,17 +6,46 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import hashlib
 import json
 import os
+import re
 import tempfile
 from pathlib import Path
 from typing import IO, Any, Iterator
 
 
+#: characters a file name made from user text keeps; every other run becomes "_"
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+#: longest slug (a file name must stay far below the file system's 255 bytes with its suffix)
+SLUG_MAX = 100
+
+
+def safe_filename(text: str, max_len: int = SLUG_MAX) -> str:
+    """The one way a file name is made from user text (an arm, model or plot name): runs of
+    anything but ``A-Z a-z 0-9 . _ -`` become ``_``, leading dots go (no ``..``, no hidden
+    file), an empty result is ``_``, and a name longer than ``max_len`` keeps its start plus
+    a hash of the whole text. The result is one path component: it cannot leave its folder.
+
+    ``"../../victim"`` -> ``"__.._victim"``; ``"served a"`` -> ``"served_a"``."""
+    s = _UNSAFE.sub("_", str(text))
+    if s.startswith("."):
+        s = "_" + s.lstrip(".")
+    s = s or "_"
+    if len(s) > max_len:
+        digest = hashlib.sha256(str(text).encode("utf-8", "surrogatepass")).hexdigest()[:10]
+        s = f"{s[:max_len - 11]}-{digest}"
+    return s
+
+
 @contextlib.contextmanager
 def atomic_write(path: str | os.PathLike, mode: str = "w", encoding: str | None = "utf-8",
-                 newline: str | None = None) -> Iterator[IO]:
+                 newline: str | None = None, *, private: bool = False) -> Iterator[IO]:
     """Open a temporary file beside ``path``; on success fsync and rename it over ``path``.
+
+    ``private``: the file is readable by its owner only (0600) and a missing folder is made
+    0700 (caches of prompts and answers); otherwise the file gets the permissions a plain
+    ``open()`` would give it.
 
     A failure to write ``path`` (disk full, file-size limit, read-only folder...) raises
     ``OutputError`` naming ``path``, the OS reason and a fix; the previous file at ``path`` is
@@ -27,7 +56,10 @@ def atomic_write(path: str | os.PathLike, mode: str = "w", encoding: str | None 
     try:
         if path.is_dir():
             raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(path))
-        path.parent.mkdir(parents=True, exist_ok=True)
+        if private:
+            make_private_dir(path.parent)
+        else:
+            path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     except OSError as e:
         raise write_error(e, path) from None
@@ -51,9 +83,10 @@ def atomic_write(path: str | os.PathLike, mode: str = "w", encoding: str | None 
         os.fsync(fh.fileno())
         fh.close()
         # mkstemp creates 0600 files; give the output the permissions a plain open() would
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
+        if not private:
+            umask = os.umask(0)
+            os.umask(umask)
+            os.chmod(tmp, 0o666 & ~umask)
         os.replace(tmp, path)
         fsync_dir(path.parent)
     except OSError as e:                # our own flush / fsync / rename failed
@@ -62,6 +95,27 @@ def atomic_write(path: str | os.PathLike, mode: str = "w", encoding: str | None 
     except BaseException:               # e.g. KeyboardInterrupt during fsync
         _discard(fh, tmp)
         raise
+
+
+def make_private_dir(folder: str | os.PathLike) -> None:
+    """Create ``folder`` (and missing parents) readable by its owner only (0700); an existing
+    folder is left as it is."""
+    folder = Path(folder)
+    if folder.is_dir():
+        return
+    missing = []
+    p = folder
+    while not p.exists() and p.parent != p:
+        missing.append(p)
+        p = p.parent
+    for d in reversed(missing):
+        try:
+            d.mkdir(mode=0o700)
+        except FileExistsError:
+            if not d.is_dir():
+                raise
+        else:
+            os.chmod(d, 0o700)         # mkdir's mode is masked by the umask: make it exact
 
 
 def _discard(fh, tmp: str) -> None:

@@ -3,28 +3,33 @@
 A remote model is ``--model openai:NAME`` (the OpenAI API) or ``--model NAME --base-url URL``
 (any OpenAI-compatible server); ``tunewise.evaluation.evaluate`` then runs the remote arm
 (``tunewise.evaluation.arms.remote.RemoteArm``). The key comes only from the environment
-(``--api-key-env``, default ``OPENAI_API_KEY``); responses are cached under
+(``--api-key-env``; ``OPENAI_API_KEY`` only for OpenAI's own host); responses are cached under
 ``$TUNEWISE_HOME/remote-cache`` unless ``--cache-dir`` says otherwise.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import replace
 
 import click
 
 from tunewise.errors import UsageError
 
-_NO_LIMIT = ("none", "off", "inf", "unlimited")
+#: the words for "no cost limit" (a number that is not finite is refused: nan would silently
+#: disable the check)
+_NO_LIMIT = ("none", "off", "unlimited")
 
 
 def _max_cost(value: str) -> float | None:
     if value.strip().lower() in _NO_LIMIT:
         return None
+    fix = "e.g. --max-cost 2.50, or --max-cost none for no limit"
     try:
         usd = float(value)
     except ValueError:
-        raise UsageError(f"--max-cost {value!r} is not a number of US dollars",
-                         fix="e.g. --max-cost 2.50, or --max-cost none for no limit") from None
+        raise UsageError(f"--max-cost {value!r} is not a number of US dollars", fix=fix) from None
+    if not math.isfinite(usd):
+        raise UsageError(f"--max-cost {value!r} is not a finite number of US dollars", fix=fix)
     return usd
 
 
@@ -35,8 +40,10 @@ def remote_options(f):
                      help="an OpenAI-compatible server (vLLM, llama.cpp, Ollama, tunewise "
                           "serve): http://HOST:PORT/v1; --model is then the served name"),
         click.option("--api-key-env", default=None, metavar="VAR",
-                     help="environment variable holding the API key [default: OPENAI_API_KEY; "
-                          "keys are read only from the environment]"),
+                     help="environment variable holding the API key [default: OPENAI_API_KEY "
+                          "for openai: models and api.openai.com only; another --base-url "
+                          "server gets no key unless this names one; keys are read only from "
+                          "the environment]"),
         click.option("--max-cost", "max_cost", default="5", show_default=True, metavar="USD",
                      help="refuse a run whose uncached requests are estimated above USD "
                           "('none': no limit)"),
@@ -47,7 +54,8 @@ def remote_options(f):
         click.option("--concurrency", type=int, default=8, show_default=True, metavar="N",
                      help="remote requests in flight at most"),
         click.option("--timeout", "timeout_s", type=float, default=60.0, show_default=True,
-                     metavar="S", help="seconds one remote request may take"),
+                     metavar="S", help="seconds one remote request may take (a wall-clock "
+                                       "deadline per attempt)"),
         click.option("--retries", "max_retries", type=int, default=6, show_default=True,
                      metavar="N", help="retries per remote request (429 / 5xx / timeouts, "
                                        "exponential backoff honouring Retry-After)"),
@@ -100,5 +108,7 @@ def render_usage(usage: dict, warnings: list[str]) -> None:
                       f"{fmt.usd(usage.get('cost_usd_this_run') or 0)} paid by this run "
                       f"(estimate before running {fmt.usd(usage.get('estimated_cost_usd') or 0)}"
                       f"; prices of {escape(str(price.get('date', '?')))})")
+    if usage.get("cost_warning"):
+        console.print(f"[yellow]warning:[/] {escape(usage['cost_warning'])}")
     for w in warnings:
         console.print(f"[yellow]warning:[/] {escape(w)}")

@@ -157,12 +157,14 @@ class EvalOptions:
             raise UsageError("--calibrate applies to local label scoring, not a remote model")
         if self.concurrency < 1:
             raise UsageError(f"--concurrency must be >= 1, got {self.concurrency}")
-        if self.timeout_s <= 0:
-            raise UsageError(f"--timeout must be > 0 seconds, got {self.timeout_s}")
+        if not self.timeout_s > 0 or self.timeout_s == float("inf"):   # NaN fails > 0 too
+            raise UsageError(f"--timeout must be a finite number of seconds > 0, got "
+                             f"{self.timeout_s}")
         if self.max_retries < 0:
             raise UsageError(f"--retries must be >= 0, got {self.max_retries}")
-        if self.max_cost_usd is not None and self.max_cost_usd < 0:
-            raise UsageError(f"--max-cost must be >= 0 US dollars, got {self.max_cost_usd}")
+        if self.max_cost_usd is not None and not 0 <= self.max_cost_usd < float("inf"):
+            raise UsageError(f"--max-cost must be a finite number of US dollars >= 0, got "
+                             f"{self.max_cost_usd}", fix="or --max-cost none for no limit")
 
 
 def eval_options(options: EvalOptions | None = None, **fields_) -> EvalOptions:

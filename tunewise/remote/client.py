@@ -5,11 +5,16 @@
 - retries on 429, 408/409, 5xx, timeouts, dropped connections and malformed bodies, with
   exponential backoff and jitter (``backoff_s * 2**attempt``, times 0.5-1.0, at most
   ``max_backoff_s``), honouring ``Retry-After`` (seconds or an HTTP date; ``retry-after-ms``);
-- a per-request timeout (``timeout_s``);
+- a wall-clock deadline per attempt (``timeout_s``, ``remote.deadline``): a server trickling
+  its answer byte by byte is cut off at the deadline, not kept alive by every byte;
+- every body is checked against the shape of a chat completion (``remote.response_shape``)
+  before it is cached: valid JSON with wrong inner types is a malformed answer (retried, then
+  ``RemoteProtocolError``), never a crash in the code that reads it;
 - every finished response is written to the ``ResponseCache`` at once, so a rerun makes no
   request and an interrupted run repeats no finished one;
 - failures are typed errors (``tunewise.remote.errors``) naming what the server did, with the
-  API key scrubbed from anything the server said.
+  API key scrubbed from anything the server said, answers included; the base URL is shown
+  without its credentials.
 """
 from __future__ import annotations
 
@@ -22,11 +27,13 @@ from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
+from tunewise.remote import deadline
 from tunewise.remote.cache import ResponseCache, request_key
 from tunewise.remote.errors import (RemoteAuthError, RemoteError, RemoteModelError,
                                     RemoteNoLogprobsError, RemoteProtocolError,
                                     RemoteRequestError, RemoteRetriesExhausted,
-                                    RemoteUnreachableError, scrub)
+                                    RemoteUnreachableError, scrub, scrub_strings)
+from tunewise.remote.response_shape import completion_problem
 from tunewise.remote.spec import RemoteSpec
 
 RETRY_STATUS = {408, 409, 429}
@@ -38,7 +45,7 @@ class ClientOptions:
 
     #: requests in flight at most
     concurrency: int = 8
-    #: seconds one request may take (connect + answer)
+    #: seconds one attempt may take, wall clock (connect + the whole answer)
     timeout_s: float = 60.0
     #: retries per request after the first attempt
     max_retries: int = 6
@@ -110,15 +117,18 @@ class RemoteClient:
         self._sdk = None
 
     def __repr__(self) -> str:  # no key in here, ever
-        return f"RemoteClient({self.spec.display!r}, base_url={self.spec.base_url!r})"
+        return f"RemoteClient({self.spec.display!r}, base_url={self.spec.redacted_url!r})"
 
     # -- the SDK client (made on first use: the key is read from the environment then) -------
     def _client(self):
-        if self._sdk is None:
-            from openai import OpenAI
-            self._key = self.spec.api_key()
-            self._sdk = OpenAI(base_url=self.spec.base_url, api_key=self._key, max_retries=0,
-                               timeout=self.options.timeout_s)
+        """The SDK's async client (its calls run on ``remote.deadline``'s loop, each bounded
+        by the deadline); the full base URL, credentials included, is used only here."""
+        with self._lock:
+            if self._sdk is None:
+                from openai import AsyncOpenAI
+                self._key = self.spec.api_key()
+                self._sdk = AsyncOpenAI(base_url=self.spec.base_url, api_key=self._key,
+                                        max_retries=0, timeout=self.options.timeout_s)
         return self._sdk
 
     def _scrub(self, text) -> str:
@@ -227,7 +237,7 @@ class RemoteClient:
 
     def _gave_up(self, last: _Retry | None) -> RemoteError:
         n = self.options.max_retries + 1
-        where = self.spec.base_url
+        where = self.spec.redacted_url
         if last is not None and last.unreachable:
             return RemoteUnreachableError(
                 f"cannot connect to {where} ({last.what}; {n} attempts)",
@@ -246,10 +256,17 @@ class RemoteClient:
     def _attempt(self, request: dict) -> dict:
         import openai
         sdk = self._client()
+        timeout = self.options.timeout_s
+
+        async def create():
+            raw = await sdk.chat.completions.with_raw_response.create(model=self.spec.model,
+                                                                      **request)
+            return raw.http_response
         try:
-            raw = sdk.chat.completions.with_raw_response.create(model=self.spec.model, **request)
-        except openai.APITimeoutError:
-            raise _Retry(f"timeout: no answer within {self.options.timeout_s:g} s") from None
+            resp = deadline.call(create, timeout)
+        except (openai.APITimeoutError, deadline.DeadlineExceeded):
+            raise _Retry(f"timeout: no answer within {timeout:g} s (the wall-clock deadline "
+                         "of each attempt)") from None
         except openai.APIConnectionError as e:
             cause = e.__cause__
             refused = _could_not_connect(e)
@@ -257,15 +274,21 @@ class RemoteClient:
                          f"{self._scrub(cause or e)}", unreachable=refused) from None
         except openai.APIStatusError as e:
             self._status_error(e)
-        return self._body(raw.http_response)
+        return self._body(resp)
 
     def _status_error(self, e) -> None:
         status = e.status_code
         said = self._scrub(_server_message(e))
         if status in RETRY_STATUS or status >= 500:
             raise _Retry(f"HTTP {status}: {said}", retry_after_seconds(e.response.headers))
-        where, model = self.spec.base_url, self.spec.model
+        where, model = self.spec.redacted_url, self.spec.model
         if status in (401, 403):
+            if self.spec.api_key_env is None:
+                raise RemoteAuthError(
+                    f"{where} wants an API key (HTTP {status}: {said}); none was sent: a "
+                    "provider's key (OPENAI_API_KEY) goes only to that provider's own host",
+                    fix="put this server's key in an environment variable and name it with "
+                        "--api-key-env VAR (api_key_env in a compare config)")
             raise RemoteAuthError(
                 f"{where} refused the API key (HTTP {status}: {said})",
                 fix=f"set a valid key in the environment variable {self.spec.api_key_env}")
@@ -285,8 +308,12 @@ class RemoteClient:
         raise RemoteRequestError(f"{where} refused the request (HTTP {status}: {said})", fix=fix)
 
     def _served_models(self) -> str:
+        sdk = self._client()
+
+        async def listed():
+            return (await sdk.models.list()).data
         try:
-            names = [m.id for m in self._client().models.list().data][:20]
+            names = [str(m.id) for m in deadline.call(listed, self.options.timeout_s)][:20]
         except Exception:  # noqa: BLE001 - only a hint
             return ""
         return f"; the server lists: {', '.join(names)}" if names else ""
@@ -303,11 +330,14 @@ class RemoteClient:
         except ValueError as e:
             raise _Retry(f"malformed answer: HTTP {resp.status_code} body is not valid JSON "
                          f"({e.msg} at char {e.pos}): {self._scrub(text[:80])!r}") from None
-        choices = body.get("choices") if isinstance(body, dict) else None
-        if not choices or not isinstance(choices[0], dict) or "message" not in choices[0]:
-            raise _Retry(f"malformed answer: JSON without choices[0].message: "
+        except RecursionError:
+            raise _Retry("malformed answer: JSON nested too deeply") from None
+        problem = completion_problem(body)
+        if problem is not None:
+            raise _Retry(f"malformed answer: not a chat completion ({self._scrub(problem)}): "
                          f"{self._scrub(text[:80])!r}")
-        return body
+        # a server that echoes the key in an answer must not get it cached or written
+        return scrub_strings(body, getattr(self, "_key", None))
 
 
 def _could_not_connect(e: BaseException) -> bool:

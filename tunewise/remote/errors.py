@@ -12,7 +12,8 @@ Exit codes (the CLI renders ``TunewiseError.exit_code``):
   (``RemoteProtocolError``). Every response finished before the failure is in the cache, so a
   rerun repeats none of them.
 
-No message ever contains the API key: server-provided text is passed through ``scrub`` first.
+No message ever contains the API key: server-provided text is passed through ``scrub`` first;
+response bodies go through ``scrub_strings`` before they are cached or read.
 """
 from __future__ import annotations
 
@@ -73,16 +74,44 @@ class CostLimitError(RemoteError):
     exit_code = 2
 
 
+#: the shortest piece of a key that counts as the key (servers echo "sk-abc...xyz")
+_PIECE = 8
+
+
 def scrub(text: str, secret: str | None) -> str:
-    """``text`` with ``secret`` (and any long prefix of it) replaced by ``***``."""
+    """``text`` with ``secret`` (and any piece of 8+ characters of it) replaced by ``***``."""
     text = str(text)
-    if not secret:
+    if not secret or secret == "none":
         return text
     text = text.replace(secret, "***")
+    if len(secret) <= _PIECE or not _has_piece(text, secret):
+        return text
     # servers often echo a truncated key ("sk-abc...xyz"): hide any 8+ character piece of it
-    for n in range(len(secret) - 1, 7, -1):
+    for n in range(len(secret) - 1, _PIECE - 1, -1):
         for i in range(0, len(secret) - n + 1):
             piece = secret[i:i + n]
             if piece in text:
                 text = text.replace(piece, "***")
     return text
+
+
+def _has_piece(text: str, secret: str) -> bool:
+    """Whether ``text`` holds any 8-character piece of ``secret`` (one pass over ``text``: the
+    common case, an answer without the key, costs no quadratic search)."""
+    pieces = {secret[i:i + _PIECE] for i in range(len(secret) - _PIECE + 1)}
+    return any(text[i:i + _PIECE] in pieces for i in range(len(text) - _PIECE + 1))
+
+
+def scrub_strings(obj, secret: str | None):
+    """``obj`` (decoded JSON) with ``scrub`` applied to every string in it, keys included: a
+    server that echoes the key inside an answer does not get it written to a cache or a
+    predictions file."""
+    if not secret or secret == "none":
+        return obj
+    if isinstance(obj, str):
+        return scrub(obj, secret)
+    if isinstance(obj, list):
+        return [scrub_strings(v, secret) for v in obj]
+    if isinstance(obj, dict):
+        return {scrub(k, secret): scrub_strings(v, secret) for k, v in obj.items()}
+    return obj

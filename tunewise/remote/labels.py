@@ -20,11 +20,12 @@ def first_token_alternatives(choice: dict) -> list[tuple[str, float]] | None:
     content = lp.get("content") if isinstance(lp, dict) else None
     if not content:
         return None
+    # the response's shape was checked (``remote.response_shape``): dicts, str tokens, floats
     first = content[0]
-    alts = [(str(t.get("token", "")), float(t.get("logprob")))
+    alts = [(t.get("token") or "", float(t["logprob"]))
             for t in (first.get("top_logprobs") or []) if t.get("logprob") is not None]
     if not alts and first.get("logprob") is not None:
-        alts = [(str(first.get("token", "")), float(first["logprob"]))]
+        alts = [(first.get("token") or "", float(first["logprob"]))]
     return alts
 
 

@@ -6,6 +6,7 @@ in). A model without a price (a local server's) costs None, never 0.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Sequence
 
@@ -64,11 +65,47 @@ def check_cost(requests: Sequence[dict], price: RemotePrice | None, model: str,
     tokens_in, tokens_out = estimate_tokens(requests, price)
     usd = price.cost(tokens_in, tokens_out)
     if max_cost_usd is not None and usd > max_cost_usd:
+        limit = suggested_limit(usd)
         raise CostLimitError(
-            f"the {len(requests)} uncached requests to {model} are estimated at ${usd:.4f} "
-            f"({tokens_in} prompt tokens, at most {tokens_out} answer tokens, at "
+            f"the {len(requests)} uncached requests to {model} are estimated at "
+            f"${dollars(usd)} ({tokens_in} prompt tokens, at most {tokens_out} answer tokens, at "
             f"${price.input:g}/${price.output:g} per 1M from the price table of {price.date}), "
             f"over the limit of max_cost_usd=${max_cost_usd:g}",
-            fix=f"raise the limit (max_cost_usd: {usd * 1.2:.2f} in the config, --max-cost "
-                f"{usd * 1.2:.2f} on the command line) or evaluate fewer examples (--limit)")
+            fix=f"raise the limit (max_cost_usd: {limit} in the config, --max-cost {limit} on "
+                "the command line) or evaluate fewer examples (--limit)")
     return usd
+
+
+def dollars(usd: float, digits: int = 2) -> str:
+    """``usd`` with at least ``digits`` significant digits and never fewer than 2 decimals,
+    rounded UP (a limit written from it is never below it): 0.000111 -> "0.00012",
+    1.234 -> "1.24", 0 -> "0.00"."""
+    if not math.isfinite(usd) or usd <= 0:
+        return "0.00"
+    exp = math.floor(math.log10(usd))
+    decimals = max(2, digits - 1 - exp)
+    step = 10.0 ** -decimals
+    up = math.ceil(usd / step - 1e-9) * step
+    if up < usd:
+        up += step
+    return f"{up:.{decimals}f}"
+
+
+def suggested_limit(usd: float) -> str:
+    """A cost limit to suggest for an estimate of ``usd``: 20% of headroom, rounded up with two
+    significant digits, so it is accepted (never the "0.00" a fixed two decimals would give
+    for $0.0001)."""
+    return dollars(usd * 1.2)
+
+
+def over_limit_note(actual: float | None, max_cost_usd: float | None,
+                    estimate: float | None) -> str | None:
+    """A warning when the cost of what the server reports it used (``actual``) is over the
+    limit the estimate was checked against; None otherwise."""
+    if actual is None or max_cost_usd is None or actual <= max_cost_usd:
+        return None
+    est = f"${dollars(estimate)}" if estimate is not None else "unknown"
+    return (f"the server reported usage costing ${dollars(actual)}, over the limit "
+            f"max_cost_usd=${max_cost_usd:g} (the estimate before sending was {est}): the "
+            "server counted far more tokens than the prompts hold, or the answers ran past "
+            "max_tokens; check the server's usage figures and your bill")

@@ -19,8 +19,10 @@ for logprobs and falls back to "generate" when the server sends none. Answers na
 count as wrong and are counted in the notes. NER and generation: generated text through
 ``task.parse``.
 
-Before any request the cost of the uncached ones is estimated (prompt tokens counted offline,
-answers at ``max_tokens``) and a run over ``max_cost_usd`` is refused (``CostLimitError``).
+Before any request the cache folder is checked (a bad ``cache_dir`` costs no paid call) and the
+cost of the uncached ones is estimated (prompt tokens counted offline, answers at ``max_tokens``):
+a run over ``max_cost_usd`` is refused (``CostLimitError``). When the usage the server reports
+costs more than ``max_cost_usd`` after all, ``usage["cost_warning"]`` says so.
 ``price``: a ``RemotePrice``; ``from_options`` (what ``evaluate`` uses) looks a hosted model's up in
 the dated price table (``tunewise.cost.remote_prices.remote_price``). Without a price the cost is
 unknown (None) and nothing is refused.
@@ -34,7 +36,8 @@ from tunewise.remote.cache import ResponseCache
 from tunewise.remote.client import ClientOptions, RemoteClient, Stats
 from tunewise.remote.errors import RemoteNoLogprobsError
 from tunewise.remote.labels import best_label, first_token_alternatives, label_scores
-from tunewise.remote.pricing import RemotePrice, check_cost
+from tunewise.remote.pricing import RemotePrice, check_cost, over_limit_note
+from tunewise.remote.response_shape import message_text
 from tunewise.remote.spec import parse_model_spec
 from tunewise.tasks.base import Prediction
 
@@ -106,7 +109,7 @@ class RemoteArm:
                    options=client)
 
     def __repr__(self) -> str:
-        return f"RemoteArm({self.spec.display!r}, base_url={self.spec.base_url!r})"
+        return f"RemoteArm({self.spec.display!r}, base_url={self.spec.redacted_url!r})"
 
     # -- prompts and requests ---------------------------------------------------------------
     def _shot_lists(self, examples: list) -> list:
@@ -183,6 +186,10 @@ class RemoteArm:
                              "text (no label clearly ahead among the top logprobs)")
             if bad:
                 notes.append(f"{bad} of {len(preds)} answers named no label (counted wrong)")
+        over = over_limit_note(usage.get("cost_usd_this_run"), self.max_cost_usd,
+                               usage.get("estimated_cost_usd"))
+        if over:
+            usage["cost_warning"] = over
         if usage.get("responses_without_usage"):
             notes.append(f"{usage['responses_without_usage']} response(s) carried no token "
                          "usage: token totals are partial and the cost is not computed")
@@ -198,6 +205,7 @@ class RemoteArm:
         """The responses, in order; ``state["cached"]`` holds the indices taken from the cache."""
         cached: set[int] = set()
         state["cached"] = cached
+        self.client.cache.check()            # a bad cache folder fails before any paid call
         reqs = self.requests(task, examples, logprobs=state["logprobs"])
         state["estimate"] = self._check(reqs)
 
@@ -218,8 +226,8 @@ class RemoteArm:
             if first[0] is None or first_token_alternatives(first[0]["choices"][0]) is None:
                 if self.scoring == "logprobs":
                     raise RemoteNoLogprobsError(
-                        f"{self.spec.base_url} sent no logprobs for {self.spec.model!r}: label "
-                        "scoring needs them", fix="use scoring='generate' (or 'auto', which "
+                        f"{self.spec.redacted_url} sent no logprobs for {self.spec.model!r}: "
+                        "label scoring needs them", fix="use scoring='generate' (or 'auto', which "
                                                   "falls back to generation)")
                 notes.append(f"{self.spec.display} gives no logprobs: labels were mapped from "
                              "generated answers")
@@ -235,8 +243,9 @@ class RemoteArm:
         return check_cost(todo, self.price, self.spec.display, self.max_cost_usd)
 
     def _prediction(self, task, ex, resp: dict, logprobs: bool) -> Prediction:
+        # the response's shape was checked before it was cached (``remote.response_shape``)
         choice = resp["choices"][0]
-        text = (choice.get("message") or {}).get("content") or ""
+        text = message_text(choice)
         usage = resp.get("usage") or {}
         extra = {"finish": choice.get("finish_reason")}
         if not usage:
