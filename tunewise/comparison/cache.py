@@ -1,4 +1,5 @@
-"""Interruption-safe per-arm results: OUT/arms/<name>.json, written atomically when an arm ends.
+"""Interruption-safe per-arm results: OUT/arms/<name>.json, written atomically when an arm ends
+(the file name is ``fileio.safe_filename(name)``: a name cannot lead out of the folder).
 
 Each file holds the arm's result and a hash of every input the result depends on (the test
 examples, the model, the task, the arm's own settings and, for learned arms, the training
@@ -11,11 +12,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from pathlib import Path
 from typing import Any, Iterable
 
-from tunewise.fileio import write_json
+from tunewise.fileio import safe_filename, write_json
 
 #: bump when the stored result format changes (invalidates every cached arm)
 CACHE_VERSION = 1
@@ -38,10 +38,6 @@ def examples_fingerprint(examples: Iterable) -> str:
     return h.hexdigest()
 
 
-def _safe(name: str) -> str:
-    return re.sub(r"[^A-Za-z0-9._-]+", "_", name)
-
-
 class ArmCache:
     """Finished arms of one compare output folder."""
 
@@ -49,7 +45,7 @@ class ArmCache:
         self.dir = Path(out_dir) / folder
 
     def path(self, name: str) -> Path:
-        return self.dir / f"{_safe(name)}.json"
+        return self.dir / f"{safe_filename(name)}.json"
 
     def get(self, name: str, inputs: dict) -> dict | None:
         """The stored result of ``name`` if it was computed from exactly ``inputs``, else None."""

@@ -152,8 +152,13 @@ def _remote(remote, p: list[str]) -> None:
         if r.scoring not in REMOTE_SCORINGS:
             p.append(f"{where}.scoring: unknown scoring {r.scoring!r} "
                      f"({did_you_mean(str(r.scoring), REMOTE_SCORINGS)})")
-        if r.base_url is not None and not r.base_url.startswith(("http://", "https://")):
-            p.append(f"{where}.base_url: expected an http:// or https:// URL, got {r.base_url!r}")
+        if r.base_url is not None:
+            from tunewise.errors import UsageError
+            from tunewise.remote.urls import check_url
+            try:
+                check_url(r.base_url)
+            except UsageError as e:
+                p.append(f"{where}.base_url: {e.message}")
 
 
 def _valid_size(v) -> bool:
@@ -221,7 +226,7 @@ def _paths(cfg, p: list[str]) -> None:
     for key, pricing, what in (("price", "api", "hosted-model price"),
                                ("compute", "compute", "compute ($/hour)")):
         name = getattr(cfg.cost, key)
-        if not name:
+        if not name or (key == "compute" and name == "auto"):   # auto: the device's entry
             continue
         names = table.names(pricing) + [a for a, full in table.aliases.items() if full in
                                         table.entries and table.entries[full].pricing == pricing]

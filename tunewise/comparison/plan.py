@@ -125,7 +125,8 @@ def _remote(ctx: PlanContext) -> list[PlannedArm]:
                             k=k, shots_pool=ctx.splits.train if k else (),
                             shot_selection=r.selection, seed=cfg.seed, scoring=r.scoring,
                             price=price, max_cost_usd=None, cache_dir=ctx.out / REMOTE_CACHE_DIR)
-            inputs = {"arm": "remote", "model": r.model, "base_url": arm.spec.base_url,
+            # the base URL without credentials: they change no answer, and the cache keeps it
+            inputs = {"arm": "remote", "model": r.model, "base_url": arm.spec.redacted_url,
                       "shots": k, "scoring": r.scoring, "seed": cfg.seed,
                       "price": price.to_dict() if price else None}
             if k:

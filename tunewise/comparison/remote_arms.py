@@ -17,8 +17,10 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from tunewise.comparison.plan import price_table
+from tunewise.comparison.plan import PlannedArm, price_table
 from tunewise.remote.errors import CostLimitError
+from tunewise.remote.pricing import dollars, over_limit_note, suggested_limit
+from tunewise.remote.urls import redact_url
 
 class CompareCostLimitError(CostLimitError):
     """The remote arms of a compare are estimated above ``max_cost_usd`` (exit 2)."""
@@ -37,14 +39,35 @@ def check_cost(planned: Sequence[PlannedArm], task, test, *, max_cost_usd: float
     total = sum(v for v in per_arm.values() if v)
     unpriced = [n for n, v in per_arm.items() if v is None]
     if total > max_cost_usd:
-        parts = ", ".join(f"{n} ${v:.4f}" for n, v in per_arm.items() if v)
+        parts = ", ".join(f"{n} ${dollars(v)}" for n, v in per_arm.items() if v)
+        limit = suggested_limit(total)
         raise CompareCostLimitError(
-            f"the remote arms' uncached calls are estimated at ${total:.4f} in total ({parts}; "
-            f"{len(test)} test examples each, answers at their max_tokens), over the limit "
-            f"max_cost_usd=${max_cost_usd:g}; nothing was sent",
-            fix=f"raise the limit (max_cost_usd: {total * 1.2:.2f} in the config, or --set "
-                f"max_cost_usd={total * 1.2:.2f}), or evaluate fewer examples (max_eval)")
+            f"the remote arms' uncached calls are estimated at ${dollars(total)} in total "
+            f"({parts}; {len(test)} test examples each, answers at their max_tokens), over the "
+            f"limit max_cost_usd=${max_cost_usd:g}; nothing was sent",
+            fix=f"raise the limit (max_cost_usd: {limit} in the config, or --max-cost {limit}), "
+                "or evaluate fewer examples (max_eval)")
     return {"total_usd": total, "arms": per_arm, "unpriced": unpriced}
+
+
+def over_limit_warning(raws: Sequence[dict], max_cost_usd: float,
+                       estimate: float | None) -> str | None:
+    """A warning when the remote arms run now cost more, by the usage their servers reported,
+    than ``max_cost_usd`` (which only their estimate was checked against); else None."""
+    paid = [(r.get("usage") or {}).get("cost_usd_this_run") for r in raws
+            if r.get("kind") == "remote" and not r.get("reused")]
+    paid = [c for c in paid if c is not None]
+    return over_limit_note(sum(paid), max_cost_usd, estimate) if paid else None
+
+
+def recorded_config(cfg) -> dict:
+    """``cfg.to_dict()`` as results.json records it: remote base URLs without their
+    credentials (the config itself keeps them for the requests)."""
+    d = cfg.to_dict()
+    for r in (d.get("arms") or {}).get("remote") or []:
+        if r.get("base_url"):
+            r["base_url"] = redact_url(r["base_url"])
+    return d
 
 
 def usage_record(result) -> dict:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as _dt
 from pathlib import Path
 
-from tunewise.comparison import analysis, costing, datasets, findings
+from tunewise.comparison import analysis, costing, datasets, findings, remote_arms
 from tunewise.comparison.config import CompareConfig
 
 def build_results(cfg: CompareConfig, task, splits, test, golds, raws: list[dict], metric: str,
@@ -49,7 +49,8 @@ def build_results(cfg: CompareConfig, task, splits, test, golds, raws: list[dict
     return {
         "schema_version": _schema_version(), "tunewise_version": __version__,
         "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-        "title": _title(cfg, task), "config": cfg.to_dict(), "model": cfg.model.name,
+        "title": _title(cfg, task), "config": remote_arms.recorded_config(cfg),
+        "model": cfg.model.name,
         "task": {"kind": task.kind, "labels": task.class_names(), "config": task.to_config()},
         "metric": metric, "headline_rule": head.get("reason"), "data": data, "arms": scored,
         "learning_curve": curve, "crossover": cross, "prompt_worth": worth,

@@ -22,6 +22,7 @@ from typing import Any, Callable
 from tunewise.comparison import analysis, costing, datasets, findings, remote_arms
 from tunewise.comparison.cache import ArmCache, examples_fingerprint
 from tunewise.comparison.config import CompareConfig, load_config
+from tunewise.comparison.outputs import check_compare_outputs, predictions_path
 from tunewise.comparison.plan import PlanContext, PlannedArm, plan_arms, training_sizes
 from tunewise.comparison.results import build_results, write_outputs  # noqa: F401 (API)
 from tunewise.errors import UsageError
@@ -70,6 +71,8 @@ def compare(config: str | os.PathLike | dict | CompareConfig, *, out: str | os.P
                        out=out, say=say, on_arm_done=on_arm_done, progress=progress,
                        deadline=t_start + 60 * cfg.max_minutes if cfg.max_minutes else None)
     planned = plan_arms(ctx, sizes)
+    # before any arm runs: every file it will write is checked (safe names, no input replaced)
+    check_compare_outputs(cfg, out, planned, runner.cache, config=config)
     # before any arm runs: the remote arms' calls over max_cost_usd are refused
     est = remote_arms.check_cost(planned, s.task, s.test, max_cost_usd=cfg.max_cost_usd,
                                  is_cached=runner.is_cached)
@@ -79,6 +82,11 @@ def compare(config: str | os.PathLike | dict | CompareConfig, *, out: str | os.P
             + (f"; no price for {', '.join(est['unpriced'])}" if est["unpriced"] else ""))
     s.warnings += remote_arms.retirement_notes(cfg)
     raws = runner.run_all(planned)
+    over = remote_arms.over_limit_warning(raws, cfg.max_cost_usd,
+                                          est["total_usd"] if est["arms"] else None)
+    if over:
+        say(f"warning: {over}")
+        s.warnings.append(over)
     if runner.skipped:
         s.warnings.append(f"stopped after {cfg.max_minutes:g} minutes: {len(runner.skipped)} "
                           f"arm(s) not run ({', '.join(runner.skipped)}); rerun the same command "
@@ -215,7 +223,7 @@ class ArmRunner:
         t0 = time.perf_counter()
         result = p.arm.predict(self.task, self.test, progress=self.progress)
         from tunewise.evaluation.predictions import write_predictions
-        write_predictions(self.out / "predictions" / f"{p.name}.jsonl", self.task, self.test,
+        write_predictions(predictions_path(self.out, p.name), self.task, self.test,
                           result.predictions, header={"arm": p.name, "model": result.model,
                                                       "settings": result.settings})
         rec = arm_record(result, self.task)

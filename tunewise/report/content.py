@@ -336,4 +336,6 @@ def _reproduce(results: dict) -> list[Block]:
 
 
 def _slug(s: str) -> str:
-    return "".join(ch if ch.isalnum() else "_" for ch in s.lower()).strip("_")[:40]
+    """A plot's file name from user text (a price entry's name): the one slug function."""
+    from tunewise.fileio import safe_filename
+    return safe_filename(s.lower().strip(), max_len=60)

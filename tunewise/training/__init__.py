@@ -94,8 +94,9 @@ def _resolve_task(task, examples):
 
 def _default_out(cfg: TrainConfig) -> Path:
     stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-    model = Path(cfg.model).name.replace("/", "-")
-    return Path("runs") / f"{stamp}-{model}-{cfg.method}"
+    from tunewise.fileio import safe_filename
+    model = safe_filename(Path(cfg.model).name)
+    return Path("runs") / safe_filename(f"{stamp}-{model}-{cfg.method}")
 
 
 def train(train: Any = None, *, val: Any = None, model: str | None = None,
