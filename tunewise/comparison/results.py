@@ -7,6 +7,8 @@ from pathlib import Path
 
 from tunewise.comparison import analysis, costing, datasets, findings, remote_arms
 from tunewise.comparison.config import CompareConfig
+from tunewise.errors import UsageError
+
 
 def build_results(cfg: CompareConfig, task, splits, test, golds, raws: list[dict], metric: str,
                   head: dict, warnings: list[str], *, plan_sizes, token_rate=None) -> dict:
@@ -80,7 +82,11 @@ def _costs(cfg, task, splits, test, raws, cmp, token_rate=None):
     prompt_raw = next(r for r in raws if r["name"] == bp["name"])
     ft_raw = costing.pick_ft_arm(raws, size)
     table = price_table(cfg)
-    compute = get_price(cfg.cost.compute, table)
+    from tunewise.cost.compute_entry import resolve_compute
+    try:
+        compute = get_price(resolve_compute(cfg.cost.compute), table)   # auto: the device used
+    except UsageError as e:          # a GPU without a $/hour entry: the report says what to set
+        return costing.empty_section(f"{e.message}; {e.fix}", cfg.model.name), [], None
     zero = next((r for r in raws if r["name"] == "zero-shot"), None)
     local_prompt = prompt_raw if prompt_raw["kind"] == "prompt" else ft_raw
     main = costing.local_section(model=cfg.model.name, compute=compute, prompt_arm=local_prompt,

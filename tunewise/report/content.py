@@ -231,7 +231,8 @@ def cost_blocks(cost: dict, *, heading: str, level: int = 2, plot: bool = True) 
         out.append(Paragraph(f"Local compute on {pr.get('name', '?')} at "
                              f"{fmt.usd(pr.get('usd_per_hour'))}/hour"
                              + (f" ({src})" if src else "") + "; model "
-                             f"{cost.get('model', '?')}; prices from measured throughput."))
+                             f"{cost.get('model', '?')}; prices from throughput measured on "
+                             f"{pr.get('measured_on') or 'this machine'}."))
     else:
         out.append(Paragraph(f"Hosted prices for {pr.get('name') or cost.get('model')}"
                              + (f" ({src})" if src else "") + "."))

@@ -130,7 +130,7 @@ def train(train: Any = None, *, val: Any = None, model: str | None = None,
 
     if model is not None:
         overrides = {**overrides, "model": model}
-    dist = distributed.init()
+    dist = distributed.init(_config(config, overrides, 1).device)   # NCCL on CUDA, else gloo
     cfg = _config(config, overrides, dist.world_size)
     train_examples, val_examples, run_info = _split(train, val, cfg)
     the_task = _resolve_task(task, train_examples + val_examples)
