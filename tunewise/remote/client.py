@@ -26,6 +26,7 @@ import time
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Callable, Sequence
+from urllib.parse import urlsplit
 
 from tunewise.remote import deadline
 from tunewise.remote.cache import ResponseCache, request_key
@@ -132,7 +133,13 @@ class RemoteClient:
         return self._sdk
 
     def _scrub(self, text) -> str:
-        return scrub(str(text), getattr(self, "_key", None))
+        """What a server or the HTTP stack said, without the key or the base URL's
+        credentials (an error may quote the full URL)."""
+        text = str(text)
+        netloc = urlsplit(self.spec.base_url).netloc
+        if "@" in netloc:
+            text = text.replace(netloc.rpartition("@")[0] + "@", "***@")
+        return scrub(text, getattr(self, "_key", None))
 
     def key(self, request: dict) -> str:
         return request_key(self.spec.base_url, self.spec.model, request)
