@@ -43,7 +43,7 @@ def fake_run(d: Path, *, damage: str | None = None, n: int = 8) -> Path:
     (run / "config.yaml").write_text(dump_yaml(cfg))
     src = chat(d / "train.jsonl", n)
     from tunewise.data import read
-    from tunewise.training.run_dir import write_examples
+    from tunewise.runs import write_examples
     exs = read(src)
     write_examples(run / "data" / "train.jsonl", exs[:-2])
     write_examples(run / "data" / "val.jsonl", exs[-2:])

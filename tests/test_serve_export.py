@@ -26,8 +26,8 @@ def test_adapter_export_loads_with_peft_and_matches_the_run(run, tmp_path):
     from peft import PeftModel
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from tunewise.serving import export_run
-    from tunewise.training import load_run
+    from tunewise.runs import export_run
+    from tunewise.runs import load_run
     before = sorted(p.relative_to(run) for p in run.rglob("*"))
     m = export_run(run, tmp_path / "exp")
     out = tmp_path / "exp"
@@ -56,8 +56,8 @@ def test_adapter_export_loads_with_peft_and_matches_the_run(run, tmp_path):
 def test_merged_export_is_a_plain_model_with_the_adapter_folded_in(run, tmp_path):
     from transformers import AutoModelForCausalLM
 
-    from tunewise.serving import export_run
-    from tunewise.training import load_run
+    from tunewise.runs import export_run
+    from tunewise.runs import load_run
     m = export_run(run, tmp_path / "merged", merged=True)
     out = tmp_path / "merged"
     assert m["kind"] == "merged" and (out / "model.safetensors").is_file()
@@ -71,7 +71,7 @@ def test_merged_export_is_a_plain_model_with_the_adapter_folded_in(run, tmp_path
 
 def test_export_refuses_to_overwrite_and_names_bad_runs(run, tmp_path):
     from tunewise.errors import TunewiseError
-    from tunewise.serving import export_run
+    from tunewise.runs import export_run
     (tmp_path / "full").mkdir()
     (tmp_path / "full" / "x.txt").write_text("keep me")
     with pytest.raises(TunewiseError, match="not an empty folder"):

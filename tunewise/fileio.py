@@ -158,6 +158,55 @@ class _Guarded:
         return getattr(self._fh, name)
 
 
+def atomic_dir(final: Path):
+    """A temporary sibling folder of ``final`` and a ``commit()`` that renames it over ``final``
+    (the old folder is renamed away first, ``.NAME.old``, and removed after: a crash between the
+    two renames leaves one complete copy, which ``restore_old_dirs`` puts back)."""
+    import shutil
+    final = Path(final)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".tmp", dir=final.parent))
+
+    def commit():
+        old = None
+        if final.exists():  # rename the old one away first; a crash now leaves one of them
+            old = old_dir_name(final)
+            if old.exists():
+                shutil.rmtree(old)
+            os.replace(final, old)
+        os.replace(tmp, final)
+        fsync_dir(final.parent)          # the renames survive a power cut
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+    return tmp, commit
+
+
+def old_dir_name(final: Path) -> Path:
+    """Where ``atomic_dir``'s commit parks the previous folder: ``.NAME.old`` beside it."""
+    return Path(final).with_name(f".{Path(final).name}.old")
+
+
+def restore_old_dirs(root: Path) -> list[str]:
+    """Undo a crash between the two renames of ``atomic_dir``'s commit in folder ``root``: a
+    ``.NAME.old`` folder with no ``NAME`` beside it is the last complete copy: renamed back. A
+    ``.NAME.old`` whose ``NAME`` exists is stale and removed. Returns what was done."""
+    import shutil
+    done = []
+    if not Path(root).is_dir():
+        return done
+    for p in Path(root).iterdir():
+        if not (p.is_dir() and p.name.startswith(".") and p.name.endswith(".old")):
+            continue
+        final = Path(root) / p.name[1:-len(".old")]
+        if final.exists():
+            shutil.rmtree(p, ignore_errors=True)
+            done.append(f"removed the stale {p.name}")
+        else:
+            os.replace(p, final)
+            done.append(f"restored {final.name} from {p.name} (left by an interrupted save)")
+    return done
+
+
 def fsync_dir(folder: str | os.PathLike) -> None:
     """fsync a folder so a rename inside it survives a power cut (no-op where unsupported)."""
     try:

@@ -176,3 +176,16 @@ def os_error_message(exc: OSError) -> str:
     if exc.filename is not None:
         return f"{exc.filename}: {reason}"
     return reason
+
+
+def save_error(exc: BaseException, folder: "str | os.PathLike", what: str = "checkpoint"):
+    """A failed write of a model / checkpoint folder in words (OutputError: path, OS reason,
+    fix); an exception that is not a failed write is returned as it is (a bug, reported as one)."""
+    if isinstance(exc, OSError):
+        return write_error(exc, folder)
+    msg = str(exc).lower()
+    if "writ" not in msg and "file" not in msg:
+        return exc
+    return OutputError(f"cannot write {what} {folder}: {exc}; the previous one is kept",
+                       fix="check free space and the file-size limit (`ulimit -f`), then retry",
+                       path=os.fspath(folder))

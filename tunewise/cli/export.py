@@ -1,5 +1,5 @@
 """`tunewise export`: a run's adapter (PEFT / vLLM layout) or merged model; a thin layer over
-``tunewise.serving.export.export_run``."""
+``tunewise.runs.export_run``."""
 from __future__ import annotations
 
 import click
@@ -21,7 +21,7 @@ def export_cmd(run, to, merged, as_json):
     vllm serve BASE_MODEL_DIR --enable-lora --lora-modules sentiment=export/sentiment
     """
     from tunewise.cli.output import console, emit_json
-    from tunewise.serving.export import export_run
+    from tunewise.runs import export_run
     manifest = export_run(run, to, merged=merged)
     if as_json:
         emit_json(manifest)

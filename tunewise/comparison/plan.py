@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-from tunewise.evaluation.arms import (Arm, ClassicalArm, FineTunedArm, MajorityArm, PromptArm,
-                                      Training)
+from tunewise.comparison.finetune_step import Training
+from tunewise.evaluation.arms import Arm, ClassicalArm, FineTunedArm, MajorityArm, PromptArm
 
 
 #: where compare keeps the remote arms' responses (inside OUT): an interrupted run resumes there

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import functools
 import json
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping, Sequence
@@ -111,59 +110,9 @@ def parse_adapter_specs(values: Sequence[str]) -> list[AdapterSpec]:
     return specs
 
 
-def _run_dir_and_id(run: str) -> tuple[Path, str | None]:
-    p = Path(run).expanduser()
-    if p.is_dir():
-        rid = None
-        try:
-            from tunewise.store import get_run
-            rid = get_run(str(p)).id
-        except Exception:  # not registered: served by name and path only
-            rid = None
-        return p, rid
-    from tunewise.store import get_run
-    try:
-        rec = get_run(run)
-    except UsageError as e:
-        raise UsageError(f"adapter run {run!r}: not a folder, and {e.message}", fix=e.fix) from None
-    return Path(rec.run_dir), rec.id
-
-
-def _same_base(a: str, b: str) -> bool:
-    from tunewise.models.load import resolve
-    if a == b:
-        return True
-    try:
-        ra, rb = resolve(a), resolve(b)
-    except Exception:
-        return False
-    return ra[0] == rb[0] or os.path.realpath(ra[1]) == os.path.realpath(rb[1])
-
-
-def _check_run(spec: AdapterSpec, run_dir: Path, base_name: str | None) -> dict:
-    from tunewise.training.run_dir import ADAPTER, read_run
-    where = f"adapter {spec.name!r} (run {run_dir})"
-    info = read_run(run_dir)
-    if info.get("status") != "done":
-        raise ModelError(f"{where}: the run has not finished (status {info.get('status')!r})",
-                         fix=f"finish it with `tunewise train --resume {run_dir}`")
-    if info.get("method") != "lora":
-        raise ModelError(f"{where}: a {info.get('method')!r} fine-tuning run, not a LoRA adapter",
-                         fix=f"serve its model folder as the base: --model {run_dir / 'model'}")
-    if base_name is not None and not _same_base(str(info.get("model")), base_name):
-        raise ModelError(f"{where}: trained on base model {info.get('model')!r}, but the server's "
-                         f"base model is {base_name!r}",
-                         fix="serve adapters of one base model per server (or pass its --model)")
-    cfg_file = run_dir / ADAPTER / "adapter_config.json"
-    if not cfg_file.is_file() or not (run_dir / ADAPTER / "adapter_model.safetensors").is_file():
-        raise ModelError(f"{where}: {run_dir / ADAPTER} lacks adapter_config.json or "
-                         "adapter_model.safetensors", fix="train the run again")
-    return info
-
-
 def _check_targets(spec: AdapterSpec, run_dir: Path, model) -> None:
     """Every target module of the adapter exists in the base model."""
-    from tunewise.training.run_dir import ADAPTER
+    from tunewise.runs import ADAPTER
     cfg = json.loads((run_dir / ADAPTER / "adapter_config.json").read_text(encoding="utf-8"))
     targets = cfg.get("target_modules") or []
     if isinstance(targets, str):  # a regex: PEFT reports a mismatch when loading
@@ -208,14 +157,15 @@ def load_served(model: str | None = None, adapters: Mapping[str, str] | Sequence
 
     from tunewise.models.load import load_model
     from tunewise.tasks.base import Task  # noqa: F401 (the task type served adapters carry)
-    from tunewise.training.run_dir import ADAPTER, task_from_run
+    from tunewise.runs import ADAPTER, check_run, resolve_run, task_from_run
     specs = (parse_adapter_specs(adapters) if not isinstance(adapters, Mapping)
              else parse_adapter_specs([f"{k}={v}" for k, v in adapters.items()]))
     runs = []
     base_name = model
     for spec in specs:
-        run_dir, rid = _run_dir_and_id(spec.run)
-        info = _check_run(spec, run_dir, base_name)
+        run_dir, rid = resolve_run(spec.run)
+        info = check_run(run_dir, f"adapter {spec.name!r} (run {run_dir})", lora=True,
+                         base_model=base_name)
         base_name = base_name or str(info.get("model"))
         runs.append((spec, run_dir, rid, info))
     lm = load_model(base_name, dtype=dtype, device=device)

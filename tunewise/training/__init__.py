@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from tunewise.training.config import LoraConfig, TrainConfig, load_config  # noqa: F401
-from tunewise.training.run_dir import load_run, merge_run, read_run  # noqa: F401
+from tunewise.runs import load_run, merge_run, read_run  # noqa: F401  (the run folder's API)
 
 __all__ = ["train", "load_run", "merge_run", "TrainConfig", "LoraConfig", "TrainResult",
            "carve_validation", "show_mask"]
@@ -119,9 +119,10 @@ def train(train: Any = None, *, val: Any = None, model: str | None = None,
     - ``resume``: a run directory to continue from its last checkpoint (data, task and config come
       from the directory; pass no other settings).
 
-    Returns a ``TrainResult``; files are described in ``tunewise.training.run_dir``.
+    Returns a ``TrainResult``; files are described in ``tunewise.runs.layout``.
     """
-    from tunewise.training import distributed, recipe, run_dir as rd
+    from tunewise import runs as rd
+    from tunewise.training import distributed, recipe
     say = say or (lambda msg: print(msg, flush=True))
 
     if resume is not None:
@@ -141,7 +142,8 @@ def train(train: Any = None, *, val: Any = None, model: str | None = None,
     out_path = Path(distributed.broadcast(dist, str(out_path)))
     if dist.is_main:
         out_path.mkdir(parents=True, exist_ok=True)
-        rd.write_config(out_path, cfg)
+        from tunewise.training.config import dump_yaml
+        rd.write_config_text(out_path, dump_yaml(cfg))
         rd.write_examples(out_path / "data" / "train.jsonl", train_examples)
         rd.write_examples(out_path / "data" / "val.jsonl", val_examples)
     distributed.barrier(dist)
@@ -206,7 +208,7 @@ def _run_folder(out, cfg: TrainConfig, inputs: dict) -> Path:
     input (checked before any process writes into it)."""
     from tunewise.errors import UsageError
     from tunewise.outputs_guard import check_run_folder
-    from tunewise.training import run_dir as rd
+    from tunewise import runs as rd
     out_path = Path(out) if out is not None else _default_out(cfg)
     if (out_path / rd.RUN_JSON).exists():
         raise UsageError(f"{out_path} already holds a training run",
@@ -218,7 +220,8 @@ def _run_folder(out, cfg: TrainConfig, inputs: dict) -> Path:
 def _resume(run_dir: Path, *, train, val, model, config, out, task, say, progress,
             overrides) -> "TrainResult":
     from tunewise.errors import UsageError
-    from tunewise.training import checkpoint as ckpt, recipe, run_dir as rd
+    from tunewise import runs as rd
+    from tunewise.training import checkpoint as ckpt, recipe
     from tunewise.training.config import load_config as _load
     from tunewise.training.resume_check import check_resume_flags, resume_error
     info = rd.read_run(run_dir)

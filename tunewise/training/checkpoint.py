@@ -21,12 +21,13 @@ import json
 import os
 import random
 import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from tunewise.errors import TrainingError
+from tunewise.fileio import atomic_dir, restore_old_dirs
+from tunewise.outputs_guard import save_error
 
 STEP_PREFIX = "step-"
 BEST = "best"
@@ -96,63 +97,14 @@ class Checkpoint:
     state: dict
 
 
-def _atomic_dir(final: Path):
-    """A temporary sibling folder; call the returned ``commit()`` to rename it over ``final``."""
-    final.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".tmp", dir=final.parent))
-
-    def commit():
-        from tunewise.fileio import fsync_dir
-        old = None
-        if final.exists():  # rename the old one away first; a crash now leaves one of them
-            old = _old_name(final)
-            if old.exists():
-                shutil.rmtree(old)
-            os.replace(final, old)
-        os.replace(tmp, final)
-        fsync_dir(final.parent)          # the renames survive a power cut
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
-    return tmp, commit
-
-
-def _old_name(final: Path) -> Path:
-    return final.with_name(f".{final.name}.old")
-
-
 def recover_leftovers(run_dir: Path) -> list[str]:
-    """Undo a crash between the two renames of ``_atomic_dir``'s commit: a ``.NAME.old`` folder
-    with no ``NAME`` beside it is the last complete copy (e.g. ``checkpoints/.best.old``): rename
-    it back. A ``.NAME.old`` whose ``NAME`` exists is stale and removed. Returns what was done."""
-    done = []
-    for root in (Path(run_dir), Path(run_dir) / "checkpoints"):
-        if not root.is_dir():
-            continue
-        for p in root.iterdir():
-            if not (p.is_dir() and p.name.startswith(".") and p.name.endswith(".old")):
-                continue
-            final = root / p.name[1:-len(".old")]
-            if final.exists():
-                shutil.rmtree(p, ignore_errors=True)
-                done.append(f"removed the stale {p.name}")
-            else:
-                os.replace(p, final)
-                done.append(f"restored {final.name} from {p.name} (left by an interrupted save)")
-    return done
+    """Undo a crash between the two renames of an atomic folder save in the run folder and its
+    checkpoints (``fileio.restore_old_dirs``). Returns what was done."""
+    return restore_old_dirs(Path(run_dir)) + restore_old_dirs(Path(run_dir) / "checkpoints")
 
 
 def _save_error(exc: BaseException, folder: Path):
-    """A checkpoint write failure in words (OutputError: path, OS reason, fix)."""
-    from tunewise.errors import OutputError
-    from tunewise.outputs_guard import write_error
-    if isinstance(exc, OSError):
-        return write_error(exc, folder)
-    msg = str(exc).lower()
-    if "writ" not in msg and "file" not in msg:
-        return exc                          # not a failed write: a bug, reported as one
-    return OutputError(f"cannot write checkpoint {folder}: {exc}; the previous checkpoint is kept",
-                       fix="check free space and the file-size limit (`ulimit -f`), then resume",
-                       path=str(folder))
+    return save_error(exc, folder, "checkpoint")
 
 
 def save_checkpoint(folder: Path, *, weights: dict, state: dict, optimizer=None,
@@ -162,7 +114,7 @@ def save_checkpoint(folder: Path, *, weights: dict, state: dict, optimizer=None,
     import torch
     from safetensors.torch import save_file
     try:
-        tmp, commit = _atomic_dir(Path(folder))
+        tmp, commit = atomic_dir(Path(folder))
     except OSError as e:
         raise _save_error(e, Path(folder)) from None
     try:

@@ -33,7 +33,8 @@ import torch
 from tunewise.data.records import Example
 from tunewise.errors import TrainingError
 from tunewise.training import checkpoint as ckpt
-from tunewise.training import distributed, run_dir as rd
+from tunewise import runs as rd
+from tunewise.training import distributed
 from tunewise.training.batching import (collate, encode_examples, length_grouped_batches,
                                         split_batch, token_counts)
 from tunewise.training.config import TrainConfig

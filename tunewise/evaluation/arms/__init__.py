@@ -30,9 +30,9 @@ def arm_class(kind: str) -> type:
 
 
 from tunewise.evaluation.arms.classical import ClassicalArm  # noqa: E402
-from tunewise.evaluation.arms.finetuned import FineTunedArm, Training  # noqa: E402
+from tunewise.evaluation.arms.finetuned import FineTunedArm  # noqa: E402
 from tunewise.evaluation.arms.majority import MajorityArm  # noqa: E402
 from tunewise.evaluation.arms.prompt import PromptArm  # noqa: E402
 
 __all__ = ["ARM_KINDS", "Arm", "ArmResult", "ClassicalArm", "FineTunedArm", "MajorityArm",
-           "PromptArm", "Training", "arm_class", "register", "timed_predictions"]
+           "PromptArm", "arm_class", "register", "timed_predictions"]

@@ -33,11 +33,6 @@ def _sha256(path: Path) -> str:
     return h.hexdigest()
 
 
-def _resolve_run(run: str | os.PathLike) -> tuple[Path, str | None]:
-    from tunewise.serving.adapters import _run_dir_and_id
-    return _run_dir_and_id(str(run))
-
-
 def export_run(run: str | os.PathLike, to: str | os.PathLike, *, merged: bool = False) -> dict:
     """Write ``run``'s adapter (or, with ``merged``, a merged model) into folder ``to``.
 
@@ -45,9 +40,10 @@ def export_run(run: str | os.PathLike, to: str | os.PathLike, *, merged: bool = 
     ``to/tunewise-export.json`` (kind, run, base model, files with their sha256).
     """
     from tunewise.models.load import resolve
-    from tunewise.training.checkpoint import _atomic_dir
-    from tunewise.training.run_dir import ADAPTER, FULL_MODEL, read_run
-    run_dir, run_id = _resolve_run(run)
+    from tunewise.fileio import atomic_dir
+    from tunewise.runs.layout import ADAPTER, FULL_MODEL, read_run
+    from tunewise.runs.locate import resolve_run
+    run_dir, run_id = resolve_run(run)
     info = read_run(run_dir)
     if info.get("status") != "done":
         raise UsageError(f"{run_dir}: the run has not finished (status {info.get('status')!r})",
@@ -65,11 +61,11 @@ def export_run(run: str | os.PathLike, to: str | os.PathLike, *, merged: bool = 
         raise UsageError(f"{run_dir} is a {method!r} fine-tuning run: there is no adapter",
                          fix=f"use --merged (or {run_dir / FULL_MODEL} directly)")
     base_display, base_path = resolve(str(info.get("model")))
-    tmp, commit = _atomic_dir(out)
+    tmp, commit = atomic_dir(out)
     try:
         if merged:
             kind = "merged"
-            from tunewise.training.run_dir import load_run
+            from tunewise.runs.weights import load_run
             lm, _ = load_run(run_dir)
             model = lm.model.merge_and_unload() if hasattr(lm.model, "merge_and_unload") \
                 else lm.model
@@ -94,7 +90,7 @@ def export_run(run: str | os.PathLike, to: str | os.PathLike, *, merged: bool = 
                     "exported": _dt.datetime.now().astimezone().isoformat(timespec="seconds"),
                     "files": files}
         (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2), encoding="utf-8")
-        if out.exists():  # an empty folder: _atomic_dir's commit replaces it
+        if out.exists():  # an empty folder: atomic_dir's commit replaces it
             out.rmdir()
         commit()
     except BaseException:
