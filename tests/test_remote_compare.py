@@ -257,3 +257,38 @@ def test_remote_k_shot_arms_draw_shots_from_train_like_local_k_shot(files):
     inputs = planned["m 2-shot"].inputs
     assert inputs["shots"] == 2 and inputs["selection"] == "balanced" and inputs["seed"] == 3
     assert inputs["base_url"] == "http://127.0.0.1:9/v1" and inputs["model"] == "m"
+
+
+def test_compare_writes_a_cascade_curve_from_the_fine_tune_to_the_remote_arm(done):
+    """No new calls: the cascade is computed from the cached arms' answers; the fine-tuned arm's
+    label probabilities are kept in its OUT/arms record (not in results.json)."""
+    r, out = done["results"], done["out"]
+    sec = r["cascade"]
+    assert sec["defined"] and sec["metric"] == r["metric"]
+    pairs = {(p["cheap"], p["expensive"]): p for p in sec["pairs"]}
+    assert set(pairs) == {("classical", REMOTE), ("finetune-n8-s0", REMOTE)}
+    p = pairs[("finetune-n8-s0", REMOTE)]
+    curve = p["curve"]
+    shares = [q["share_escalated"] for q in curve]
+    assert shares[0] == 0 and shares[-1] == 1 and shares == sorted(shares) and len(curve) > 2
+    m = r["metric"]
+    assert curve[0]["value"] == pytest.approx(_arm(r, "finetune-n8-s0")["metrics"][m]["value"])
+    assert curve[-1]["value"] == pytest.approx(_arm(r, REMOTE)["metrics"][m]["value"])
+    remote_usd = _arm(r, REMOTE)["usage"]["usd_per_request"]
+    ft_usd = curve[0]["usd_per_1k_requests"] / 1000
+    assert curve[-1]["usd_per_1k_requests"] == pytest.approx(1000 * (ft_usd + remote_usd))
+    assert 0 < ft_usd < remote_usd
+    assert all(q["seconds_per_request"] > 0 for q in curve)
+    cf = p["crossfit"]
+    assert 0 <= cf["share_escalated"] <= 1 and len(cf["thresholds"]) == 2
+    assert cf["ci"][0] <= cf["value"] <= cf["ci"][1]
+    if sec["best"]:
+        assert "vs_best_single" in sec["best"] and 0 < sec["best"]["share_escalated"] < 1
+    rec = json.loads((out / "arms" / "finetune-n8-s0.json").read_text())["result"]
+    assert len(rec["label_logprobs"]) == 20 and len(rec["label_logprobs"][0]) == 2
+    assert "label_logprobs" not in _arm(json.loads((out / "results.json").read_text()),
+                                        "finetune-n8-s0")
+    md = (out / "report.md").read_text()
+    assert "Cascade: the cheap arm first" in md and "cross-fitted" in md
+    svg = (out / "plots" / "cascade.svg").read_text()
+    assert REMOTE in svg and "frontier" in svg

@@ -13,7 +13,9 @@ worth, recommendation), ``findings`` (scores, curve and paired tests from predic
 ``scoring`` (multi-seed bootstrap), ``costing`` (local and hosted cost, break-even), ``cache``
 (interruption-safe per-arm results), ``datasets`` (data loading, subsets), ``shipped`` (the
 example configs), ``extrapolate`` (``predict_curve``: the fitted learning curve beyond the
-measured sizes).
+measured sizes), ``cascade_pair`` (``cascade``: a cheap arm answers what it is sure of, an
+expensive one the rest) and ``cascade_section`` (every pair of a compare: results.json's
+``cascade``).
 """
 from __future__ import annotations
 
@@ -22,6 +24,7 @@ import importlib
 #: public names -> the module holding them. ``compare`` renders the report too, so it lives in the
 #: report layer above this one: a facade may name a higher module (docs/architecture.md).
 _EXPORTS = {"compare": "tunewise.report.compare_report",
+            "cascade": "tunewise.comparison.cascade_pair",
             "predict_curve": "tunewise.comparison.extrapolate"}
 
 __all__ = sorted(_EXPORTS)

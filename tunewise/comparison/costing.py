@@ -153,3 +153,27 @@ def remote_section(*, remote_arms: Sequence[dict], versus: str | None, local: di
                         "compute": (local.get("pricing") or {}).get("name")},
             "training": {**local["training"]}, "arms": rows, "break_even": be,
             "notes": notes + prices}
+
+
+def unit_costs(raws: Sequence[dict], compute=None, token_rate=None) -> dict[str, dict]:
+    """Every arm's price and time per request, for the cascade: {name: {"usd_per_request",
+    "seconds_per_request"}} (None where unknown). Remote arms: their measured cost per request
+    and wall seconds per answer at their measured throughput (concurrent requests); local
+    language-model arms: machine seconds from their mean tokens at ``token_rate`` (else from
+    their measured examples/s) at ``compute``'s $/hour; the classical model: from its measured
+    examples/s."""
+    out = {}
+    per_hour = getattr(compute, "usd_per_hour", None)
+    for r in raws:
+        eps = _eps(r)
+        secs = 1.0 / eps if eps else None
+        tok = r.get("tokens") or {}
+        if r["kind"] in ("prompt", "finetune") and token_rate is not None and tok:
+            secs = token_rate.seconds_per_request(tok.get("prompt") or 0.0,
+                                                  tok.get("output") or 0.0)
+        if r["kind"] == "remote":
+            usd = (r.get("usage") or {}).get("usd_per_request")
+        else:
+            usd = None if secs is None or per_hour is None else secs * per_hour / 3600.0
+        out[r["name"]] = {"usd_per_request": usd, "seconds_per_request": secs}
+    return out

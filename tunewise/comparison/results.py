@@ -29,6 +29,8 @@ def build_results(cfg: CompareConfig, task, splits, test, golds, raws: list[dict
                              best_prompt=cmp["best_prompt"], best_ft=cmp["best_ft"],
                              largest_ft=cmp["largest_ft"], crossover=cmp["crossover"],
                              tests=cmp["tests"], alpha=cfg.alpha, break_even=be_requests)
+    casc = _cascade(cfg, task, golds, raws, metric, token_rate, kw)
+    rec = _with_cascade(rec, casc)
     caveats = []
     if curve and all(len(p["values"]) == 1 for p in curve):
         caveats.append("one seed per training size: the curve shows one draw of each subset")
@@ -38,7 +40,7 @@ def build_results(cfg: CompareConfig, task, splits, test, golds, raws: list[dict
         caveats.append(f"the best prompting arm ({cmp['best_prompt']['name']}) was chosen on the "
                        "test split itself, which favours prompting slightly")
     action = {"fine-tune": "fine-tune", "prompt": "prompt", "classical": "classical",
-              "none": "majority"}[rec["kind"]]
+              "none": "majority", "cascade": "cascade"}[rec["kind"]]
     if rec.get("weak"):
         action = "undecided"
     counts = task.class_counts(golds)
@@ -57,11 +59,45 @@ def build_results(cfg: CompareConfig, task, splits, test, golds, raws: list[dict
         "metric": metric, "headline_rule": head.get("reason"), "data": data, "arms": scored,
         "learning_curve": curve, "crossover": cross, "prompt_worth": worth,
         "curve_prediction": curve_pred, "tests": cmp["tests"], "cost": cost, "extra_costs": extra,
-        "break_even": cost["break_even"],
+        "break_even": cost["break_even"], "cascade": casc,
         "recommendation": {"action": action, "headline": rec["text"], "reasons": rec["reasons"],
                            "caveats": caveats},
         "warnings": warnings,
     }
+
+
+def _cascade(cfg, task, golds, raws, metric, token_rate, kw) -> dict:
+    """The ``cascade`` section (``comparison.cascade_section``), every arm priced per request on the
+    compute entry the local cost section uses (none: local costs unknown)."""
+    from tunewise.comparison import cascade_section as cascades
+    costs: dict = {}
+    pairs, _ = cascades.sensible_pairs(raws) if task.can_score_labels else ([], [])
+    if pairs:
+        from tunewise.comparison.plan import price_table
+        from tunewise.cost.compute_entry import resolve_compute
+        from tunewise.cost.prices import get_price
+        try:
+            compute = get_price(resolve_compute(cfg.cost.compute), price_table(cfg))
+        except UsageError:       # a GPU without a $/hour entry: local costs unknown
+            compute = None
+        needs_rate = compute is not None and any(c["kind"] == "finetune" for c, _ in pairs)
+        costs = costing.unit_costs(raws, compute,
+                                   token_rate() if token_rate and needs_rate else None)
+    return cascades.section(task, golds, raws, metric, costs, **kw)
+
+
+def _with_cascade(rec: dict, casc: dict) -> dict:
+    """The recommendation becomes the best cascade when it beats the best single arm
+    significantly (paired bootstrap, cross-fitted threshold); else the cascade is one more
+    reason."""
+    best = casc.get("best")
+    if not best:
+        return rec
+    if best["beats_best_single"]:
+        return {**rec, "kind": "cascade", "text": best["text"] + ".", "weak": False,
+                "reasons": [*rec["reasons"], f"without a cascade: {rec['text']}"]}
+    return {**rec, "reasons": [*rec["reasons"], f"best {best['text']}; not significantly "
+                               "better than the best single arm"]}
 
 
 def _costs(cfg, task, splits, test, raws, cmp, token_rate=None):

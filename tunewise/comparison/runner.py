@@ -263,6 +263,10 @@ def arm_record(result, task) -> dict:
     name, kind, JSON predictions, the arm's extra fields, timing and mean tokens."""
     rec = {"name": result.name, "kind": RECORD_KINDS.get(result.kind, result.kind),
            "preds": [task.to_json(p.pred) for p in result.predictions], **result.extra}
+    from tunewise.evaluation.confidence import label_logprobs
+    probs = label_logprobs(task, result.predictions)
+    if probs is not None:        # the cascade's confidence (comparison.cascade); not in results
+        rec["label_logprobs"] = probs
     if result.timing:
         from tunewise.models.device import device_label
         rec["timing"] = {**{k: result.timing[k] for k in RECORD_TIMING if k in result.timing},

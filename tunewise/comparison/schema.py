@@ -197,12 +197,52 @@ class TaskSummary(TypedDict, total=False):
 
 
 class Recommendation(TypedDict, total=False):
-    action: Literal["fine-tune", "prompt", "classical", "majority", "undecided"]   #: (required)
+    #: (required) "cascade": the best cascade beats the best single arm (``cascade.best``)
+    action: Literal["fine-tune", "prompt", "classical", "majority", "undecided", "cascade"]
     headline: str                     #: the recommendation in plain words (required), e.g.
     #: "fine-tune: from ~64 examples it beats 4-shot by 12 ± 4 points and pays back after 2,500
     #: requests"
     reasons: list[str]                #: the evidence, one sentence each, with numbers (required)
     caveats: list[str]                #: e.g. "one seed per size: the curve is noisy"
+
+
+class CascadePoint(TypedDict, total=False):
+    threshold: float                  #: escalate when the calibrated confidence < threshold
+    share_escalated: float            #: fraction of test examples sent to the expensive arm
+    value: float                      #: the headline metric of the cascade's answers
+    ci: list[float]                   #: bootstrap CI of ``value``
+    usd_per_1k_requests: float | None #: cheap arm on every request + expensive on the escalated
+    seconds_per_request: float | None #: the same mix of each arm's seconds per request
+
+
+class CascadePair(TypedDict, total=False):
+    cheap: str                        #: arm name (classical or a fine-tuned size)
+    expensive: str                    #: arm name (remote or k-shot)
+    temperature: dict                 #: {"all": T, "halves": [T fitted on half 0, on half 1]}
+    threshold: float                  #: chosen on every test example (the rule to deploy)
+    crossfit: dict                    #: CascadePoint of the cross-fitted rule, + "thresholds"
+    #: (chosen on each half) and "in_sample_value" (what choosing on the same examples reports)
+    cheap_alone: dict                 #: {"value", "ci", "usd_per_1k_requests", ...}
+    expensive_alone: dict
+    tests: dict                       #: {"vs_cheap", "vs_expensive"}: paired bootstrap of the
+    #: cross-fitted cascade minus each arm
+    curve: list[CascadePoint]         #: every 5% of examples escalated
+
+
+class CascadeSection(TypedDict, total=False):
+    defined: bool                     #: False: no confidence defined (NER, generation)
+    note: str                         #: one sentence: why none, or the best cascade
+    metric: str
+    rule: str
+    calibration: str
+    pairs: list[CascadePair]
+    best: dict | None                 #: the best pair's cross-fitted result, ``vs_best_single``
+    #: (paired test against the best single arm) and ``beats_best_single``
+    frontier: list[dict]              #: arms and curve points no other point beats on value and
+    #: cost, cheapest first
+    arms: list[dict]                  #: every arm's {"name", "kind", "value",
+    #: "usd_per_1k_requests", "seconds_per_request"}
+    skipped: list[str]                #: pairs or arms left out, and why
 
 
 class Results(TypedDict, total=False):
@@ -223,6 +263,7 @@ class Results(TypedDict, total=False):
     extra_costs: list[CostSection]    #: further sections: the remote arms' measured cost
     #: (mode "remote", first) and the hosted price projection
     break_even: BreakEven             #: = cost["break_even"], repeated at top level (required)
+    cascade: CascadeSection           #: the cheap -> expensive cascades (classification)
     recommendation: Recommendation    #: (required)
     warnings: list[str]               #: shown in the report, e.g. "labels imbalanced: ..."
     timing: dict                      #: {"total_seconds": float, ...}

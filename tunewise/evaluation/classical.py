@@ -139,5 +139,6 @@ def classical_predictions(task, train_examples: Sequence[Example],
         j = int(np.argmax(row))
         scores = {c: float(p) for c, p in zip(clf.classes_, row)}
         out.append(Prediction(gold=task.gold(ex), pred=clf.classes_[j], raw=clf.classes_[j],
-                              latency_s=per, extra={"scores": scores, "fit_s": fit_s}))
+                              latency_s=per,
+                              extra={"method": "classical", "scores": scores, "fit_s": fit_s}))
     return out

@@ -86,6 +86,14 @@ def _weights_from_idx(idx: np.ndarray, n: int) -> np.ndarray:
     return counts
 
 
+def resample_weights(n: int, n_resamples: int = 1000, seed: int = 0) -> np.ndarray:
+    """(n_resamples, n) counts: how often each example is drawn in each bootstrap resample, the
+    same resamples every bootstrap of this module draws for ``seed`` (so an interval computed
+    from these weights matches ``metric_with_ci``'s)."""
+    blocks = [_weights_from_idx(idx, n) for idx in _resample_index_blocks(n, n_resamples, seed)]
+    return np.concatenate(blocks) if blocks else np.zeros((0, n))
+
+
 def _is_decomposable(metric_fn) -> bool:
     return callable(getattr(metric_fn, "stats", None)) and callable(getattr(metric_fn, "value", None))
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from tunewise import formatting as fmt
+from tunewise.report.cascade import cascade_blocks
 from tunewise.report.remote import remote_blocks
 from tunewise.report.blocks import (  # noqa: F401  (markdown.py and html.py import them here)
     Block, Bullets, Code, Figure, Heading, Paragraph, Table)
@@ -97,6 +98,7 @@ def build(results: dict) -> list[Block]:
     blocks += _curve_prediction(results)
 
     blocks += _cost(results)
+    blocks += cascade_blocks(results)
     blocks += _per_class(results)
     blocks += _reproduce(results)
     return blocks

@@ -7,6 +7,8 @@ returned as inline SVG strings (no XML prolog, no external references).
 * ``cost_svg``: cumulative cost against request volume for each arm, break-even point marked.
 * ``confusion_svg``: confusion matrices of the selected arms side by side.
 * ``per_class_svg``: per-class (or per-entity-type) F1 bars of the selected arms.
+* ``cascade_svg``: metric against $ per 1,000 requests for every arm, the cascades' curves and
+  their frontier.
 
 Each returns ``None`` when the results hold nothing to draw.
 """
@@ -234,6 +236,59 @@ def per_class_svg(arms: Sequence[dict]) -> str | None:
     ax.set_ylabel("F1")
     ax.set_title("F1 per class")
     ax.grid(axis="y", alpha=0.3)
+    ax.legend(fontsize=8, loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False)
+    return _svg(fig)
+
+
+@_plain_text
+def cascade_svg(sec: dict | None, metric: str) -> str | None:
+    """The headline metric against $ per 1,000 requests: every arm with a known cost (a dot),
+    every cascade's curve (a thin line from its cheap arm to its expensive arm, a point per 5%
+    escalated), the frontier (thick dashes) and the best cascade's cross-fitted result (a star
+    with its CI)."""
+    if not sec or not sec.get("pairs"):
+        return None
+    arms = [a for a in sec.get("arms") or [] if a.get("usd_per_1k_requests") is not None
+            and a.get("kind") != "majority"]
+    fig = _figure(7.5, 4.6)
+    ax = fig.add_subplot()
+    prompt_index: dict[str, int] = {}
+    xs_all = [a["usd_per_1k_requests"] for a in arms]
+    for p in sec["pairs"]:
+        pts = [q for q in p["curve"] if q.get("usd_per_1k_requests") is not None]
+        if pts:
+            xs = [q["usd_per_1k_requests"] for q in pts]
+            xs_all += xs
+            ax.plot(xs, [q["value"] for q in pts], lw=1, marker=".", ms=4, alpha=0.55,
+                    color="#9467bd", label=_tex(f"cascade {p['cheap']} -> {p['expensive']}"))
+    for a in arms:
+        ax.scatter([a["usd_per_1k_requests"]], [a["value"]], s=46, zorder=4,
+                   color=_arm_color(a, prompt_index))
+        ax.annotate(_tex(a["name"]), (a["usd_per_1k_requests"], a["value"]), xytext=(5, 4),
+                    textcoords="offset points", fontsize=8)
+    front = list(sec.get("frontier") or [])
+    if front:
+        ax.step([q["usd_per_1k_requests"] for q in front], [q["value"] for q in front],
+                where="post", color="black", lw=1.8, ls="--", marker="D", ms=3,
+                label="frontier", zorder=3)
+    best = sec.get("best") or {}
+    if best.get("usd_per_1k_requests") is not None:
+        lo, hi = best["ci"]
+        ax.errorbar([best["usd_per_1k_requests"]], [best["value"]],
+                    yerr=[[best["value"] - lo], [hi - best["value"]]], fmt="*", ms=14,
+                    color="#d62728", capsize=4, zorder=5,
+                    label=_tex(f"best cascade, cross-fitted ({100 * best['share_escalated']:.0f}"
+                               "% escalated)"))
+    pos = [x for x in xs_all if x and x > 0]
+    if pos and len(pos) == len(xs_all) and max(pos) / min(pos) > 30:
+        from matplotlib.ticker import FuncFormatter
+        ax.set_xscale("log")      # ticks as plain numbers: no mathtext is drawn (_plain_text)
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:g}"))
+        ax.xaxis.set_minor_formatter(FuncFormatter(lambda v, _pos: ""))
+    ax.set_xlabel("USD per 1,000 requests")
+    ax.set_ylabel(metric)
+    ax.set_title(f"{metric} against cost: arms and cascades")
+    ax.grid(alpha=0.3)
     ax.legend(fontsize=8, loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False)
     return _svg(fig)
 
