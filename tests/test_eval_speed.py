@@ -9,7 +9,7 @@ import torch
 
 from tunewise.data.records import Entity, Example
 from tunewise.evaluation import evaluate, predict
-from tunewise.prompting.predict import (BF16_RECHECK_MARGIN, DEFAULT_MAX_NEW_TOKENS,
+from tunewise.prompting.predict import (BF16_RECHECK_MARGIN,
                                          echo_ngram, generation_budget)
 from tunewise.prompting import generate as generate_mod
 from tunewise.prompting import scoring as scoring_mod
@@ -50,11 +50,11 @@ def test_budget_is_the_longest_answer_in_the_data_plus_a_margin(tokenizer):
 
 def test_budget_without_answers_is_the_task_default(tokenizer):
     ner = NERTask(["PER"])
-    assert generation_budget(ner, tokenizer) == DEFAULT_MAX_NEW_TOKENS["ner"]
+    assert generation_budget(ner, tokenizer) == NERTask.default_answer_tokens
     unanswered = [Example.from_text("John is here")]         # no entities, no answer
-    assert generation_budget(ner, tokenizer, unanswered) == DEFAULT_MAX_NEW_TOKENS["ner"]
+    assert generation_budget(ner, tokenizer, unanswered) == NERTask.default_answer_tokens
     gen = GenerationTask()
-    assert generation_budget(gen, tokenizer) == DEFAULT_MAX_NEW_TOKENS["generation"]
+    assert generation_budget(gen, tokenizer) == GenerationTask.default_answer_tokens
     ref = Example.from_text("Say a long thing", "word " * 60)
     n = _n_tokens(tokenizer, gen.target(ref)) + 1
     assert n > 40 and generation_budget(gen, tokenizer, [ref]) == n + int(n / 4 + .5)

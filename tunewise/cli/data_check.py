@@ -5,6 +5,8 @@ from collections import defaultdict
 
 import click
 
+from tunewise.tasks.factory import TASK_KINDS
+
 #: problems shown per category in the human output (all are counted; --json lists more)
 SHOW_PER_CATEGORY = 8
 
@@ -13,7 +15,7 @@ SHOW_PER_CATEGORY = 8
 @click.argument("file", type=click.Path(dir_okay=True, path_type=str))
 @click.option("--format", "fmt", default=None, metavar="F",
               help="chat | prompt_completion | alpaca | csv | conll (default: detect)")
-@click.option("--task", type=click.Choice(["classification", "ner", "generation"]), default=None,
+@click.option("--task", type=click.Choice(TASK_KINDS.names()), default=None,
               help="what the data is for (enables task checks)")
 @click.option("--model", default=None, metavar="M",
               help="count tokens and check the context of this model (default: the embedded "

@@ -6,6 +6,8 @@ import sys
 
 import click
 
+from tunewise.tasks.factory import TASK_KINDS
+
 from tunewise.training.config import (METHODS, OPTIMIZERS, PRECISIONS, QUANTIZE, SCHEDULERS,
                                       SWITCHES, LoraConfig, TrainConfig, field_docs)
 
@@ -63,7 +65,7 @@ def _setting_options(fn):
 @click.option("--model", default=None, help=_DOCS["model"].replace("``", ""))
 @click.option("--config", "config_path", type=click.Path(dir_okay=False),
               help="YAML file of settings (TrainConfig fields); flags override it")
-@click.option("--task", "task_kind", type=click.Choice(["classification", "ner", "generation"]),
+@click.option("--task", "task_kind", type=click.Choice(TASK_KINDS.names()),
               default=None, help="task kind (default: inferred from the data)")
 @_setting_options
 @click.option("-o", "--out", "out", type=click.Path(file_okay=False),

@@ -27,7 +27,7 @@ from typing import Sequence, Union
 
 from tunewise import typed_config as tc
 from tunewise.comparison.config_validate import (  # noqa: F401  (the names compare uses)
-    DEMO_NAMES, FT_METHODS, PREDICT_METHODS, SELECTIONS, TASK_KINDS, per_size_keys, problems)
+    DEMO_NAMES, FT_METHODS, PREDICT_METHODS, SELECTIONS, per_size_keys, problems)
 from tunewise.errors import ConfigError
 from tunewise.training.config import TrainConfig
 

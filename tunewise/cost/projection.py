@@ -204,7 +204,7 @@ def measure_usage(examples: Sequence, task, counter, *, shots: int = 4, seed: in
     if len(examples) < shots + 1:
         raise UsageError(f"{len(examples)} example(s) cannot make {shots}-shot prompts",
                          fix=f"use --shots {max(0, len(examples) - 1)} or more data")
-    gold = task.gold if getattr(task, "kind", "") == "classification" else None
+    gold = task.gold if getattr(task, "can_score_labels", False) else None   # balanced shots
     shot_exs = pick_shots(examples, shots, seed=seed, gold=gold)
     shot_ids = {id(s) for s in shot_exs}
     rest = [ex for ex in examples if id(ex) not in shot_ids]

@@ -30,15 +30,10 @@ from typing import Sequence
 from tunewise.data.records import Example
 from tunewise.errors import UsageError
 from tunewise.tasks.base import Prediction, Task
-from tunewise.tasks.generation import GenerationTask
 from tunewise.tasks.ner import NERTask
 
 METHODS = ("auto", "score", "generate")
 
-#: default generation budgets per task kind (tokens) when no answered examples are given
-#: (``Task.default_answer_tokens``); classification derives its own from the labels
-DEFAULT_MAX_NEW_TOKENS = {"ner": NERTask.default_answer_tokens,
-                          "generation": GenerationTask.default_answer_tokens}
 #: margin over the longest answer seen: a fraction of it, and at least a few tokens
 BUDGET_MARGIN, BUDGET_MIN_MARGIN = 0.25, 8
 #: bf16 label scoring: examples decided by less than this (nats) are re-scored in fp32

@@ -83,8 +83,9 @@ def _headline(task: dict, metrics: dict, name: str | None = None
               ) -> tuple[str | None, float | None]:
     name = name or (task.get("headline_metric") if isinstance(task, dict) else None)
     if not name:
-        name = {"classification": "macro_f1", "ner": "f1", "generation": "rouge_l"}.get(
-            task.get("kind") if isinstance(task, dict) else None)
+        from tunewise.tasks.factory import TASK_KINDS
+        kind = task.get("kind") if isinstance(task, dict) else None
+        name = TASK_KINDS.get(kind).headline_metric if kind in TASK_KINDS else None
     if not name or not isinstance(metrics, dict):
         return name, None
     # metrics may be flat {"macro_f1": 0.8} or nested {"val": {...}} / {"macro_f1": {"value": }}

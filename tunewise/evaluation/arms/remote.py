@@ -131,8 +131,7 @@ class RemoteArm:
         if task.can_score_labels:
             # about 3 characters a token for label words, plus room for a space or a period
             return max(8, max(len(lab) for lab in task.labels) // 3 + 6)
-        from tunewise.prompting.predict import DEFAULT_MAX_NEW_TOKENS
-        return int(getattr(task, "max_new_tokens", 0) or DEFAULT_MAX_NEW_TOKENS.get(task.kind, 256))
+        return int(getattr(task, "max_new_tokens", 0) or task.default_answer_tokens)
 
     def requests(self, task, examples: Sequence, *, logprobs: bool) -> list[dict]:
         """The chat-completion bodies (without ``model``) the arm sends for ``examples``."""
