@@ -14,7 +14,7 @@ import contextlib
 import logging
 import threading
 from dataclasses import dataclass, field
-from typing import Callable, Sequence
+from typing import Any, Callable, Sequence
 
 import torch
 
@@ -50,6 +50,11 @@ class Job:
     #: called from the engine thread with (text delta, new logprob entries) as text is safe to
     #: hand out, and once with ("", [], finished=True) at the end (streaming)
     on_delta: Callable[..., None] | None = None
+    #: a choice request (``serving.choices.ChoiceSpec``) and each choice's answer tokens: the
+    #: job is scored (``ChoiceScorer``), not decoded; ``choice_index`` is the answer chosen
+    choices: Any = None
+    choice_ids: list | None = None
+    choice_index: int | None = None
     # -- filled in by the decoder --
     tokens: list[int] = field(default_factory=list)
     logprobs: list[TokenLogprob] = field(default_factory=list)

@@ -71,6 +71,9 @@ class Engine:
                  bf16: bool = False, max_queue: int = 256):
         self.served = served
         self.decoder = Decoder(served.model, served.tokenizer, bf16=bf16)
+        from tunewise.serving.choices import ChoiceScorer
+        self.chooser = ChoiceScorer(served.model, served.tokenizer, bf16=bf16,
+                                    abort=self.decoder.abort)
         self.max_batch = max(1, int(max_batch))
         self.batch_wait_s = max(0.0, float(batch_wait_s))
         self.max_queue = max(1, int(max_queue))
@@ -190,13 +193,22 @@ class Engine:
                     self.stats["cancelled"] += 1
                 p.push(("done", None))
 
+    def _work(self, jobs: list[Job]) -> None:
+        """Score the choice jobs (``serving.choices``), decode the others."""
+        chosen = [j for j in jobs if j.choices is not None]
+        if chosen:
+            self.chooser.run(chosen)
+        rest = [j for j in jobs if j.choices is None]
+        if rest:
+            self.decoder.run(rest)
+
     def _decode(self, batch: list[Pending]) -> None:
         """Decode ``batch``; if the batched pass fails, decode each job that has handed out
         nothing yet on its own, so that only a job that fails alone ends with an error."""
         adapter = batch[0].job.adapter
         try:
             with self._adapter_context(adapter):
-                self.decoder.run([p.job for p in batch])
+                self._work([p.job for p in batch])
             return
         except Exception:  # a bug or an out-of-memory: log it, then find whose it is
             log.exception("decoding a batch of %d failed%s", len(batch),
@@ -211,7 +223,7 @@ class Engine:
             job.tokens, job.logprobs, job.text = [], [], ""
             try:
                 with self._adapter_context(adapter):
-                    self.decoder.run([job])
+                    self._work([job])
             except Exception:
                 log.exception("decoding one request failed")
                 job.fail("internal server error while generating (logged on the server)")

@@ -141,10 +141,7 @@ def sampling_params(served: ServedModels, entry: ServedModel, req: _Common, prom
     """Decoding settings for ``req``; APIError (400) when it cannot run as asked."""
     _check_common(req)
     if chat:
-        for p in ("response_format",):
-            rf = getattr(req, p)
-            if rf is not None and rf.type != "text":
-                raise _refuse(p, rf.type, "only plain text output")
+        # response_format: text, or a json_schema enum (checked by ``choices.choice_spec``)
         if req.tools:
             raise _refuse("tools", "[...]", "tool calling is not implemented")
         if req.tool_choice not in (None, "none"):

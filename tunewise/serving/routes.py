@@ -121,16 +121,21 @@ async def _wait(pending, request: Request) -> None:
 
 
 def _prepare(state, body: bytes, chat: bool):
-    """Body → (request, model entry, prompt ids, sampling params); APIError when it cannot run.
+    """Body → (request, model entry, Job); APIError when it cannot run.
     CPU work (JSON, templates, tokenizer): called in a worker thread."""
     from tunewise.serving.prompts import chat_prompt, completion_prompt, sampling_params
     from tunewise.serving.schemas import ChatCompletionRequest, CompletionRequest
+    from tunewise.serving.choices import choice_spec
     req = parse(ChatCompletionRequest if chat else CompletionRequest, body)
     entry = _resolve(state, req.model)
+    spec = choice_spec(req) if chat else None
     prompt = chat_prompt(state.served, entry, req) if chat else completion_prompt(state.served, req)
     params = sampling_params(state.served, entry, req, len(prompt),
                              max_tokens_limit=state.config.max_tokens_limit, chat=chat)
-    return req, entry, prompt, params
+    job = Job(prompt=prompt, params=params, adapter=entry.adapter)
+    if spec is not None:       # scored, not generated (serving.choices)
+        job.choices, job.choice_ids = spec, state.engine.chooser.answers(spec)
+    return req, entry, job
 
 
 async def _generate(request: Request, *, chat: bool):
@@ -139,10 +144,9 @@ async def _generate(request: Request, *, chat: bool):
     if state.draining:
         raise shutting_down()
     body = await read_body(request, state.config.max_request_bytes)
-    req, entry, prompt, params = await run_in_threadpool(_prepare, state, body, chat)
+    req, entry, job = await run_in_threadpool(_prepare, state, body, chat)
     if state.draining:
         raise shutting_down()
-    job = Job(prompt=prompt, params=params, adapter=entry.adapter)
     try:
         pending = state.engine.submit(job, stream=bool(req.stream))
     except ShuttingDown:
@@ -172,6 +176,9 @@ def model_card(e, served) -> dict:
     if e.adapter is not None:
         name = Path(e.run_dir).name if e.run_dir else e.id
         d.update(root=f"{name}/adapter", run_id=e.run_id, run_dir=name)
+    if e.task is not None and getattr(e.task, "can_score_labels", False):
+        # what a choice request (serving.choices) to a classification adapter lists
+        d["labels"] = list(e.task.labels)
     return d
 
 

@@ -7,7 +7,7 @@ with a 400 naming the parameter (see ``routes``).
 """
 from __future__ import annotations
 
-from typing import Annotated, Literal, Union
+from typing import Annotated, Any, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -74,6 +74,11 @@ class ChatCompletionRequest(_Common):
     logprobs: bool | None = None
     top_logprobs: Annotated[int, Field(ge=0, le=20)] | None = None
     response_format: ResponseFormat | None = None
+    #: vLLM's structured outputs: {"choice": [...]}; checked by ``serving.choices`` (a bad
+    #: choice list is a 400 naming it, like a bad response_format schema)
+    structured_outputs: Any = None
+    #: vLLM's older name for a choice list
+    guided_choice: Any = None
     tools: list | None = None
     tool_choice: Union[str, dict, None] = None
     parallel_tool_calls: bool | None = None
