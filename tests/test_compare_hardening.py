@@ -67,7 +67,7 @@ def failed(r, code: int) -> str:
 def test_an_arm_name_cannot_write_outside_the_output_folder(cli, server, tmp_path, name):
     work = workdir(tmp_path, [{"model": "fake-model", "base_url": server.url_for("ok"),
                                "name": name}])
-    before = tree(tmp_path)
+    before, mark = tree(tmp_path), len(server.auth)
     r = cli("compare", "trav.yaml", "-o", "out", cwd=work, env=ENV)
     assert r.returncode == 0, r.stdout + r.stderr
     after = tree(tmp_path)
@@ -81,6 +81,9 @@ def test_an_arm_name_cannot_write_outside_the_output_folder(cli, server, tmp_pat
                       .read_text().splitlines()[0])["arm"] == name
     results = json.loads((work / "out" / "results.json").read_text())
     assert name in [a["name"] for a in results["arms"]]
+    assert server.auth[mark:] and not [a for a in server.auth[mark:] if SECRET in a]
+    assert not [f for f in (work / "out").rglob("*") if f.is_file()
+                and SECRET in f.read_text(encoding="utf-8", errors="replace")]
 
 
 def test_arms_with_the_same_file_name_are_refused_before_any_request(cli, server, tmp_path):
@@ -141,8 +144,10 @@ def test_non_finite_max_cost_is_refused(cli, server, tmp_path, value):
 def test_reported_cost_over_the_limit_is_a_warning(cli, server, tmp_path):
     work = workdir(tmp_path, [{"model": "openai:gpt-4o-mini",
                                "base_url": server.url_for("huge_usage")}], max_cost_usd=0.05)
+    mark = len(server.auth)
     r = cli("compare", "trav.yaml", "-o", "out", cwd=work, env=ENV)
     assert r.returncode == 0, r.stdout + r.stderr
+    assert not [a for a in server.auth[mark:] if SECRET in a]     # openai: at another host
     warnings = json.loads((work / "out" / "results.json").read_text())["warnings"]
     assert any("over the limit max_cost_usd=$0.05" in w for w in warnings), warnings
     assert "over the limit" in r.stdout

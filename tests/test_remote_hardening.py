@@ -142,6 +142,7 @@ def test_openai_key_goes_to_no_other_server(cli, server, data, tmp_path):
 def test_timeout_is_a_wall_clock_deadline_per_attempt(cli, server, data, tmp_path):
     # the answer trickles in one byte every 0.5 s (minutes in all): each byte used to restart
     # the timeout; a hang detector of 60 s (the deadline is 3 s) catches the old behaviour
+    mark = len(server.auth)
     t0 = time.monotonic()
     r = ev(cli, data, server.url_for("trickle"), tmp_path, "--timeout", "3", "--retries", "0",
            timeout=60)
@@ -149,6 +150,7 @@ def test_timeout_is_a_wall_clock_deadline_per_attempt(cli, server, data, tmp_pat
     text = failed(r, 1)
     assert "no answer within 3 s" in text and "deadline" in text
     assert elapsed < 45
+    assert_no_secret(SECRET, server, tmp_path, texts=[text], auth_from=mark)
 
 
 def test_credentials_in_the_base_url_are_used_but_never_recorded(cli, server, data, tmp_path):
@@ -197,7 +199,7 @@ def test_max_cost_that_is_not_a_finite_number_is_refused(cli, server, data, tmp_
     before = dict(server.requests)
     r = ev(cli, data, server.url_for("ok"), tmp_path, "--max-cost", value, model=PRICED)
     text = failed(r, 2)
-    assert "--max-cost" in text
+    assert "--max-cost" in text and SECRET not in text
     assert server.requests == before
 
 
@@ -214,12 +216,15 @@ def test_suggested_cost_limit_is_accepted(cli, server, data, tmp_path):
 
 def test_reported_cost_over_the_limit_is_a_warning(cli, server, data, tmp_path):
     # the server claims 10M prompt tokens per answer: far over the estimate and the limit
+    mark = len(server.auth)
     r = ev(cli, data, server.url_for("huge_usage"), tmp_path, "--max-cost", "0.01", model=PRICED)
     assert r.returncode == 0, r.stderr
     assert "warning:" in r.stdout and "over the limit max_cost_usd=$0.01" in r.stdout
     j = ev(cli, data, server.url_for("huge_usage"), tmp_path / "fresh", "--max-cost", "0.01",
            "--json", model=PRICED)
     assert "over the limit" in json.loads(j.stdout)["usage"]["cost_warning"]
+    assert_no_secret(SECRET, server, tmp_path, texts=[r.stdout, r.stderr, j.stdout],
+                     auth_from=mark)
 
 
 @pytest.mark.parametrize("where", ["file", "/proc/version/x"])
