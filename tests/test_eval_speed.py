@@ -147,8 +147,8 @@ def test_bf16_margins_are_rechecked_in_fp32(tiny, monkeypatch):
     real_score = scoring_mod.LabelScorer.score
     noise = 0.9 * BF16_RECHECK_MARGIN
 
-    def perturbed(self, prompts, on_batch=None):
-        out = real_score(self, prompts, on_batch)
+    def perturbed(self, prompts, on_batch=None, **kw):
+        out = real_score(self, prompts, on_batch, **kw)
         if self.options.bf16:                     # push every margin towards the wrong label
             for s in out:
                 j = max(range(len(s.total)), key=lambda k: s.total[k])

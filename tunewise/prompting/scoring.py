@@ -34,6 +34,7 @@ position ids skip it, so a padded row scores exactly like the same row alone.
 from __future__ import annotations
 
 import copy
+import math
 import weakref
 from dataclasses import dataclass
 from typing import Callable, Sequence
@@ -41,6 +42,11 @@ from typing import Callable, Sequence
 import torch
 
 from tunewise.models.compat import cache_kwarg, causal_lm
+from tunewise.prompting.answer_tree import AnswerTree
+
+#: positions whose full-vocabulary logits exist at once when scoring answer tokens (fp32:
+#: 1,024 x 49,152 x 4 bytes = 200 MB for SmolLM2)
+HEAD_POSITIONS = 1024
 
 
 @dataclass
@@ -155,6 +161,7 @@ class LabelScorer:
         if mode not in ("tree", "repeat"):
             raise ValueError(f"unknown scoring mode {mode!r}")
         self.mode = mode
+        self._tree = AnswerTree.build(self.answers)
         self._float_mask = impl == "eager"  # eager adds the mask; sdpa takes booleans
         try:
             self.device = next(model.parameters()).device
@@ -189,13 +196,16 @@ class LabelScorer:
 
     # -- scoring -----------------------------------------------------------------------------
     def score(self, prompts: Sequence[Sequence[int]],
-              on_batch: Callable[[int], None] | None = None) -> list[LabelScores]:
-        """Score every answer after every prompt; ``on_batch(n)`` is called after each batch."""
+              on_batch: Callable[[int], None] | None = None, *,
+              only: Sequence[Sequence[int]] | None = None) -> list[LabelScores]:
+        """Score every answer after every prompt; ``on_batch(n)`` is called after each batch.
+        ``only[i]``: score just these answers (indices) after ``prompts[i]``, the others come
+        back NaN (prompts with the same subset share batches; every one shares the prefix)."""
         self._run_body = bf16_body(self.body) if self._bf16 else self.body
         with torch.inference_mode():
-            return self._score(prompts, on_batch)
+            return self._score(prompts, on_batch, only)
 
-    def _score(self, prompts, on_batch) -> list[LabelScores]:
+    def _score(self, prompts, on_batch, only=None) -> list[LabelScores]:
         if not prompts:
             return []
         if any(len(p) == 0 for p in prompts):
@@ -204,19 +214,39 @@ class LabelScorer:
         # keep at least one token per prompt outside the prefix: its position scores token 1
         n_prefix = min(common_prefix_len(prompts), min(len(p) for p in prompts) - 1) \
             if opts.prefix_cache else 0
-        order = sorted(range(len(prompts)), key=lambda i: len(prompts[i]) - n_prefix)
         results: list[LabelScores | None] = [None] * len(prompts)
         prefix_kv = self._prefix(prompts[0][:n_prefix])
+        groups: dict[tuple | None, list[int]] = {}
+        for i in range(len(prompts)):
+            groups.setdefault(None if only is None else tuple(sorted(set(only[i]))), []).append(i)
         bs = max(1, int(opts.batch_size))
-        for start in range(0, len(order), bs):
-            idx = order[start:start + bs]
-            rows = [list(prompts[i][n_prefix:]) for i in idx]
-            fn = self._score_batch_tree if self.mode == "tree" else self._score_batch
-            for i, s in zip(idx, fn(rows, n_prefix, prefix_kv)):
-                results[i] = s
-            if on_batch:
-                on_batch(len(idx))
+        for subset, members in groups.items():
+            scorer = self if subset is None else self._restricted(subset)
+            fn = scorer._score_batch_tree if self.mode == "tree" else scorer._score_batch
+            order = sorted(members, key=lambda i: len(prompts[i]))
+            for start in range(0, len(order), bs):
+                idx = order[start:start + bs]
+                rows = [list(prompts[i][n_prefix:]) for i in idx]
+                for i, s in zip(idx, fn(rows, n_prefix, prefix_kv)):
+                    results[i] = s if subset is None else self._widen(s, subset)
+                if on_batch:
+                    on_batch(len(idx))
         return results  # type: ignore[return-value]
+
+    def _restricted(self, subset: Sequence[int]) -> "LabelScorer":
+        """This scorer (same body, options, bf16 copy) for the answers ``subset`` only."""
+        if not subset:
+            raise ValueError("an empty answer subset")
+        sub = copy.copy(self)
+        sub.answers = [self.answers[j] for j in subset]
+        sub._tree = AnswerTree.build(sub.answers)
+        return sub
+
+    def _widen(self, s: LabelScores, subset: Sequence[int]) -> LabelScores:
+        total, norm = [math.nan] * len(self.answers), [math.nan] * len(self.answers)
+        for k, j in enumerate(subset):
+            total[j], norm[j] = s.total[k], s.per_token[k]
+        return LabelScores(total=total, per_token=norm)
 
     def _batch_inputs(self, rows, n_prefix, prefix_kv):
         dev, B = self.device, len(rows)
@@ -238,34 +268,23 @@ class LabelScorer:
 
     def _score_batch_tree(self, rows: list[list[int]], n_prefix: int,
                           prefix_kv) -> list[LabelScores]:
-        """One pass: suffix + every label's answer tokens, with a tree attention mask."""
-        dev, B = self.device, len(rows)
+        """One pass: the suffix + the answer tree's nodes (``answer_tree``), with a tree mask."""
+        dev, B, tree = self.device, len(rows), self._tree
         lens, width, ids, cache = self._batch_inputs(rows, n_prefix, prefix_kv)
-        # label tokens fed after the suffix: a[:-1] of each label (a[0] is scored from the
-        # suffix's last position); owner[k] = label of fed token k, step[k] = its index
-        feed, owner, step, target = [], [], [], []
-        for j, a in enumerate(self.answers):
-            for t in range(len(a) - 1):
-                feed.append(a[t])
-                owner.append(j)
-                step.append(t)
-                target.append(a[t + 1])
-        T = len(feed)
-        Q = width + T
-        if T:
-            ids = torch.cat([ids, torch.tensor(feed, device=dev)[None].expand(B, -1)], 1)
-        step_t = torch.tensor(step, dtype=torch.long, device=dev)
-        owner_t = torch.tensor(owner, dtype=torch.long, device=dev)
+        N = tree.n_nodes
+        Q = width + N
+        if N:
+            ids = torch.cat([ids, torch.tensor(tree.tokens, device=dev)[None].expand(B, -1)], 1)
+        depth = torch.tensor(tree.depth, dtype=torch.long, device=dev)
         pos = torch.cat([(n_prefix + torch.arange(width, device=dev))[None].expand(B, -1),
-                         n_prefix + lens[:, None] + step_t[None]], 1)
+                         n_prefix + lens[:, None] + depth[None]], 1)
         # mask (B, 1, Q, n_prefix + Q): True = may attend
         q_idx = torch.arange(width, device=dev)
         real = q_idx[None] < lens[:, None]                                   # (B, width)
         suf_suf = (q_idx[None, :, None] >= q_idx[None, None, :]) & real[:, None, :]
-        lab_suf = real[:, None, :].expand(B, T, width)
-        lab_lab = (owner_t[:, None] == owner_t[None, :]) & (step_t[None, :] <= step_t[:, None])
-        top = torch.cat([suf_suf, torch.zeros(B, width, T, dtype=torch.bool, device=dev)], 2)
-        bottom = torch.cat([lab_suf, lab_lab[None].expand(B, -1, -1)], 2)
+        node_suf = real[:, None, :].expand(B, N, width)
+        top = torch.cat([suf_suf, torch.zeros(B, width, N, dtype=torch.bool, device=dev)], 2)
+        bottom = torch.cat([node_suf, tree.sees.to(dev)[None].expand(B, -1, -1)], 2)
         mask = torch.cat([top, bottom], 1)
         if n_prefix:
             mask = torch.cat([torch.ones(B, Q, n_prefix, dtype=torch.bool, device=dev), mask], 2)
@@ -276,14 +295,29 @@ class LabelScorer:
 
         hidden = self._body(ids, mask, pos, cache)                           # (B, Q, H)
         last = hidden[torch.arange(B, device=dev), lens - 1]
-        first_ids = torch.tensor([a[0] for a in self.answers], device=dev)
+        first_ids = torch.tensor(tree.first, device=dev)
         total = self._logprobs(last)[:, first_ids].clone()                   # (B, L)
-        if T:
-            lp = self._logprobs(hidden[:, width:])                           # (B, T, V)
-            tok_lp = lp.gather(2, torch.tensor(target, device=dev)[None, :, None]
-                               .expand(B, -1, 1))[..., 0]                    # (B, T)
-            total.index_add_(1, owner_t, tok_lp)
+        if N:
+            pair_lp = self._pair_logprobs(hidden[:, width:])                 # (B, P)
+            step_pair = torch.tensor(tree.step_pair, dtype=torch.long, device=dev)
+            total.index_add_(1, torch.tensor(tree.step_answer, dtype=torch.long, device=dev),
+                             pair_lp[:, step_pair])
         return self._results(total)
+
+    def _pair_logprobs(self, nodes: torch.Tensor) -> torch.Tensor:
+        """(B, P) log-probs of the tree's scored pairs from the nodes' hidden states (B, N, H).
+        The head's full-vocabulary logits exist for ``HEAD_POSITIONS`` positions at a time
+        (32 rows x 220 nodes at once would be 1.4 GB of fp32 logits)."""
+        tree, dev = self._tree, nodes.device
+        node = torch.tensor(tree.pair_node, dtype=torch.long, device=dev)
+        token = torch.tensor(tree.pair_token, dtype=torch.long, device=dev)
+        step = max(1, HEAD_POSITIONS // nodes.shape[1])
+        out = []
+        for b in range(0, nodes.shape[0], step):
+            logits = self.head(nodes[b:b + step].float()).float()            # (b, N, V)
+            lse = torch.logsumexp(logits, dim=-1)                            # (b, N)
+            out.append(logits[:, node, token] - lse[:, node])
+        return torch.cat(out, 0)
 
     def _score_batch(self, rows: list[list[int]], n_prefix: int, prefix_kv) -> list[LabelScores]:
         """Two passes: the suffix, then every label's answer tokens on the repeated cache."""
