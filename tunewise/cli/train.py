@@ -17,6 +17,8 @@ _CHOICES = {"method": METHODS, "optimizer": OPTIMIZERS, "scheduler": SCHEDULERS,
             "precision": PRECISIONS, "quantize": QUANTIZE,
             **{k: SWITCHES for k in ("gradient_checkpointing", "gap_dropout", "frozen_bf16",
                                      "eager_attention")}}
+#: number fields that also take "auto"
+AUTO_FIELDS = ("epochs", "batch_size", "max_length")
 #: fields that are not a --flag of their own (--model is a plain option; lora is flattened)
 _NOT_FLAGS = ("model", "lora")
 
@@ -24,7 +26,7 @@ _NOT_FLAGS = ("model", "lora")
 def _settings() -> list[tuple[str, str, object]]:
     """(flag, config key, click type) for every TrainConfig field, generated from the dataclass:
     a new field is a new flag with no edit here. ``lora.r`` is ``--lora-r``; a bool field is
-    ``--name/--no-name``; ``epochs`` takes a number or "auto"; a list takes "a,b,c"."""
+    ``--name/--no-name``; ``AUTO_FIELDS`` take a number or "auto"; a list takes "a,b,c"."""
     import dataclasses
     out = []
     for cls, prefix in ((TrainConfig, ""), (LoraConfig, "lora_")):
@@ -35,7 +37,7 @@ def _settings() -> list[tuple[str, str, object]]:
             default = getattr(cls(), f.name)
             if f.name in _CHOICES and not prefix:
                 typ = click.Choice(list(_CHOICES[f.name]), case_sensitive=False)
-            elif key in ("epochs", "batch_size") or isinstance(default, (list, str)):
+            elif key in AUTO_FIELDS or isinstance(default, (list, str)):
                 typ = str
             else:
                 typ = type(default)

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence, Union
 
-from tunewise import typed_config as tc
+from tunewise import knobs, typed_config as tc
 from tunewise.comparison.config_validate import (  # noqa: F401  (the names compare uses)
     DEMO_NAMES, FT_METHODS, PREDICT_METHODS, SELECTIONS, per_size_keys, problems)
 from tunewise.errors import ConfigError
@@ -170,6 +170,12 @@ class FineTuneConfig:
     #: from each size's own examples, and only from min_val_carve (128) on: below, the size is
     #: trained on in full for the fixed budget and the last epoch is kept
     max_val: int = 200
+    #: classification with the default prompt: the fine-tuning prompt lists the labels only up
+    #: to this many (null: always). A fine-tuned model learns the labels from its examples and
+    #: still chooses among exactly these; above it the list costs its tokens at every training
+    #: step and every served request (77 intents: ~330 of ~345 prompt tokens). The prompting
+    #: arms always list them. A template or preset of your own is used as written
+    label_list_max: int | None = 20
     #: not a setting: the typed TrainConfig that ``config`` + ``method`` + ``max_val`` make
     #: (built and checked by ``load_config``; what the fine-tuning arms train with)
     train: TrainConfig | None = field(default=None, init=False, repr=False, compare=False)
@@ -254,6 +260,15 @@ class CompareConfig:
         return p if os.path.isabs(p) else os.path.normpath(os.path.join(self.base_dir, p))
 
 
+#: how compare's fix texts name a setting (``tunewise.knobs``): a training setting of the
+#: fine-tuning arms is ``arms.fine_tune.config.<field>`` (epochs and the validation cap have
+#: their own fields); the prompting arms' method and shots
+KNOBS = knobs.config_style({"method": "model.method", "shots": "arms.k_shot",
+                            "epochs": "arms.fine_tune.epochs",
+                            "max_eval_examples": "arms.fine_tune.max_val"},
+                           prefix="arms.fine_tune.config.")
+
+
 def _per_size(spec, size, default):
     if spec is None:
         return default
@@ -297,12 +312,14 @@ def load_config(config: str | os.PathLike | dict | CompareConfig, *,
 
 
 def _train_config(cfg: CompareConfig, found: list[str]) -> TrainConfig | None:
-    """The TrainConfig of the fine-tuning arms: ``max_eval_examples`` = ``max_val`` unless the
-    training config sets it, then the training config (a mapping or a YAML path), then
-    ``method``. Its problems are named ``arms.fine_tune.config...``."""
+    """The TrainConfig of the fine-tuning arms: ``max_eval_examples`` = ``max_val`` and
+    ``max_length`` auto (the longest example, up to the model's context) unless the training
+    config sets them, then the training config (a mapping or a YAML path), then ``method``. Its
+    problems are named ``arms.fine_tune.config...``."""
     from tunewise.training.config import load_config as load_train
     ft = cfg.arms.fine_tune
-    base = TrainConfig(max_eval_examples=ft.max_val)
+    # compare knows every example: the sequence length follows the data (max_length auto)
+    base = TrainConfig(max_eval_examples=ft.max_val, max_length=0)
     method = {"method": ft.method} if ft.method in FT_METHODS else {}   # else reported already
     try:
         if isinstance(ft.config, str):     # a training YAML (its problems name its lines)

@@ -201,6 +201,8 @@ def _fine_tune(ft, p: list[str]) -> None:
     _per_size(ft.seeds, f"{where}.seeds", "number of seeds", p, 1)
     _per_size(ft.epochs, f"{where}.epochs", "epochs", p, 1)
     _check(ft.max_val >= 1, p, f"{where}.max_val: expected a positive integer, got {ft.max_val!r}")
+    _check(ft.label_list_max is None or ft.label_list_max >= 0, p,
+           f"{where}.label_list_max: expected an integer >= 0 or null, got {ft.label_list_max!r}")
 
 
 def _paths(cfg, p: list[str]) -> None:

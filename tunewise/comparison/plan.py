@@ -149,6 +149,8 @@ def _fine_tuning(ctx: PlanContext, sizes: list[int]) -> list[PlannedArm]:
     # has the whole curve
     pairs = sorted((s, size) for size in sizes
                    for s in range(ft.seeds_for("all" if size == len(train) else size)))
+    # the prompt a fine-tune is trained and prompted with: with many labels, no label list
+    task = ctx.task.for_fine_tuning(ft.label_list_max)
     arms = []
     for s, size in pairs:
         name = f"finetune-n{size}-s{s}"
@@ -156,7 +158,7 @@ def _fine_tuning(ctx: PlanContext, sizes: list[int]) -> list[PlannedArm]:
         # what the training run depends on (the test sample is added for the arm's cache key
         # only, so a new test sample re-predicts without retraining); validation is carved
         # from the size's own examples (or none below min_val_carve)
-        inputs = {"arm": "finetune", "task": ctx.task.to_config(), "size": size, "seed": s,
+        inputs = {"arm": "finetune", "task": task.to_config(), "size": size, "seed": s,
                   "data_seed": cfg.seed, "train": ctx.train_fp, "max_val": ft.max_val,
                   "selection": "by-size-v2", "model": m.name, "method": ft.method,
                   "config": conf, "epochs": epochs, "bf16": ctx.bf16}
@@ -167,7 +169,7 @@ def _fine_tuning(ctx: PlanContext, sizes: list[int]) -> list[PlannedArm]:
             run_settings["epochs"] = epochs
         overrides = ft.train.merged(run_settings)
         subset = datasets.stratified_order(train, seed=cfg.seed * 1000 + s)[:size]
-        training = Training(subset, ctx.task, overrides, inputs_hash=fingerprint(inputs),
+        training = Training(subset, task, overrides, inputs_hash=fingerprint(inputs),
                             say=ctx.say, progress=ctx.progress)
         arm = FineTunedArm(ctx.out / "runs" / name, training=training, merge=True, name=name,
                            batch_size=m.batch_size, bf16=ctx.bf16, memo=False)

@@ -6,7 +6,9 @@
 4. arms, each cached in OUT/arms/<name>.json as soon as it finishes (a rerun reuses them):
    majority baseline -> classical -> zero-shot -> k-shot -> remote models -> fine-tuning at
    every training size and seed (stratified, seeded, nested subsets of the training split); the
-   remote arms' estimated cost is checked against ``max_cost_usd`` before any arm runs;
+   remote arms' estimated cost is checked against ``max_cost_usd`` before any arm runs; an arm
+   that raises a typed error is recorded as failed (``failed_arms``: reason and fix, named in
+   compare's settings) and the others still run (a rerun tries it again);
 5. findings on the SAME test examples: metrics with bootstrap CIs, learning curve, paired tests,
    crossover, prompt worth; cost and break-even; a recommendation that follows from them;
 6. results.json, report.md, report.html.
@@ -21,11 +23,12 @@ from typing import Any, Callable
 
 from tunewise.comparison import analysis, costing, datasets, findings, remote_arms
 from tunewise.comparison.cache import ArmCache, examples_fingerprint
-from tunewise.comparison.config import CompareConfig, load_config
+from tunewise.comparison.config import KNOBS, CompareConfig, load_config
 from tunewise.comparison.outputs import check_compare_outputs, predictions_path
 from tunewise.comparison.plan import PlanContext, PlannedArm, plan_arms, training_sizes
 from tunewise.comparison.results import build_results, write_outputs  # noqa: F401 (API)
-from tunewise.errors import UsageError
+from tunewise.errors import OutputError, TunewiseError, UsageError
+from tunewise.knobs import knob_style
 
 #: ArmResult.kind -> the ``kind`` of a results.json arm (``tunewise.comparison.schema.Arm``)
 RECORD_KINDS = {"finetuned": "finetune"}
@@ -82,6 +85,8 @@ def compare(config: str | os.PathLike | dict | CompareConfig, *, out: str | os.P
             + (f"; no price for {', '.join(est['unpriced'])}" if est["unpriced"] else ""))
     s.warnings += remote_arms.retirement_notes(cfg)
     raws = runner.run_all(planned)
+    if runner.failed:
+        s.warnings.append(failures_warning(runner.failed))
     over = remote_arms.over_limit_warning(raws, cfg.max_cost_usd,
                                           est["total_usd"] if est["arms"] else None)
     if over:
@@ -98,6 +103,7 @@ def compare(config: str | os.PathLike | dict | CompareConfig, *, out: str | os.P
                                   batch_size=cfg.model.batch_size, say=say)
     results = build_results(cfg, s.task, s.splits, s.test, s.golds, raws, s.metric, s.head,
                             s.warnings, plan_sizes=sizes, token_rate=rate)
+    results["failed_arms"] = runner.failed
     results["timing"] = {"total_seconds": time.perf_counter() - t_start,
                          "arms_seconds": {r["name"]: r.get("seconds") for r in raws}}
     results["files"] = {**{k: os.path.relpath(v, out) for k, v in s.splits.files.items()},
@@ -193,6 +199,28 @@ class _OutOfTime(Exception):
     pass
 
 
+class _ArmFailed(Exception):
+    def __init__(self, record: dict):
+        super().__init__(record["reason"])
+        self.record = record
+
+
+def failure_record(p: PlannedArm, e: TunewiseError) -> dict:
+    """results.json's record of an arm that could not run: a typed error inside it (a training
+    example too long for a fixed max_length, an unreachable server, a model that cannot load)
+    ends that arm only; the comparison covers the others, and this says why and what to do."""
+    kind = getattr(p.arm, "kind", "")
+    return {"name": p.name, "kind": RECORD_KINDS.get(kind, kind), "status": "failed",
+            "error": type(e).__name__, "reason": e.message, "fix": e.fix,
+            "exit_code": e.exit_code}
+
+
+def failures_warning(failed: list[dict]) -> str:
+    return (f"{len(failed)} arm(s) could not run and are left out of the comparison: "
+            + "; ".join(f"{f['name']} ({f['reason'].splitlines()[0][:160]})" for f in failed)
+            + " (results.json failed_arms: the reasons and fixes)")
+
+
 @dataclass
 class ArmRunner:
     """Runs planned arms in order: a cached result is reused; past the deadline no new arm
@@ -208,6 +236,8 @@ class ArmRunner:
     on_arm_done: Callable[[str, bool], None] | None = None
     progress: bool = True
     skipped: list = field(default_factory=list)
+    #: arms that could not run: ``failure_record``s (results.json ``failed_arms``)
+    failed: list = field(default_factory=list)
 
     def inputs(self, p: PlannedArm) -> dict:
         """The cache key inputs of ``p``: its own inputs, the test sample and the task."""
@@ -223,10 +253,16 @@ class ArmRunner:
             if self.skipped:
                 self.skipped.append(p.name)
                 continue
+            label = f"[{i}/{len(planned)}] {p.name}"
             try:
-                raws.append(self.run(f"[{i}/{len(planned)}] {p.name}", p, self.inputs(p)))
+                raws.append(self.run(label, p, self.inputs(p)))
             except _OutOfTime:
                 self.skipped.append(p.name)
+            except _ArmFailed as f:
+                self.failed.append(f.record)
+                self.say(f"{label}: failed: {f.record['reason']}"
+                         + (f" (fix: {f.record['fix']})" if f.record.get("fix") else "")
+                         + "; the other arms go on")
         return raws
 
     def run(self, label: str, p: PlannedArm, inputs: dict) -> dict:
@@ -239,7 +275,13 @@ class ArmRunner:
             raise _OutOfTime
         self.say(f"{label}: running")
         t0 = time.perf_counter()
-        result = p.arm.predict(self.task, self.test, progress=self.progress)
+        try:
+            with knob_style(KNOBS):        # fix texts name compare's settings
+                result = p.arm.predict(self.task, self.test, progress=self.progress)
+        except OutputError:                # nothing else could be written either
+            raise
+        except TunewiseError as e:         # this arm cannot run; the others still can
+            raise _ArmFailed(failure_record(p, e)) from e
         from tunewise.evaluation.predictions import write_predictions
         write_predictions(predictions_path(self.out, p.name), self.task, self.test,
                           result.predictions, header={"arm": p.name, "model": result.model,

@@ -245,6 +245,19 @@ class CascadeSection(TypedDict, total=False):
     skipped: list[str]                #: pairs or arms left out, and why
 
 
+class FailedArm(TypedDict, total=False):
+    """An arm that could not run: a typed error inside it ended that arm only (the others ran).
+    It is not in ``arms``, and a rerun of the same compare tries it again."""
+
+    name: str                         #: the arm's name, as it would be in ``arms``
+    kind: str                         #: one of ``ARM_KINDS``
+    status: Literal["failed"]
+    error: str                        #: the error's type, e.g. "TrainingError", "RemoteError"
+    reason: str                       #: the error message
+    fix: str | None                   #: what to change, in compare's settings
+    exit_code: int                    #: the exit status the error has on its own (1 or 2)
+
+
 class Results(TypedDict, total=False):
     schema_version: int               #: SCHEMA_VERSION (required)
     tunewise_version: str
@@ -266,6 +279,7 @@ class Results(TypedDict, total=False):
     cascade: CascadeSection           #: the cheap -> expensive cascades (classification)
     recommendation: Recommendation    #: (required)
     warnings: list[str]               #: shown in the report, e.g. "labels imbalanced: ..."
+    failed_arms: list[FailedArm]      #: arms that could not run (the report lists them)
     timing: dict                      #: {"total_seconds": float, ...}
     files: dict[str, str]             #: other files compare wrote, relative to results.json
 

@@ -66,6 +66,18 @@ def context_length(config) -> int:
     return 2048
 
 
+def model_context_length(name: str | None = None) -> int:
+    """The context length of model ``name`` from its config alone (no weights loaded)."""
+    from transformers import AutoConfig
+    display, path = resolve(name)
+    try:
+        return context_length(AutoConfig.from_pretrained(path))
+    except (OSError, ValueError) as e:
+        raise ModelError(f"cannot read the config of {display!r}: {_first_line(e)}",
+                         fix="check the name; without internet only local folders and cached "
+                             "hub models work") from None
+
+
 def _quiet_transformers():
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     try:

@@ -158,7 +158,19 @@ def _arms_table(results: dict) -> list[Block]:
         rows.append(row)
     numeric = [False, False, True, True, True] + ([True] if extra else []) + [True]
     return [Heading("Every arm on the test split"),
-            Table(headers, rows, numeric)]
+            Table(headers, rows, numeric), *_failed_arms(results)]
+
+
+def _failed_arms(results: dict) -> list[Block]:
+    """The arms that could not run (``failed_arms``): why, and what to change."""
+    failed = results.get("failed_arms") or []
+    if not failed:
+        return []
+    rows = [[f.get("name", ""), f.get("kind", ""), f.get("reason", ""), f.get("fix") or ""]
+            for f in failed]
+    return [Heading("Arms that could not run", 3),
+            Table(["arm", "kind", "reason", "fix"], rows, [False] * 4,
+                  caption="left out of every comparison above; a rerun tries them again")]
 
 
 def _crossover(results: dict) -> list[Block]:

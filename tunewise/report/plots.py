@@ -72,6 +72,14 @@ def _metric_value(arm: dict, metric: str) -> tuple[float | None, list | None]:
     return m.get("value"), m.get("ci")
 
 
+def _yerr(value: float, lo: float, hi: float) -> list[list[float]]:
+    """Error-bar lengths below and above ``value`` for the interval [lo, hi]. A percentile
+    bootstrap interval need not contain the point estimate (macro-F1 over 77 classes on 31
+    examples: 0.186 [0.078, 0.163], resamples miss classes), and matplotlib refuses a negative
+    length: the bar then ends at the point."""
+    return [[max(0.0, value - lo)], [max(0.0, hi - value)]]
+
+
 def _arm_color(arm: dict, prompt_index: dict[str, int]) -> str:
     if arm.get("kind") in ("prompt", "remote"):
         i = prompt_index.setdefault(arm["name"], len(prompt_index))
@@ -110,7 +118,7 @@ def learning_curve_svg(results: dict) -> str | None:
                             label="fine-tuned 95% CI")
         ax.plot(xs, ys, color=FT_COLOR, lw=2.4, marker="o", label="fine-tuned (mean over seeds)")
         if len(xs) == 1 and los[0] is not None and his[0] is not None:  # no band from one point
-            ax.errorbar(xs, ys, yerr=[[ys[0] - los[0]], [his[0] - ys[0]]], color=FT_COLOR,
+            ax.errorbar(xs, ys, yerr=_yerr(ys[0], los[0], his[0]), color=FT_COLOR,
                         capsize=6, lw=2)
         spread_label = "seeds (each dot; bar: min to max)"
         for p in curve:
@@ -275,7 +283,7 @@ def cascade_svg(sec: dict | None, metric: str) -> str | None:
     if best.get("usd_per_1k_requests") is not None:
         lo, hi = best["ci"]
         ax.errorbar([best["usd_per_1k_requests"]], [best["value"]],
-                    yerr=[[best["value"] - lo], [hi - best["value"]]], fmt="*", ms=14,
+                    yerr=_yerr(best["value"], lo, hi), fmt="*", ms=14,
                     color="#d62728", capsize=4, zorder=5,
                     label=_tex(f"best cascade, cross-fitted ({100 * best['share_escalated']:.0f}"
                                "% escalated)"))

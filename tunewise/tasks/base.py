@@ -163,6 +163,12 @@ class Task(ABC):
     def to_config(self) -> dict:
         return {"kind": self.kind, "template": self.template.to_dict()}
 
+    def for_fine_tuning(self, label_list_max: int | None) -> "Task":
+        """The task a fine-tuned model is trained, and then prompted, with (``tunewise compare``'s
+        fine-tuning arms): this one, unless a kind leaves out of its fine-tuning prompt what the
+        model learns from the examples anyway (classification: the label list)."""
+        return self
+
     # -- what prompting, evaluation and comparison ask of a task (no ``kind ==`` there) ------
     #: label scoring (log-likelihood of each answer of a closed set) applies
     can_score_labels: bool = False

@@ -16,6 +16,11 @@ SENTIMENT_PRESET = PromptTemplate(
 )
 
 
+#: the default instruction without its label list: the fine-tuning prompt with many labels
+#: (``ClassificationTask.for_fine_tuning``)
+UNLISTED_TEMPLATE = PromptTemplate(system="Classify the text.", user="{input}")
+
+
 class ClassificationTask(Task):
     kind = "classification"
     headline_metric = "macro_f1"
@@ -74,6 +79,23 @@ class ClassificationTask(Task):
     def to_config(self) -> dict:
         return {**super().to_config(), "labels": self.labels,
                 "headline_metric": self.headline_metric}
+
+    def for_fine_tuning(self, label_list_max: int | None) -> "ClassificationTask":
+        """With more than ``label_list_max`` labels (None: never) and the default prompt, the same
+        task whose instruction does not list the labels (``UNLISTED_TEMPLATE``).
+
+        Why: a zero- or k-shot prompt must name the labels (the model knows no other way), but a
+        fine-tuned model learns them from its training examples, and the model is still asked to
+        choose among exactly these labels (label scoring). A long list costs its tokens at every
+        training step and every request the fine-tune serves: 77 intents are ~330 of a ~345-token
+        prompt, 20x the text being classified. A template of your own (or a preset) is used as
+        written: it may say more than the list, and it is your prompt.
+        """
+        if label_list_max is None or len(self.labels) <= label_list_max \
+                or self.template != self.default_template():
+            return self
+        return ClassificationTask(self.labels, UNLISTED_TEMPLATE,
+                                  headline_metric=self.headline_metric)
 
     # -- Task members for prompting / evaluation / comparison --------------------------------
     can_score_labels = True

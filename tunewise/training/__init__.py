@@ -288,6 +288,7 @@ def show_mask(data: Any, *, model: str | None = None, task: Any = None, index: i
     tok = load_tokenizer(model or TrainConfig().model)
     enc = encode_example(the_task, tok, examples[index], index=index)
     text = render_mask(tok, enc, markup=markup)
-    if max_length is not None and len(enc) > max_length:
+    limit = int(max_length) if str(max_length).strip().isdigit() else 0   # "auto": no limit
+    if 0 < limit < len(enc):
         text += f"\nthis example ({len(enc)} tokens) does not fit max_length={max_length}"
     return text

@@ -6,9 +6,11 @@ generation use at evaluation time. The training sequence is ``prompt + answer + 
 are -100 (ignored by the loss) on every prompt token (system, shots, user turns, the
 ``<|im_start|>assistant`` header) and on padding, so the loss covers the answer only.
 
-Nothing is truncated silently: an example whose prompt + answer does not fit in ``max_length`` is a
+Nothing is truncated: an example whose prompt + answer does not fit in a fixed ``max_length`` is a
 TrainingError naming its file:line (a truncated answer would otherwise train on nothing, or give a
-NaN loss when every label is masked).
+NaN loss when every label is masked). With ``max_length`` "auto" (compare's default) the data
+decides: every example that fits the model's context is trained on, and one that does not is
+left out with a log line (``encode_within``).
 
 Batches are length-grouped: each epoch the examples are shuffled (seeded), cut into mega-batches of
 ``batch_size * group_factor`` examples, sorted by length inside each mega-batch, cut into batches,
@@ -19,7 +21,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Callable, Sequence
 
 from tunewise.data.records import Example
 from tunewise.errors import TrainingError
@@ -62,7 +64,9 @@ def encode_example(task, tokenizer, ex: Example, *, index: int = 0) -> Encoded:
 
 def encode_examples(task, tokenizer, examples: Sequence[Example], *, max_length: int,
                     what: str = "training") -> list[Encoded]:
-    """Encode every example; every one that does not fit ``max_length`` is reported at once."""
+    """Encode every example; every one that does not fit ``max_length`` is reported at once
+    (the fix names the setting as the command running it does: ``tunewise.knobs``)."""
+    from tunewise.knobs import knob
     encoded, too_long = [], []
     for i, ex in enumerate(examples):
         enc = encode_example(task, tokenizer, ex, index=i)
@@ -71,15 +75,48 @@ def encode_examples(task, tokenizer, examples: Sequence[Example], *, max_length:
         encoded.append(enc)
     if too_long:
         longest = max(len(e) for e in too_long)
-        lines = [f"{e.where}: {len(e)} tokens (prompt {len(e) - e.n_trained} + answer "
-                 f"{e.n_trained})" for e in too_long[:20]]
-        more = f"\n  ... and {len(too_long) - 20} more" if len(too_long) > 20 else ""
         raise TrainingError(
             f"{len(too_long)} {what} example(s) are longer than max_length={max_length} tokens; "
-            f"their answers would be truncated away:\n  " + "\n  ".join(lines) + more,
-            fix=f"raise max_length to at least {longest} (--max-length {longest}), or shorten or "
-                f"remove those examples (`tunewise data clean`)")
+            f"their answers would be truncated away:\n  " + _where_list(too_long),
+            fix=f"raise max_length to at least {longest} ({knob('max_length', longest)}), or "
+                f"let the data decide ({knob('max_length', 'auto')}), or shorten or remove those "
+                "examples (`tunewise data clean`)")
     return encoded
+
+
+def _where_list(encs: Sequence[Encoded], limit: int = 20) -> str:
+    lines = [f"{e.where}: {len(e)} tokens (prompt {len(e) - e.n_trained} + answer "
+             f"{e.n_trained})" for e in encs[:limit]]
+    more = f"\n  ... and {len(encs) - limit} more" if len(encs) > limit else ""
+    return "\n  ".join(lines) + more
+
+
+def encode_within(task, tokenizer, examples: Sequence[Example], *, max_length: int,
+                  context: Callable[[], int], what: str = "training",
+                  say: Callable[[str], None] = lambda m: None) -> tuple[list[Encoded], list]:
+    """Encode ``examples`` for training: (encodings, the examples they came from).
+
+    ``max_length`` > 0 is a fixed limit (``encode_examples``: a longer example is an error).
+    ``max_length`` 0 ("auto") lets the data decide: every example that fits ``context()`` (the
+    model's context length) is kept however long it is, so the sequences are as long as the
+    longest example and no longer; one that does not fit could only be truncated (training on a
+    cut answer, or on nothing), so it is left out, and named through ``say``.
+    """
+    if max_length:
+        return encode_examples(task, tokenizer, examples, max_length=max_length,
+                               what=what), list(examples)
+    limit = int(context())
+    encoded = [encode_example(task, tokenizer, ex, index=i) for i, ex in enumerate(examples)]
+    kept = [e for e in encoded if len(e) <= limit]
+    if len(kept) < len(encoded):
+        out = [e for e in encoded if len(e) > limit]
+        say(f"left out {len(out)} of {len(encoded)} {what} example(s) longer than the model's "
+            f"context of {limit} tokens:\n  " + _where_list(out, 5))
+        if not kept:
+            raise TrainingError(f"every {what} example is longer than the model's context of "
+                                f"{limit} tokens", fix="shorten the inputs, or use a model with "
+                                "a longer context")
+    return kept, [examples[e.index] for e in kept]
 
 
 @dataclass

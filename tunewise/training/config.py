@@ -121,8 +121,10 @@ class TrainConfig:
     #: gradient-norm clipping threshold (0 = off)
     max_grad_norm: float = 1.0
     #: longest sequence in tokens (prompt + answer); a longer example is an error naming its
-    #: file:line (never truncated silently: that would cut the answer away)
-    max_length: int = 512
+    #: file:line (never truncated silently: that would cut the answer away). "auto" (or 0): the
+    #: data decides: every example that fits the model's context is trained on, however long,
+    #: and one that does not is left out with a log line (compare's default)
+    max_length: int = field(default=512, metadata=tc.shorthand(_auto_epochs))
     #: seed for data order, validation carving, adapter init and dropout
     seed: int = 0
     #: where to train: "auto" (a CUDA GPU if present, else Apple's MPS, else the CPU), "cpu",
@@ -236,9 +238,11 @@ class TrainConfig:
                      f"got {self.epochs}")
         if self.batch_size < 0:
             p.append(f"batch_size: must be >= 1, or auto, got {self.batch_size}")
+        if self.max_length < 0:
+            p.append(f"max_length: must be >= 1, or 0 / auto to follow the data, "
+                     f"got {self.max_length}")
         for name in ("min_examples_seen", "min_epochs", "max_epochs", "grad_accum",
-                     "max_length", "eval_batch_size", "keep_checkpoints", "log_every",
-                     "group_factor"):
+                     "eval_batch_size", "keep_checkpoints", "log_every", "group_factor"):
             if getattr(self, name) < 1:
                 p.append(f"{name}: must be >= 1, got {getattr(self, name)}")
         for name in ("patience", "checkpoint_every", "warmup_steps", "max_eval_examples",

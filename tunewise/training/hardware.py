@@ -14,6 +14,7 @@ message naming the knobs, never a traceback.
 from __future__ import annotations
 
 from tunewise.errors import TrainingError
+from tunewise.knobs import knob
 from tunewise.models import device as dev
 from tunewise.models.device import device_name
 
@@ -123,14 +124,15 @@ def process_device(spec: str, dist):
 
 def out_of_memory_error(exc: BaseException, device, micro: int, cfg) -> TrainingError:
     """An out-of-memory error in words, with the knobs that lower memory."""
-    knobs = [f"a smaller batch (--batch-size {max(1, cfg.effective_batch_size // 2)}, or "
-             "--batch-size auto to find the largest that fits)",
-             "--grad-accum 2 (same batch, half the memory per step)"]
+    half = max(1, cfg.effective_batch_size // 2)
+    knobs = [f"a smaller batch ({knob('batch_size', half)}, or {knob('batch_size', 'auto')} to "
+             "find the largest that fits)",
+             f"{knob('grad_accum', 2)} (same batch, half the memory per step)"]
     if cfg.gradient_checkpointing != "true":
-        knobs.append("--gradient-checkpointing true")
+        knobs.append(knob("gradient_checkpointing", "true"))
     if cfg.quantize == "none" and device.type == "cuda" and cfg.method == "lora":
-        knobs.append("--quantize 4bit (QLoRA)")
-    knobs.append(f"a shorter --max-length (now {cfg.max_length})")
+        knobs.append(f"{knob('quantize', '4bit')} (QLoRA)")
+    knobs.append(f"a shorter {knob('max_length')} (now {cfg.max_length or 'auto'})")
     first = str(exc).strip().splitlines()[0][:160] if str(exc).strip() else type(exc).__name__
     return TrainingError(f"out of memory on {device} with micro-batches of {micro} example(s): "
                          f"{first}", fix="try " + "; ".join(knobs))

@@ -32,10 +32,11 @@ import torch
 
 from tunewise.data.records import Example
 from tunewise.errors import TrainingError
+from tunewise.knobs import knob
 from tunewise.training import checkpoint as ckpt
 from tunewise import runs as rd
 from tunewise.training import distributed
-from tunewise.training.batching import (collate, encode_examples, length_grouped_batches,
+from tunewise.training.batching import (collate, encode_within, length_grouped_batches,
                                         split_batch, token_counts)
 from tunewise.training.config import TrainConfig
 from tunewise.training.hardware import TrainHardware
@@ -88,14 +89,14 @@ class Trainer:
 
     # -- 1. setup ---------------------------------------------------------------------------
     def setup_data(self, train_examples, val_examples) -> None:
-        """Encode both splits through the Task's prompts (a too-long example is an error)."""
-        from tunewise.models.load import load_tokenizer
+        """Encode both splits through the Task's prompts (too long: see ``encode_within``)."""
+        from tunewise.models.load import load_tokenizer, model_context_length as ctx_len
         cfg = self.cfg
         self.tokenizer = load_tokenizer(cfg.model)
-        self.train_enc = encode_examples(self.task, self.tokenizer, train_examples,
-                                         max_length=cfg.max_length)
-        val_enc = encode_examples(self.task, self.tokenizer, val_examples,
-                                  max_length=cfg.max_length, what="validation")
+        fit = dict(max_length=cfg.max_length, say=self.say, context=lambda: ctx_len(cfg.model))
+        self.train_enc, _ = encode_within(self.task, self.tokenizer, train_examples, **fit)
+        val_enc, val_examples = encode_within(self.task, self.tokenizer, val_examples,
+                                              what="validation", **fit)
         if cfg.max_eval_examples and len(val_examples) > cfg.max_eval_examples:
             val_examples = list(val_examples)[:cfg.max_eval_examples]
             val_enc = val_enc[:cfg.max_eval_examples]
@@ -239,8 +240,9 @@ class Trainer:
             if st.step % cfg.log_every == 0 or st.batch == len(batches):
                 self.log_train_row(tps)
             if not math.isfinite(loss_value):
-                raise TrainingError(f"the training loss became {loss_value} at step {st.step}",
-                                    fix="lower the learning rate (--lr) or use --precision fp32")
+                raise TrainingError(f"the training loss became {loss_value} at step "
+                                    f"{st.step}", fix=f"lower the learning rate ({knob('lr')}) "
+                                    f"or use {knob('precision', 'fp32')}")
             if cfg.checkpoint_every and st.step % cfg.checkpoint_every == 0 \
                     and st.batch < len(batches):
                 self.save_checkpoint(ckpt.step_dir(self.out, st.step))

@@ -65,6 +65,10 @@ class FineTunedArm(PromptArm):
         return lm, task
 
     def predict(self, task, examples, *, progress: bool = True) -> ArmResult:
+        # a run trained here is prompted as it was trained (compare: its fine-tuning prompt,
+        # ``Task.for_fine_tuning``: the same labels and metric, maybe without the label list)
+        if self.training is not None:
+            task = self.training.task
         res = super().predict(task, examples, progress=progress)
         res.kind = self.kind
         if not self.shots:
