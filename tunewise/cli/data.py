@@ -8,7 +8,8 @@ def data_group():
 
 
 def register(app: click.Group) -> None:
-    from tunewise.cli import data_check, data_clean, data_noise, data_split, data_stats
-    for mod in (data_check, data_clean, data_split, data_stats, data_noise):
+    from tunewise.cli import (data_audit, data_check, data_clean, data_noise, data_split,
+                              data_stats)
+    for mod in (data_check, data_clean, data_split, data_stats, data_noise, data_audit):
         mod.register(data_group)
     app.add_command(data_group)

@@ -20,6 +20,7 @@ REASON_HELP = {
     "mojibake_stripped": "undecodable garbage removed",
     "whitespace_normalized": "spaces collapsed / trimmed",
     "non_text_parts_dropped": "image/audio content parts left out (text model)",
+    "personal_data_redacted": "personal data -> <EMAIL>, <PHONE>... (--redact)",
 }
 
 
@@ -53,11 +54,15 @@ def register(group: click.Group) -> None:
 @click.option("--drop-label-issues", is_flag=True,
               help="Also drop the examples `tunewise data noise` flags as probably mislabelled "
                    "(classification; runs the embedded model over the data).")
+@click.option("--redact", is_flag=True,
+              help="Replace e-mail addresses, phone numbers, card numbers, IBANs, IP addresses "
+                   "and API keys with typed placeholders (<EMAIL>, <PHONE>...); each changed row "
+                   "is logged with its counts per kind (see tunewise data audit).")
 @reader_options
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
 def clean_cmd(file, out, log, fmt, task, near_dup_threshold, conflicts, min_confidence,
-              max_tokens, model, mojibake, drop_label_issues, text_column, label_column, encoding,
-              as_json):
+              max_tokens, model, mojibake, drop_label_issues, redact, text_column, label_column,
+              encoding, as_json):
     """Repair text (ftfy), drop duplicates, near-duplicates, conflicting labels, empty,
     overlong and low-confidence rows. Writes OUT as chat JSONL and a log with one line per
     removed or changed row (source line, reason, kept twin), so kept + removed = input.
@@ -71,7 +76,7 @@ def clean_cmd(file, out, log, fmt, task, near_dup_threshold, conflicts, min_conf
                 conflicts=conflicts, min_confidence=min_confidence, max_tokens=max_tokens,
                 model=model, mojibake=mojibake, text_column=text_column,
                 label_column=label_column, encoding=encoding,
-                drop_label_issues=drop_label_issues, progress=not as_json)
+                drop_label_issues=drop_label_issues, redact=redact, progress=not as_json)
     if as_json:
         from tunewise.cli.output import emit_json
         emit_json(res.to_dict())

@@ -9,6 +9,7 @@ Public API (each backs one CLI command)::
     manifest = data.split("clean.jsonl", "splits/", val=0.1, test=0.1, seed=0)  # `tunewise data split`
     profile = data.stats("train.jsonl", model="smollm2-135m-instruct")   # `tunewise data stats`
     issues = data.find_label_issues("train.csv", top=50)   # `tunewise data noise`
+    report = data.audit("train.jsonl", test="test.jsonl")   # `tunewise data audit`
 """
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ _EXPORTS = {
     "Entity": "tunewise.data.records", "Problem": "tunewise.data.problems",
     "find_label_issues": "tunewise.quality.label_issues",
     "LabelIssues": "tunewise.quality.label_issues",
+    "audit": "tunewise.audit.run", "AuditReport": "tunewise.audit.report",
 }
 
 __all__ = sorted(_EXPORTS)

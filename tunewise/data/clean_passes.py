@@ -10,7 +10,7 @@ from typing import Any, Iterable
 
 import numpy as np
 
-from tunewise.data import dedup, textfix
+from tunewise.data import dedup, pii, textfix
 from tunewise.data.records import Entity, Example, Message
 from tunewise.data.rowstream import Row
 from tunewise.data.task_view import DataTask
@@ -21,8 +21,9 @@ REASONS = ["kept", "invalid", "empty", "low_confidence", "mojibake_unrepairable"
            "conflicting_labels", "exact_duplicate", "near_duplicate", "label_issue"]
 CODE = {r: i for i, r in enumerate(REASONS)}
 NON_TEXT_DROPPED = "non_text_parts_dropped"
+PII_REDACTED = "personal_data_redacted"
 CHANGE_BITS = {textfix.UNICODE_REPAIRED: 1, textfix.MOJIBAKE_STRIPPED: 2, textfix.WHITESPACE: 4,
-               NON_TEXT_DROPPED: 8}
+               NON_TEXT_DROPPED: 8, PII_REDACTED: 16}
 _LOG_TEXT_CHARS = 300
 
 
@@ -60,8 +61,19 @@ def _repair_tokens_example(ex: Example) -> tuple[Example, list[str], bool]:
                     reference=ex.reference, meta=ex.meta), [textfix.UNICODE_REPAIRED], bad)
 
 
-def repair_example(ex: Example, mojibake: str) -> tuple[Example, list[str], bool]:
-    """(repaired copy, change reasons, still looks bad)."""
+def repair_example(ex: Example, mojibake: str, redact: bool = False
+                   ) -> tuple[Example, list[str], bool]:
+    """(repaired copy, change reasons, still looks bad); ``redact``: personal data replaced by
+    typed placeholders too (``tunewise.data.pii``)."""
+    fixed, reasons, bad = _repair(ex, mojibake)
+    if redact:
+        fixed, counts = pii.redact_example(fixed)
+        if counts:
+            reasons = [*reasons, PII_REDACTED]
+    return fixed, reasons, bad
+
+
+def _repair(ex: Example, mojibake: str) -> tuple[Example, list[str], bool]:
     if ex.tokens is not None:
         ex2, reasons, bad = _repair_tokens_example(ex)
         return ex2, reasons, bad and mojibake != "keep"
@@ -116,7 +128,8 @@ def first_pass(rows_in: Iterable[Row], opts, task: DataTask,
     for i, row in enumerate(rows_in):
         status, bits, ntok, key, gold, sig = CODE["invalid"], 0, -1, 0, 0, -1
         if row.example is not None:
-            fixed, reasons, bad = repair_example(row.example, opts.mojibake)
+            fixed, reasons, bad = repair_example(row.example, opts.mojibake,
+                                                 opts.redact)
             for r in reasons:
                 bits |= CHANGE_BITS[r]
             status = KEEP
@@ -256,7 +269,10 @@ def log_entry(i: int, row: Row, fixed: Example | None, rows: Rows, reasons: list
             entry["changes"] = reasons
     else:
         entry.update(action="changed", reason=reasons[0], reasons=reasons)
-        entry["before"] = _short(ex.input)
+        # the log must not copy the personal data it removed: "before" is then left out
+        entry["before"] = None if PII_REDACTED in reasons else _short(ex.input)
+    if PII_REDACTED in reasons:
+        entry["redacted"] = pii.redact_example(ex)[1]
     if ex.meta.get("dropped_parts"):
         entry["dropped_parts"] = ex.meta["dropped_parts"]
     entry["text"] = _short(fixed.input)

@@ -26,7 +26,8 @@ Removal reasons (first that applies):
   applied to rows nothing else removed; the log names the suggested label and its confidence
 
 Change reasons: see ``tunewise.data.textfix`` (unicode_repaired, mojibake_stripped,
-whitespace_normalized).
+whitespace_normalized); with ``redact``, ``personal_data_redacted`` (``tunewise.data.pii``: the
+log counts the placeholders per kind and leaves the text before the change out).
 """
 from __future__ import annotations
 
@@ -73,6 +74,8 @@ class CleanOptions:
     num_perm: int = 64
     #: drop the examples ``find_label_issues`` flags (classification; runs the language model)
     drop_label_issues: bool = False
+    #: replace personal data (e-mail, phone, card, IBAN, IP, API key) by typed placeholders
+    redact: bool = False
 
     def validate(self) -> None:
         problems = []
@@ -229,7 +232,7 @@ def clean_examples(examples: ExampleSource, out: str | os.PathLike, *, task: Dat
             if row.example is not None and rows.changes[i] == 0:
                 fixed = row.example             # pass 1 found nothing to repair
             elif row.example is not None:
-                fixed, reasons, _ = repair_example(row.example, opts.mojibake)
+                fixed, reasons, _ = repair_example(row.example, opts.mojibake, opts.redact)
                 for r in reasons:
                     repairs[r] += 1
             elif status != CODE["invalid"]:

@@ -116,14 +116,41 @@ class NearDuplicateIndex:
         """Estimated Jaccard similarity of rows a and b."""
         return float(np.mean(self._sig[a] == self._sig[b]))
 
+    def clusters(self, threshold: float | None = None) -> np.ndarray:
+        """A cluster id for every row: rows whose estimated similarity reaches ``threshold``
+        (default: the index's) end up in one cluster, transitively. Each band bucket is checked
+        against its first member only (a star per bucket), so the work is linear in the rows
+        even when thousands of rows share a bucket; a pair can be missed only when neither row
+        is the first of any bucket they share."""
+        thr = self.config.threshold if threshold is None else threshold
+        bands, r = lsh_bands(thr, self.config.num_perm)
+        uf = UnionFind(self.n)
+        if self.n < 2:
+            return np.arange(self.n)
+        rows = np.arange(self.n)
+        for inv in self._band_buckets(rows, bands, r):
+            _, first = np.unique(inv, return_index=True)
+            rep = first[inv]
+            cand = np.flatnonzero(rep != rows)
+            if not len(cand):
+                continue
+            sim = np.mean(self._sig[cand] == self._sig[rep[cand]], axis=1)
+            for a, b in zip(cand[sim >= thr], rep[cand][sim >= thr]):
+                uf.union(int(a), int(b))
+        roots = np.fromiter((uf.find(i) for i in range(self.n)), dtype=np.int64, count=self.n)
+        return np.unique(roots, return_inverse=True)[1].reshape(-1)
+
     # -- candidates --------------------------------------------------------------------------
-    def _band_buckets(self, rows: np.ndarray) -> list[np.ndarray]:
+    def _band_buckets(self, rows: np.ndarray, bands: int | None = None,
+                      rows_per_band: int | None = None) -> list[np.ndarray]:
         """Per band: a bucket id for each of ``rows`` (rows sharing a band signature share it)."""
+        bands = self.bands if bands is None else bands
+        rpb = self.rows_per_band if rows_per_band is None else rows_per_band
         sig = self._sig[rows].astype(np.uint64)
         out = []
         mult = np.uint64(0x9E3779B97F4A7C15)
-        for b in range(self.bands):
-            band = sig[:, b * self.rows_per_band:(b + 1) * self.rows_per_band]
+        for b in range(bands):
+            band = sig[:, b * rpb:(b + 1) * rpb]
             h = np.full(len(rows), np.uint64(0xCBF29CE484222325), dtype=np.uint64)
             with np.errstate(over="ignore"):
                 for j in range(band.shape[1]):

@@ -117,11 +117,13 @@ def clean(path: str | os.PathLike, out: str | os.PathLike, *, log: str | os.Path
           min_confidence: float | None = None, max_tokens: int | None = None,
           model: str | None = None, mojibake: str = "strip", text_column: str | None = None,
           label_column: str | None = None, encoding: str | None = None,
-          drop_label_issues: bool = False, progress: bool = True) -> CleanResult:
+          drop_label_issues: bool = False, redact: bool = False,
+          progress: bool = True) -> CleanResult:
     """Clean the dataset at ``path`` into the chat JSONL ``out``; log every change/removal.
 
     ``log`` defaults to ``<out stem>.log.jsonl`` beside ``out``. See ``tunewise.data.cleaning``
-    for the reasons. Raises UsageError when ``out`` or ``log`` would overwrite the input.
+    for the reasons. ``redact``: replace personal data by typed placeholders (``<EMAIL>``...).
+    Raises UsageError when ``out`` or ``log`` would overwrite the input.
     """
     from tunewise.data import iter_examples
     from tunewise.outputs_guard import check_outputs
@@ -130,7 +132,7 @@ def clean(path: str | os.PathLike, out: str | os.PathLike, *, log: str | os.Path
                   fix="write the output (-o) and the log (--log) to paths other than the input")
     opts = CleanOptions(near_dup_threshold=near_dup_threshold, conflicts=conflicts,
                         min_confidence=min_confidence, max_tokens=max_tokens, model=model,
-                        mojibake=mojibake, drop_label_issues=drop_label_issues)
+                        mojibake=mojibake, drop_label_issues=drop_label_issues, redact=redact)
 
     def examples(problem_log) -> Iterator[Example]:
         return iter_examples(path, format=format, task=task, text_column=text_column,

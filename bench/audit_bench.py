@@ -1,0 +1,189 @@
+"""Planted-defect benchmark of `tunewise data audit` (issue 22), on public data in
+../shared/datasets, against a simple named baseline per check.
+
+For each setting a clean set is built (exact and near-duplicates dropped), split into train,
+test and a same-distribution "production" sample, and then:
+
+(a) 5% off-task rows from another dataset are planted into train, with labels drawn from the
+    task's own labels (so only the input gives them away) -> precision@k (k = planted) of the
+    off-task ranking; baseline: distance to the TF-IDF centroid;
+(b) 30 test rows are copied into train with small edits -> precision / recall of the leaked test
+    rows found; baseline: exact match after normalisation;
+(c) 50 train rows get synthetic personal data (e-mail, phone, Luhn-valid card, IBAN with a
+    valid checksum, IP address, API key), plus 10 hard negatives that only look like it ->
+    recall on the planted rows, precision over all flagged rows; baseline: a plain regex list;
+(d) a production sample from a different domain, and one from a random resplit of the same
+    data -> the domain classifier's cross-validated AUC; baseline: input length alone as the
+    score.
+
+Settings: "mr" (movie reviews; off-task: clinc150 utterances; other domain: TweetEval
+tweets), "emotion" (TweetEval emotion tweets; off-task: alpaca instructions; other domain:
+clinc150 utterances).
+
+    python bench/audit_bench.py              # both settings, one JSON line each + a table
+    python bench/audit_bench.py --rows100k   # the 100k-row timing (run under the CPU lock)
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import re
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from audit_plant import (HARD_NEGATIVES, ROOT, clean_base, edit, load_alpaca,  # noqa: E402
+                         load_clinc, with_pii)
+
+sys.path.insert(0, str(ROOT))
+KINDS = ["EMAIL", "PHONE", "CARD", "IBAN", "IP", "API_KEY"]
+
+#: the baseline "plain regex list" for personal data
+PLAIN_REGEX = {
+    "EMAIL": r"\S+@\S+\.\w+", "PHONE": r"\(?\d{3}\)?[-.\s]\d{3}[-.\s]\d{4}",
+    "CARD": r"\b(?:\d{4}[- ]?){3}\d{4}\b", "IBAN": r"\b[A-Z]{2}\d{2}[A-Z0-9]{10,30}\b",
+    "IP": r"\b\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}\b", "API_KEY": r"\b[A-Za-z0-9_-]{32,}\b",
+}
+
+
+def setting(name: str):
+    """(base rows, off-task texts, other-domain texts)."""
+    from mr import load_mr
+    from tweeteval import load_tweeteval
+    if name == "mr":
+        return load_mr(), [t for t, _ in load_clinc()], [t for t, _ in load_tweeteval("emotion")]
+    return (load_tweeteval("emotion"), load_alpaca(), [t for t, _ in load_clinc()])
+
+
+def build(name: str, seed: int):
+    rng = random.Random(seed)
+    base, offtask, other = setting(name)
+    base = clean_base(base)
+    rng.shuffle(base)
+    n_test = min(1000, len(base) // 6)
+    test, same, train = base[:n_test], base[n_test:2 * n_test], base[2 * n_test:]
+    labels = sorted({lab for _, lab in base})
+    train = [(t, lab, "clean") for t, lab in train]
+    # (c) personal data into 50 clean rows, 10 hard negatives
+    for j, i in enumerate(rng.sample(range(len(train)), 60)):
+        t, lab, _ = train[i]
+        if j < 50:
+            kind = KINDS[j % len(KINDS)]
+            train[i] = (with_pii(t, kind, rng)[0], lab, f"pii:{kind}")
+        else:
+            train[i] = (HARD_NEGATIVES[j - 50], lab, "pii_negative")
+    # (a) 5% off-task rows with labels from the task
+    k_off = round(0.05 * len(train))
+    train += [(t, rng.choice(labels), "offtask") for t in rng.sample(offtask, k_off)]
+    # (b) 30 test rows copied into train with small edits
+    leaked = rng.sample(range(len(test)), 30)
+    train += [(edit(test[i][0], rng), test[i][1], f"leak:{i}") for i in leaked]
+    rng.shuffle(train)
+    prod_other = rng.sample(other, min(1000, len(other)))
+    return train, test, [t for t, _ in same], prod_other, set(leaked)
+
+
+def write_csv(path: Path, rows) -> None:
+    import csv
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["text", "label"])
+        for r in rows:
+            w.writerow([r[0], r[1]])
+
+
+def pr(pred: set, truth: set) -> dict:
+    tp = len(pred & truth)
+    return {"precision": round(tp / len(pred), 3) if pred else None,
+            "recall": round(tp / len(truth), 3) if truth else None, "flagged": len(pred)}
+
+
+def measure(name: str, seed: int) -> dict:
+    from tunewise.audit import leakage, relevance, representativeness
+    from tunewise.audit.inputs import Split
+    from tunewise.audit.run import audit
+    from tunewise.data import pii
+    from tunewise.data.dedup import normalize
+    train, test, same, other, leaked = build(name, seed)
+    out = {"setting": name, "seed": seed, "train": len(train), "test": len(test)}
+    with tempfile.TemporaryDirectory() as tmp:
+        tr_p, te_p = Path(tmp) / "train.csv", Path(tmp) / "test.csv"
+        write_csv(tr_p, train)
+        write_csv(te_p, test)
+        (Path(tmp) / "prod.txt").write_text("\n".join(other) + "\n", encoding="utf-8")
+        t0 = time.perf_counter()
+        rep = audit(tr_p, te_p, Path(tmp) / "prod.txt", progress=False, seed=seed)
+        out["audit_seconds"] = round(time.perf_counter() - t0, 1)
+    tags = [r[2] for r in train]
+    texts = [r[0] for r in train]
+    # (a) off-task precision@k
+    truth = {i for i, t in enumerate(tags) if t == "offtask"}
+    k = len(truth)
+    for label, scores in (("audit", relevance.outlier_scores(texts, seed)),
+                          ("baseline_centroid", relevance.centroid_scores(texts))):
+        top = set(np.argsort(-scores)[:k].tolist())
+        out[f"offtask_p_at_k_{label}"] = round(len(top & truth) / k, 3)
+    out["offtask_flagged_by_audit"] = rep.find("off_task").metrics["flagged"]
+    # (b) leakage: which test rows were found in train
+    split = lambda role, rows: Split(role, role, [r[0] for r in rows],  # noqa: E731
+                                     [f"{role}:{i}" for i in range(len(rows))])
+    found = {j for j, _, _, _ in leakage.leaked_pairs(split("train", train), split("test", test))}
+    norm_train = {normalize(t) for t in texts}
+    exact = {j for j, (t, _) in enumerate(test) if normalize(t) in norm_train}
+    out["leakage_audit"] = pr(found, leaked)
+    out["leakage_baseline_exact"] = pr(exact, leaked)
+    # (c) personal data: rows flagged vs rows planted
+    planted = {i for i, t in enumerate(tags) if t.startswith("pii:")}
+    got = {i for i, t in enumerate(texts) if pii.find_pii(t)}
+    kind_hit = {i for i in planted if tags[i][4:] in {s.kind for s in pii.find_pii(texts[i])}}
+    plain = {i for i, t in enumerate(texts) if any(re.search(rx, t) for rx in PLAIN_REGEX.values())}
+    out["pii_audit"] = {**pr(got, planted), "recall_right_kind": round(len(kind_hit) / len(planted), 3),
+                        "hard_negatives_flagged": sum(1 for i in got if tags[i] == "pii_negative")}
+    out["pii_baseline_plain_regex"] = {**pr(plain, planted), "hard_negatives_flagged":
+                                       sum(1 for i in plain if tags[i] == "pii_negative")}
+    out["pii_recall_per_kind"] = {kd: round(sum(1 for i in kind_hit if tags[i] == f"pii:{kd}") /
+                                            sum(1 for i in planted if tags[i] == f"pii:{kd}"), 3)
+                                  for kd in KINDS}
+    # (d) domain shift: a different domain, and a random resplit of the same data
+    dom = rep.find("domain_classifier")
+    out["domain_auc_other_domain"] = dom.metrics["auc_tfidf"]
+    tr_split = split("train", train)
+    same_split = Split("production", "same", same, [f"same:{i}" for i in range(len(same))])
+    out["domain_auc_random_resplit"] = representativeness.check_domain(
+        tr_split, same_split, seed=seed).metrics["auc_tfidf"]
+    out["baseline_length_auc_other"] = _length_auc([r[0] for r in train], other)
+    out["baseline_length_auc_resplit"] = _length_auc([r[0] for r in train], same)
+    cov = rep.find("coverage")
+    out["far_share_other_domain"] = cov.metrics["far_share"]
+    return out
+
+
+def _length_auc(a: list[str], b: list[str]) -> float:
+    from sklearn.metrics import roc_auc_score
+    y = np.r_[np.zeros(len(a)), np.ones(len(b))]
+    s = np.r_[[len(t.split()) for t in a], [len(t.split()) for t in b]]
+    auc = roc_auc_score(y, s)
+    return round(max(auc, 1 - auc), 3)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--settings", nargs="+", default=["mr", "emotion"])
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--rows100k", action="store_true", help="time data audit on 100k chat rows")
+    args = ap.parse_args()
+    if args.rows100k:
+        from audit_scale import time_100k
+        print(json.dumps(time_100k(args.seed)))
+        return
+    for name in args.settings:
+        print(json.dumps(measure(name, args.seed)), flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,189 @@
+"""`tunewise.data.audit`: each check on small fixtures (tests/fixtures/real excerpts and rows made
+here): leakage pairs, duplicates and templates, label balance, off-task rows and answers of the
+wrong form, train-vs-production shift, personal data, and inputs left unchanged."""
+from __future__ import annotations
+
+import csv
+import hashlib
+import random
+from pathlib import Path
+
+import pytest
+
+from tunewise.audit import audit
+from tunewise.data.records import Example
+
+REAL = Path(__file__).parent / "fixtures" / "real"
+
+
+def _csv(path: Path, rows) -> Path:
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["text", "label"])
+        w.writerows(rows)
+    return path
+
+
+def _tweets() -> list[str]:
+    out, words = [], []
+    for line in (REAL / "wnut17" / "wnut17train.conll").read_text(encoding="utf-8").split("\n"):
+        if line.strip():
+            words.append(line.split("\t")[0])
+        elif words:
+            out.append(" ".join(words))
+            words = []
+    return [t for t in out if len(t.split()) >= 5]
+
+
+@pytest.fixture(scope="module")
+def reviews(mr_reviews) -> list[tuple[str, str]]:
+    return [(t, "positive" if lab == "1" else "negative") for lab, t in mr_reviews]
+
+
+def test_leakage_finds_edited_test_rows_with_their_lines(reviews, tmp_path):
+    train, test = reviews[:600], reviews[600:800]
+    rng = random.Random(0)
+    copies = []
+    for i in range(10):                        # test rows 0..9 copied into training, edited
+        words = test[i][0].split()
+        words[rng.randrange(len(words))] = "really"
+        copies.append((" ".join(words), test[i][1]))
+    copies.append((test[10][0].upper() + " !", test[10][1]))     # exact after normalising
+    tr = _csv(tmp_path / "train.csv", train + copies)
+    te = _csv(tmp_path / "test.csv", test)
+    before = hashlib.sha256(tr.read_bytes()).hexdigest()
+    rep = audit(tr, te, progress=False)
+    f = rep.find("leakage_test")
+    assert f.severity == "error"
+    assert f.metrics["leaked"] == 11 and f.metrics["exact"] == 1
+    wheres = {e.where for e in f.evidence}
+    assert {f"{te}:{i + 2}" for i in range(11)} == wheres        # header is line 1
+    pair = next(e for e in f.evidence if e.where == f"{te}:2")
+    assert pair.detail["train"] == f"{tr}:{600 + 2}" and pair.detail["kind"] == "near"
+    assert hashlib.sha256(tr.read_bytes()).hexdigest() == before  # the input is only read
+
+
+def test_no_leakage_between_disjoint_rows(reviews, tmp_path):
+    rep = audit(_csv(tmp_path / "a.csv", reviews[:300]), _csv(tmp_path / "b.csv", reviews[300:400]),
+                progress=False)
+    assert rep.find("leakage_test").severity == "ok"
+
+
+def test_near_duplicates_and_a_one_template_class(reviews, tmp_path):
+    rng = random.Random(1)
+    cities = ["paris", "rome", "oslo", "lima", "kyiv", "doha", "cairo", "quito", "hanoi", "riga"]
+    rows = [(f"please book me a flight to {rng.choice(cities)} for tomorrow morning", "book")
+            for _ in range(40)]
+    rows += [(t, "review") for t, _ in reviews[:60]]                 # every row its own wording
+    rows += [("what time is it in tokyo right now please", "review")] * 5   # one row, 5 times
+    rep = audit(_csv(tmp_path / "t.csv", rows), progress=False)
+    dup = rep.find("near_duplicates")
+    assert dup.metrics["distinct"] < len(rows) - 4
+    assert any(e.detail["cluster_rows"] >= 5 for e in dup.evidence)
+    cls = rep.find("class_diversity")
+    assert cls.severity == "warning" and cls.metrics["flagged"] == ["book"]
+
+
+def test_label_balance_names_the_majority_and_the_metric(reviews, tmp_path):
+    rows = [r for r in reviews if r[1] == "positive"][:300] + \
+        [r for r in reviews if r[1] == "negative"][:20]
+    f = audit(_csv(tmp_path / "t.csv", rows), progress=False).find("label_balance")
+    assert f.severity == "warning" and f.metrics["majority_share"] > 0.9
+    assert "macro-F1" in f.summary and "'positive'" in f.summary
+
+
+def test_answer_of_the_wrong_form(tmp_path):
+    rows = [Example.from_text(f"review {i}: the acting was {'good' if i % 2 else 'bad'}",
+                              "positive" if i % 2 else "negative", meta={"line": i + 1})
+            for i in range(30)]
+    rows.append(Example.from_text("review 30: fine", "I think this review is rather positive "
+                                  "overall, but it is hard to say", meta={"line": 31}))
+    rep = audit(rows, progress=False)
+    f = rep.find("answer_form")
+    assert f.severity == "warning" and f.metrics["rows"] == 1
+    assert f.evidence[0].where.endswith(":31") and "label is expected" in f.evidence[0].detail["why"]
+
+
+def test_production_from_another_domain(reviews, tmp_path):
+    tweets = _tweets()
+    prod = tmp_path / "prod.txt"
+    prod.write_text("\n".join(tweets[:300]) + "\n", encoding="utf-8")
+    rep = audit(_csv(tmp_path / "t.csv", reviews[:600]), production=prod, progress=False)
+    dom = rep.find("domain_classifier")
+    assert dom.metrics["auc_tfidf"] >= 0.9 and dom.severity == "error"
+    cov = rep.find("coverage")
+    assert cov.metrics["far_share"] > 0.2 and cov.evidence[0].where.startswith(str(prod))
+    assert rep.find("uncovered_inputs").metrics["kinds"]
+    for name in ("length_shift", "language_shift", "vocabulary_shift"):
+        assert rep.find(name) is not None
+
+
+def test_same_distribution_is_indistinguishable(reviews, tmp_path):
+    rep = audit(_csv(tmp_path / "t.csv", reviews[:700]), _csv(tmp_path / "s.csv", reviews[700:]),
+                progress=False)
+    assert rep.find("domain_classifier").metrics["auc_tfidf"] <= 0.6
+    assert rep.find("coverage").severity in ("ok", "info")
+    assert "the test split stands in for production" in " ".join(rep.notes)
+
+
+def test_language_shift_names_the_missing_language(reviews, tmp_path):
+    french = ["le film est vraiment très bon et les acteurs sont excellents",
+              "je ne recommande pas ce film , il est long et ennuyeux",
+              "une histoire touchante avec une musique magnifique pour tous"] * 10
+    rep = audit(_csv(tmp_path / "t.csv", reviews[:200]), production=french, progress=False)
+    f = rep.find("language_shift")
+    assert f.severity == "warning" and "fr" in f.metrics["missing_in_train"]
+
+
+def test_personal_data_counts_per_kind_with_lines(reviews, tmp_path):
+    rows = reviews[:50] + [("contact ann@example.org about it", "positive"),
+                           ("card 4111 1111 1111 1111 was charged", "negative"),
+                           ("refund to DE89370400440532013000 please", "negative"),
+                           ("key sk-proj-abcdefghijklmnopqrstuvwx1234 leaked", "negative"),
+                           ("from 10.0.0.12 and call +44 20 7946 0958", "positive"),
+                           ("order 4111 1111 1111 1112 on 12/03/2004", "positive")]
+    rep = audit(_csv(tmp_path / "t.csv", rows), progress=False)
+    f = rep.find("personal_data_train")
+    assert f.severity == "error"
+    assert f.metrics["counts"] == {"EMAIL": 1, "CARD": 1, "IBAN": 1, "API_KEY": 1, "IP": 1,
+                                   "PHONE": 1}
+    assert [e.where.rsplit(":", 1)[1] for e in f.evidence] == ["52", "53", "54", "55", "56"]
+    text = " ".join(e.text + " ".join(e.detail["values"]) for e in f.evidence)
+    assert "ann@example.org" not in text and "4111 1111 1111 1111" not in text   # masked
+
+
+def test_what_could_not_be_checked_is_said(reviews, tmp_path):
+    rep = audit(_csv(tmp_path / "t.csv", reviews[:50]), progress=False)
+    whys = {(s.check, s.what): s.why for s in rep.not_checked}
+    assert "no production sample" in whys[("representativeness", "train vs production")]
+    assert "no model loaded" in whys[("representativeness", "language-model embeddings")]
+    assert "no test split" in whys[("leakage", "train vs test")]
+    assert "--presidio" in whys[("personal_data", "names and street addresses")]
+
+
+def test_embeddings_with_a_model(reviews, tiny, tmp_path):
+    prod = [t for t in _tweets()[:40]]
+    rep = audit(_csv(tmp_path / "t.csv", reviews[:40]), production=prod, features="lm+tfidf",
+                lm=tiny, progress=False)
+    assert 0.0 <= rep.find("domain_classifier").metrics["auc_embeddings"] <= 1.0
+    assert not any(s.what == "language-model embeddings" for s in rep.not_checked)
+
+
+def test_presidio_layer_with_a_stand_in_engine(reviews):
+    from tunewise.audit import pii_check
+    from tunewise.audit.inputs import Split
+
+    class Result:
+        def __init__(self, kind, start, end):
+            self.entity_type, self.start, self.end = kind, start, end
+
+    class Engine:
+        def analyze(self, text, language, entities, score_threshold):
+            i = text.find("Ada Lovelace")
+            return [Result("PERSON", i, i + 12)] if i >= 0 else []
+
+    texts = ["a film by Ada Lovelace", "nothing here"]
+    split = Split("train", "t", texts, ["t:1", "t:2"], full=texts)
+    f = pii_check.check_names(split, Engine())
+    assert f.metrics["counts"] == {"NAME": 1} and f.evidence[0].where == "t:1"
+    assert "Ada Lovelace" not in str(f.to_dict())
