@@ -38,6 +38,8 @@ class Splits:
     files: dict = field(default_factory=dict)
     #: what was done to the data, one sentence each
     notes: list[str] = field(default_factory=list)
+    #: the short form of ``tunewise data audit`` on train and test (``comparison.data_audit``)
+    audit: dict = field(default_factory=dict)
 
 
 # -- reading -------------------------------------------------------------------------------------
@@ -71,7 +73,17 @@ def _file_hash(path: str) -> str:
 
 
 def prepare(cfg, out_dir: str | Path, say: Callable[[str], None] = lambda m: None) -> Splits:
-    """Train/val/test examples for ``cfg`` (a CompareConfig), cleaning and splitting if needed."""
+    """Train/val/test examples for ``cfg`` (a CompareConfig), cleaning and splitting if needed,
+    and the data audit of the train and test splits (``Splits.audit``)."""
+    from tunewise.comparison.data_audit import audit_splits
+    splits = _prepare(cfg, out_dir, say)
+    say("data: auditing the train and test splits")
+    splits.audit = audit_splits(splits.train, splits.test, user_splits=not (
+        cfg.data.demo or cfg.data.path), task=cfg.task.kind, seed=cfg.seed, say=say)
+    return splits
+
+
+def _prepare(cfg, out_dir: str | Path, say: Callable[[str], None]) -> Splits:
     d = cfg.data
     if d.demo:
         from tunewise import demo_data

@@ -46,6 +46,9 @@ def build_results(cfg: CompareConfig, task, splits, test, golds, raws: list[dict
     counts = task.class_counts(golds)
     data = {"train": len(splits.train), "val": len(splits.val), "test": len(test),
             "test_split": len(splits.test), "source": splits.source, "notes": splits.notes}
+    if getattr(splits, "audit", None):           # tunewise data audit of train and test
+        data["audit"] = splits.audit
+        warnings = [*warnings, *splits.audit.get("warnings", [])]
     if counts:
         data.update({"label_counts": dict(counts), "imbalanced": bool(head.get("imbalanced")),
                      "majority_share": head.get("majority_share"),

@@ -7,6 +7,7 @@ import json
 from tunewise import formatting as fmt
 from tunewise.report.cascade import cascade_blocks
 from tunewise.report.remote import remote_blocks
+from tunewise.report.data_audit import data_audit_blocks
 from tunewise.report.blocks import (  # noqa: F401  (markdown.py and html.py import them here)
     Block, Bullets, Code, Figure, Heading, Paragraph, Table)
 
@@ -69,6 +70,7 @@ def build(results: dict) -> list[Block]:
         blocks.append(Paragraph(f"Warning: {w}", "warning"))
 
     blocks += _setup(results)
+    blocks += data_audit_blocks(results)
     blocks += _arms_table(results)
     blocks += remote_blocks(results)
 
