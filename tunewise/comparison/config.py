@@ -142,7 +142,7 @@ class RemoteArmConfig:
     #: None = OPENAI_API_KEY for openai: models, no key for a base_url server
     api_key_env: str | None = None
     #: classification: auto (logprobs when the server gives them, else generate), logprobs,
-    #: generate
+    #: generate, choice (the labels sent as a choice list: vLLM, tunewise serve)
     scoring: str = "auto"
 
 

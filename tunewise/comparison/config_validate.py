@@ -132,7 +132,7 @@ def _arms(a, p: list[str]) -> None:
 
 
 #: classification scoring of a remote arm (``evaluation.arms.remote.SCORINGS``)
-REMOTE_SCORINGS = ("auto", "logprobs", "generate")
+REMOTE_SCORINGS = ("auto", "logprobs", "generate", "choice")
 
 
 def _remote(remote, p: list[str]) -> None:

@@ -85,6 +85,7 @@ def usage_record(result) -> dict:
             "cost_usd": cost, "cost_usd_this_run": u.get("cost_usd_this_run"),
             "usd_per_request": None if cost is None else cost / n,
             "unparseable": u.get("unparseable"), "price": u.get("price"),
+            "reasoning_tokens_total": u.get("reasoning_tokens", 0),
             "notes": list(result.notes)}
 
 

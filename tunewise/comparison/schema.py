@@ -84,6 +84,7 @@ class RemoteUsage(TypedDict, total=False):
 
     prompt_tokens_total: int          #: prompt tokens the server counted
     output_tokens_total: int          #: completion tokens the server counted
+    reasoning_tokens_total: int       #: of which hidden reasoning (billed as output)
     n: int                            #: answers (test examples)
     requests: int                     #: responses received from the server in the run
     cache_hits: int                   #: responses taken from the response cache

@@ -3,7 +3,8 @@
 A classification prediction may carry a score for every label (``Prediction.extra["scores"]``):
 label scoring (``prompting.predict``, method "score") gives each label's total log-likelihood,
 the classical model (method "classical") each label's probability, a remote arm (method
-"logprobs") each label's first-token log-probability when the server sent one for every label.
+"logprobs") each label's first-token log-probability, or (method "choice") each choice's, when
+the server sent one for every label.
 ``label_logprobs`` turns them into one row per example of log-probabilities normalized over the
 task's labels (a log-softmax: the label distribution the scores imply), rounded to 4 decimals and
 clamped at ``FLOOR``, so compare's arm records stay small. The cascade
@@ -21,7 +22,7 @@ FLOOR = -100.0
 #: decimals kept (nats): 1e-4 is far below any difference a calibration or threshold sees
 DECIMALS = 4
 #: Prediction.extra["method"] values whose "scores" are log-scores; "classical": probabilities
-LOG_SCORES = ("score", "logprobs")
+LOG_SCORES = ("score", "logprobs", "choice")
 
 
 def _row(scores: dict, labels: Sequence[str], probabilities: bool) -> list[float] | None:

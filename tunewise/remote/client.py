@@ -265,9 +265,11 @@ class RemoteClient:
         sdk = self._client()
         timeout = self.options.timeout_s
 
+        known, extra = _split_sdk_params(sdk, request)
+
         async def create():
-            raw = await sdk.chat.completions.with_raw_response.create(model=self.spec.model,
-                                                                      **request)
+            raw = await sdk.chat.completions.with_raw_response.create(
+                model=self.spec.model, **known, **({"extra_body": extra} if extra else {}))
             return raw.http_response
         try:
             resp = deadline.call(create, timeout)
@@ -305,14 +307,18 @@ class RemoteClient:
                 fix="check the model name (for a fine-tune, the full ft:... id) and that the "
                     "base URL ends in /v1")
         if "logprob" in said.lower():
-            raise RemoteNoLogprobsError(
+            err: RemoteError = RemoteNoLogprobsError(
                 f"{where} refused logprobs for {model!r} (HTTP {status}: {said})",
                 fix="score by generation instead (scoring='generate')")
-        fix = "check the model's options (max tokens, logprobs...)"
-        if "max_completion_tokens" in said:
-            fix = "this model takes max_completion_tokens: RemoteArm(..., " \
-                  "token_param='max_completion_tokens')"
-        raise RemoteRequestError(f"{where} refused the request (HTTP {status}: {said})", fix=fix)
+        else:
+            fix = "check the model's options (max tokens, logprobs...)"
+            if "max_completion_tokens" in said:
+                fix = "this model takes max_completion_tokens: RemoteArm(..., " \
+                      "token_param='max_completion_tokens')"
+            err = RemoteRequestError(f"{where} refused the request (HTTP {status}: {said})",
+                                     fix=fix)
+        err.param = _server_param(e)      # what remote.refusals learns from
+        raise err
 
     def _served_models(self) -> str:
         sdk = self._client()
@@ -373,3 +379,20 @@ def _server_message(e) -> str:
         return e.response.text[:200]
     except Exception:  # noqa: BLE001
         return str(e)[:200]
+
+
+def _server_param(e) -> str | None:
+    """The ``param`` an OpenAI-style error body names (the refused request parameter)."""
+    body = getattr(e, "body", None)
+    err = body.get("error", body) if isinstance(body, dict) else None
+    param = err.get("param") if isinstance(err, dict) else None
+    return param if isinstance(param, str) and param else None
+
+
+def _split_sdk_params(sdk, request: dict) -> tuple[dict, dict]:
+    """(keywords the SDK's ``create`` takes, the rest): a server's own fields (vLLM's
+    ``structured_outputs``) travel in the body as ``extra_body``."""
+    import inspect
+    params = inspect.signature(sdk.chat.completions.create).parameters
+    known = {k: v for k, v in request.items() if k in params}
+    return known, {k: v for k, v in request.items() if k not in params}

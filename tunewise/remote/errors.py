@@ -24,6 +24,8 @@ class RemoteError(TunewiseError):
     """A remote (OpenAI-compatible) model call failed."""
 
     exit_code = 1
+    #: the request parameter a refusal (HTTP 400) names, when the server said
+    param: str | None = None
 
 
 class RemoteAuthError(RemoteError):

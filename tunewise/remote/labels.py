@@ -5,7 +5,8 @@ OpenAI-compatible servers return, for each generated token, the ``top_logprobs``
 starts with (case-insensitive, surrounding spaces ignored: ``positive``, `` Positive``, ``pos``
 all count for "positive"). A label none of whose first tokens is among the alternatives has no
 score. The decision needs a clear winner: when no label has a score, or the best two tie (labels
-sharing their first token), the generated text decides instead.
+sharing their first token), the generated text decides instead. ``choice_scores`` reads the
+answer of a choice-list request, where each alternative is a whole label.
 """
 from __future__ import annotations
 
@@ -53,3 +54,11 @@ def best_label(scores: dict[str, float | None]) -> str | None:
     if len(scored) > 1 and scored[0][0] == scored[1][0]:
         return None
     return scored[0][1]
+
+
+def choice_scores(choice: dict, labels: Sequence[str]) -> dict[str, float | None]:
+    """{label: logprob} from a choice-list answer's ``top_logprobs`` (a server that scored whole
+    choices, such as ``tunewise serve``, lists each choice as one "token"); None for a label it
+    did not list."""
+    by_token = dict(first_token_alternatives(choice) or [])
+    return {lab: by_token.get(lab) for lab in labels}

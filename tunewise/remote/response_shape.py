@@ -46,9 +46,15 @@ class _Choice(msgspec.Struct):
     finish_reason: str | None = None
 
 
+class _CompletionDetails(msgspec.Struct):
+    #: hidden reasoning tokens (billed as output; OpenAI counts them in completion_tokens)
+    reasoning_tokens: _Count | None = None
+
+
 class _Usage(msgspec.Struct):
     prompt_tokens: _Count | None = None
     completion_tokens: _Count | None = None
+    completion_tokens_details: _CompletionDetails | None = None
 
 
 class ChatCompletion(msgspec.Struct):

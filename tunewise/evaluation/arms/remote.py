@@ -15,7 +15,10 @@ exactly as ``tunewise eval`` draws them (``prompting.shots.shots_for``).
 Classification (``scoring``): "logprobs" scores the labels from the first answer token's
 ``top_logprobs`` (``tunewise.remote.labels``), the generated text deciding when no label is among
 them; "generate" maps the generated text to a label with ``task.parse``; "auto" (default) asks
-for logprobs and falls back to "generate" when the server sends none. Answers naming no label
+for logprobs and falls back to "generate" when the server sends none; "choice" sends the labels as
+a choice list (``structured_outputs: {"choice": labels}``: vLLM, and ``tunewise serve``, which
+scores them exactly as eval's label scoring does) and reads the label from the answer, each
+label's probability from its ``top_logprobs``. Answers naming no label
 count as wrong and are counted in the notes. NER and generation: generated text through
 ``task.parse``.
 
@@ -34,14 +37,17 @@ from typing import Sequence
 from tunewise.evaluation.arms.base import ArmResult, register, timed_predictions
 from tunewise.remote.cache import ResponseCache
 from tunewise.remote.client import ClientOptions, RemoteClient, Stats
-from tunewise.remote.errors import RemoteNoLogprobsError
-from tunewise.remote.labels import best_label, first_token_alternatives, label_scores
+from tunewise.remote import refusals
+from tunewise.remote.errors import RemoteNoLogprobsError, RemoteRequestError
+from tunewise.remote.refusals import apply
+from tunewise.remote.labels import (best_label, choice_scores, first_token_alternatives,
+                                    label_scores)
 from tunewise.remote.pricing import RemotePrice, check_cost, over_limit_note
 from tunewise.remote.response_shape import message_text
 from tunewise.remote.spec import parse_model_spec
 from tunewise.tasks.base import Prediction
 
-SCORINGS = ("auto", "logprobs", "generate")
+SCORINGS = ("auto", "logprobs", "generate", "choice")
 #: alternatives asked per answer token (OpenAI's maximum)
 TOP_LOGPROBS = 20
 #: a run estimated above this many US dollars is refused unless ``max_cost_usd`` is raised
@@ -138,6 +144,7 @@ class RemoteArm:
         from tunewise.prompting.predict import stop_strings
         examples = list(examples)
         stops = stop_strings(task)[:4]
+        quirks = self._quirks()
         out = []
         for ex, shots in zip(examples, self._shot_lists(examples)):
             req = {"messages": task.prompt_messages(ex, shots), "temperature": 0,
@@ -146,16 +153,27 @@ class RemoteArm:
                 req["stop"] = stops
             if logprobs:
                 req["logprobs"], req["top_logprobs"] = True, TOP_LOGPROBS
-            out.append(req)
+            if self._choice(task):
+                req["structured_outputs"] = {"choice": list(task.labels)}
+                req["logprobs"] = True
+                req["top_logprobs"] = min(TOP_LOGPROBS, len(task.labels))
+            out.append(apply(req, quirks))       # without what this model refused before
         return out
+
+    def _quirks(self):
+        return refusals.quirks(self.spec.redacted_url, self.spec.model)
 
     def estimate_cost(self, task, examples: Sequence) -> float | None:
         """US dollars the uncached requests would cost at most (None without a price);
         raises ``CostLimitError`` over ``max_cost_usd``."""
         return self._check(self.requests(task, examples, logprobs=self._wants_logprobs(task)))
 
+    def _choice(self, task) -> bool:
+        return task.can_score_labels and self.scoring == "choice"
+
     def _wants_logprobs(self, task) -> bool:
-        return task.can_score_labels and self.scoring in ("auto", "logprobs")
+        return (task.can_score_labels and self.scoring in ("auto", "logprobs")
+                and "logprobs" not in self._quirks().dropped)
 
     # -- predict ----------------------------------------------------------------------------
     def predict(self, task, examples: Sequence, *, progress: bool = True) -> ArmResult:
@@ -192,6 +210,15 @@ class RemoteArm:
         if usage.get("responses_without_usage"):
             notes.append(f"{usage['responses_without_usage']} response(s) carried no token "
                          "usage: token totals are partial and the cost is not computed")
+        notes += refusal_notes(self._quirks(), self.spec.display, task.can_score_labels)
+        if usage.get("reasoning_tokens"):
+            notes.append(f"{usage['reasoning_tokens']:,} hidden reasoning tokens, billed as output "
+                         "tokens: counted in the output tokens and the cost")
+        cut = sum(p.extra.get("finish") == "length" and not (p.raw or "").strip()
+                  and bool(p.extra.get("reasoning_tokens")) for p in preds)
+        if cut:
+            notes.append(f"{cut} answer(s) used the whole token budget reasoning and said "
+                         "nothing: raise max_tokens for this model")
         stats = self.client.stats
         if stats.retries:
             causes = ", ".join(f"{k} x{v}" for k, v in stats.events.items())
@@ -216,12 +243,11 @@ class RemoteArm:
             return on_done
 
         first: list = []
-        if state["logprobs"] and reqs:
-            # one request first: does this server give logprobs at all?
-            try:
-                first = self.client.chat_many(reqs[:1], on_done=done(0))
-            except RemoteNoLogprobsError:
-                first = [None]
+        if reqs:
+            # one request first: what this model refuses (learnt once per model), and whether
+            # the server gives logprobs at all
+            first, reqs = self._first(task, examples, reqs, state, done(0))
+        if state["logprobs"] and first:
             if first[0] is None or first_token_alternatives(first[0]["choices"][0]) is None:
                 if self.scoring == "logprobs":
                     raise RemoteNoLogprobsError(
@@ -237,6 +263,27 @@ class RemoteArm:
         rest = self.client.chat_many(reqs[len(first):], on_done=done(len(first)))
         return [*first, *rest]
 
+    def _first(self, task, examples, reqs, state, on_done) -> tuple[list, list]:
+        """([the first response] or [None] when logprobs were refused, the requests): a 400
+        naming a parameter this model refuses (``remote.refusals``) is learnt and the
+        requests are built again without it."""
+        for _ in range(len(refusals.DROPPABLE) + len(refusals.RENAMED) + 1):
+            try:
+                return self.client.chat_many(reqs[:1], on_done=on_done), reqs
+            except (RemoteRequestError, RemoteNoLogprobsError) as e:
+                name = refusals.learn(self.spec.redacted_url, self.spec.model, e, reqs[0])
+                if name is None:
+                    if isinstance(e, RemoteNoLogprobsError) and state["logprobs"]:
+                        return [None], reqs          # refused without naming it: as before
+                    raise
+                if name in ("logprobs", "top_logprobs") and self.scoring == "logprobs":
+                    return [None], reqs              # label scoring was required: refused
+                state["logprobs"] = state["logprobs"] and self._wants_logprobs(task)
+                reqs = self.requests(task, examples, logprobs=state["logprobs"])
+                state["estimate"] = self._check(reqs)
+        raise RemoteRequestError(f"{self.spec.redacted_url} kept refusing parameters of "
+                                 f"{self.spec.model!r}")
+
     def _check(self, reqs) -> float | None:
         todo = [r for r in reqs if self.client.cached(r) is None]
         return check_cost(todo, self.price, self.spec.display, self.max_cost_usd)
@@ -249,7 +296,14 @@ class RemoteArm:
         extra = {"finish": choice.get("finish_reason")}
         if not usage:
             extra["usage_missing"] = True
-        if logprobs and task.can_score_labels:
+        reasoning = (usage.get("completion_tokens_details") or {}).get("reasoning_tokens")
+        if reasoning:
+            extra["reasoning_tokens"] = int(reasoning)
+        if self._choice(task):
+            # the server chose among the labels; each label's probability: its top_logprobs
+            pred = text if text in task.labels else task.parse(text, ex)
+            extra.update(method="choice", scores=choice_scores(choice, task.labels))
+        elif logprobs and task.can_score_labels:
             scores = label_scores(first_token_alternatives(choice) or [], task.labels)
             pred = best_label(scores)
             extra.update(method="logprobs" if pred is not None else "generate", scores=scores)
@@ -269,6 +323,10 @@ class RemoteArm:
         usage = {"tokens_in": tin, "tokens_out": tout, **stats.to_dict(),
                  "estimated_cost_usd": estimate, "cost_usd": None, "cost_usd_this_run": None,
                  "price": self.price.to_dict() if self.price else None}
+        reasoning = sum(int(p.extra.get("reasoning_tokens") or 0) for p in preds)
+        if reasoning:
+            # OpenAI bills them as output and counts them in completion_tokens (so in tout)
+            usage["reasoning_tokens"] = reasoning
         missing = sum(bool(p.extra.get("usage_missing")) for p in preds)
         if missing:
             # token counts unknown for some answers: a cost from the rest would be too low
@@ -287,8 +345,27 @@ class RemoteArm:
                 "temperature": 0, "max_cost_usd": self.max_cost_usd,
                 "timeout_s": self.client.options.timeout_s,
                 "concurrency": self.client.options.concurrency,
-                "max_retries": self.client.options.max_retries}
+                "max_retries": self.client.options.max_retries,
+                "refused": self._quirks().to_dict()}
 
 
 def _per_example(shots) -> bool:
     return bool(shots) and isinstance(shots[0], (list, tuple))
+
+
+def refusal_notes(q, display: str, classification: bool) -> list[str]:
+    """One note per parameter this model refused (``remote.refusals``)."""
+    out = []
+    for name in sorted(q.dropped - {"top_logprobs"}):
+        if name == "logprobs":
+            out.append(f"{display} refuses logprobs: " + (
+                "labels were read from the generated answers (generate scoring)"
+                if classification else "sent without them"))
+        elif name == "temperature":
+            out.append(f"{display} refuses temperature 0: sent without it (the model's "
+                       "default; its answers may differ between runs)")
+        else:
+            out.append(f"{display} refuses {name}: sent without it")
+    for old, new in sorted(q.renamed.items()):
+        out.append(f"{display} refuses {old}: the budget was sent as {new}")
+    return out
