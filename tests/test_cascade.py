@@ -233,3 +233,32 @@ def test_label_logprobs_from_each_kind_of_prediction():
     assert label_logprobs(task, [score, partial]) is None
     generated = Prediction(gold="positive", pred="positive", extra={"method": "generate"})
     assert label_logprobs(task, [generated]) is None
+
+
+def cascade_results() -> dict:
+    """``example_results()`` with a cascade section computed from the constructed arms."""
+    from tunewise.report import example_results
+    golds, cheap, exp = constructed(n=200, seed=2)
+    raws = [cheap, exp, {"name": "classical", "kind": "classical", "preds": exp["preds"],
+                         "label_logprobs": cheap["label_logprobs"]}]
+    costs = {"finetune-n64-s0": {"usd_per_request": 2e-6, "seconds_per_request": 0.01},
+             "classical": {"usd_per_request": 1e-8, "seconds_per_request": 0.001},
+             "big 0-shot": {"usd_per_request": 1e-3, "seconds_per_request": 0.5}}
+    results = example_results()
+    results["cascade"] = section(_task(), golds, raws, "accuracy", costs, n_resamples=200)
+    return results
+
+
+def test_the_report_shows_the_cascade(tmp_path):
+    from tunewise.report import render_report
+    results = cascade_results()
+    paths = render_report(results, tmp_path)
+    md = (tmp_path / "report.md").read_text()
+    assert "## Cascade: the cheap arm first, the expensive arm when unsure" in md
+    assert "| finetune-n64-s0 | big 0-shot |" in md
+    assert "To deploy: temperature" in md and "in-sample" in md
+    svg = (tmp_path / "plots" / "cascade.svg").read_text()
+    for text in ("frontier", "best cascade, cross-fitted", "big 0-shot", "USD per 1,000 requests"):
+        assert text in svg
+    assert "mathdefault" not in svg            # tick labels are plain text
+    assert 'id="plot-cascade"' in paths["html"].read_text()

@@ -113,3 +113,13 @@ def test_missing_browser_fails_ci_and_skips_elsewhere(monkeypatch):
     monkeypatch.delenv("TUNEWISE_REQUIRE_BROWSER")
     with pytest.raises(pytest.skip.Exception):
         _unavailable("headless Chromium not found")
+
+
+def test_the_cascade_plot_is_drawn(driver, tmp_path):
+    from tests.test_cascade import cascade_results
+    paths = render_report(cascade_results(), tmp_path)
+    driver.get(paths["html"].resolve().as_uri())
+    info = driver.execute_script(JS_PLOT, "plot-cascade")
+    assert info and info["svg"] and info["width"] > 100 and info["height"] > 100, info
+    assert info["drawn"] >= 5, info
+    assert "frontier" in info["texts"] and "big 0-shot" in info["texts"]

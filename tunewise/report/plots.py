@@ -25,6 +25,8 @@ KIND_COLORS = {"classical": "#2ca02c", "majority": "#7f7f7f"}
 #: horizontal reference lines: local prompting solid, remote models dash-dot, baselines dashed
 LINE_STYLES = {"prompt": "-", "remote": "-."}
 PROMPT_COLORS = ["#ff7f0e", "#d62728", "#9467bd", "#8c564b", "#e377c2"]
+#: the cascades' curves (cheap -> expensive pairs)
+CASCADE_COLORS = ["#9467bd", "#17becf", "#bcbd22", "#8c564b", "#e377c2", "#7f7f7f"]
 
 
 def _figure(w: float, h: float):
@@ -262,13 +264,15 @@ def cascade_svg(sec: dict | None, metric: str) -> str | None:
     ax = fig.add_subplot()
     prompt_index: dict[str, int] = {}
     xs_all = [a["usd_per_1k_requests"] for a in arms]
-    for p in sec["pairs"]:
+    for i, p in enumerate(sec["pairs"]):
         pts = [q for q in p["curve"] if q.get("usd_per_1k_requests") is not None]
         if pts:
             xs = [q["usd_per_1k_requests"] for q in pts]
             xs_all += xs
-            ax.plot(xs, [q["value"] for q in pts], lw=1, marker=".", ms=4, alpha=0.55,
-                    color="#9467bd", label=_tex(f"cascade {p['cheap']} -> {p['expensive']}"))
+            ax.plot(xs, [q["value"] for q in pts], lw=1.1, marker=".", ms=4, alpha=0.7,
+                    color=CASCADE_COLORS[i % len(CASCADE_COLORS)],
+                    ls=("-", ":", "-.")[i // len(CASCADE_COLORS) % 3],
+                    label=_tex(f"cascade {p['cheap']} -> {p['expensive']}"))
     for a in arms:
         ax.scatter([a["usd_per_1k_requests"]], [a["value"]], s=46, zorder=4,
                    color=_arm_color(a, prompt_index))
