@@ -50,8 +50,11 @@ _ARM_CHOICES = ["prompt", *sorted(k for k in ARM_KINDS if k not in ("prompt", "f
               help="examples per forward pass (label scoring and generation)")
 @click.option("--max-new-tokens", type=int, default=None, metavar="N",
               help="generation budget (default: from the task)")
-@click.option("--calibrate", is_flag=True,
-              help="contextual calibration of label scores (removes the model's label prior)")
+@click.option("--calibrate", type=click.Choice(["content-free", "prior"]), is_flag=False,
+              flag_value="content-free", default=None,
+              help="divide the prompt's label bias out of the label scores: content-free "
+                   "(bare --calibrate; Zhao et al. 2021) or prior (estimated on the training "
+                   "examples, aimed at their label frequencies)")
 @click.option("--bf16/--fp32", default=None,
               help="precision; default: label scoring in bf16 where the CPU has bf16 math, "
                    "close calls re-scored in fp32; generation in fp32")
@@ -140,7 +143,8 @@ def render(res) -> None:
     elif d["arm"] != "classical":
         what += " · zero-shot"
     if d["arm"] != "classical":
-        what += f" · {s['method']}" + (" (calibrated)" if s.get("calibrate") else "")
+        what += f" · {s['method']}" + (f" (calibrated: {s['calibrate']})"
+                                       if s.get("calibrate") else "")
     console.print(f"[bold]{escape(what)}[/] on {d['n']:,} {res.task.kind} examples"
                   + (f" from {escape(s['data'])}" if s.get("data") else ""))
     t = Table(title="metrics (95% bootstrap CI)", title_justify="left")

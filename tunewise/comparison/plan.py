@@ -72,8 +72,11 @@ def _baselines(ctx: PlanContext) -> list[PlannedArm]:
 
 def _prompting(ctx: PlanContext) -> list[PlannedArm]:
     cfg, m = ctx.cfg, ctx.cfg.model
-    pkw = {"method": m.method, "batch_size": m.batch_size, "bf16": ctx.bf16}
-    minputs = {"model": m.name, "method": m.method, "bf16": ctx.bf16}
+    pkw = {"method": m.method, "batch_size": m.batch_size, "bf16": ctx.bf16,
+           "calibrate": m.calibrate, "calibrate_from": ctx.splits.train}
+    minputs = {"model": m.name, "method": m.method, "bf16": ctx.bf16, "calibrate": m.calibrate}
+    if m.calibrate == "prior":     # the label bias is measured on training inputs
+        minputs["train"] = ctx.train_fp
     arms = []
     if cfg.arms.zero_shot:
         arms.append(PlannedArm("zero-shot", {"arm": "zero-shot", **minputs},

@@ -72,8 +72,8 @@ class EvalOptions:
     max_new_tokens: int | None = None
     #: None = bf16 label scoring where the CPU has bf16 math, close calls re-scored in fp32
     bf16: bool | None = None
-    #: contextual calibration of label scores (see ``predict``)
-    calibrate: bool = False
+    #: calibration of label scores: False, "content-free" (or True), "prior" (see ``predict``)
+    calibrate: bool | str = False
     #: bootstrap resamples for the confidence intervals
     n_resamples: int = 1000
     #: keyword arguments for ``tunewise.data.read``

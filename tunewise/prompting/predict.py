@@ -35,6 +35,9 @@ from typing import Sequence
 from tunewise.data.records import Example
 from tunewise.errors import UsageError
 from tunewise.knobs import knob
+from tunewise.prompting.calibration import (CONTENT_FREE, CalibrationSample,
+                                            content_free_offsets, log_normalise, prior_offsets,
+                                            resolve_calibration)
 from tunewise.tasks.base import Prediction, Task
 from tunewise.tasks.ner import NERTask
 
@@ -131,8 +134,8 @@ def resolve_bf16(bf16: bool | None, lm) -> bool:
 def predict(task: Task, lm, examples: Sequence[Example], *, shots=(), method: str = "auto",
             batch_size: int = 32, max_new_tokens: int | None = None,
             bf16: bool | None = None, prefix_cache: bool = True, length_normalize: bool = False,
-            calibrate: bool = False, budget_from: Sequence[Example] = (),
-            progress: bool = True) -> list[Prediction]:
+            calibrate: bool | str = False, calibration: CalibrationSample | None = None,
+            budget_from: Sequence[Example] = (), progress: bool = True) -> list[Prediction]:
     """Predict ``examples`` with ``lm`` (a LoadedModel) through ``task``.
 
     ``shots``: examples shown as earlier chat turns, the same for every example, or one list per
@@ -141,10 +144,11 @@ def predict(task: Task, lm, examples: Sequence[Example], *, shots=(), method: st
     math, with close calls re-scored in fp32 (module docstring). ``max_new_tokens``: None =
     ``generation_budget`` over ``budget_from`` (answered examples, e.g. the training data) and
     the shots. ``length_normalize``: pick the
-    label with the best mean log-prob per token instead of the best total. ``calibrate``:
-    contextual calibration (Zhao et al. 2021): subtract the label distribution the prompt gives
-    content-free inputs (``CONTENT_FREE``) from each example's, which removes the model's prior
-    preference for some labels (classification scoring only; off by default).
+    label with the best mean log-prob per token instead of the best total. ``calibrate``
+    (classification scoring only; off by default): divide out the label bias of the prompt,
+    ``"content-free"`` (or True) from content-free inputs, ``"prior"`` from ``calibration``
+    (``calibration.calibration_sample``: in-domain inputs with their shots, and the label counts
+    to aim at); see ``tunewise.prompting.calibration``.
     """
     from tunewise.progress import bar
     from tunewise.tasks.render import encode_prompts
@@ -162,9 +166,9 @@ def predict(task: Task, lm, examples: Sequence[Example], *, shots=(), method: st
     try:
         with bar(f"predicting ({method})", len(examples), disable=not progress) as advance:
             if method == "score":
-                # the prior is a handful of prompts: always fp32
-                prior = (_content_free_prior(task, lm, shots, batch_size, False,
-                                             length_normalize) if calibrate else None)
+                prior = _calibration_offsets(task, lm, shots, resolve_calibration(calibrate),
+                                             calibration, batch_size, resolve_bf16(bf16, lm),
+                                             length_normalize)
                 preds = _predict_score(task, lm, examples, prompts, batch_size,
                                        resolve_bf16(bf16, lm), prefix_cache, length_normalize,
                                        advance, prior)
@@ -191,15 +195,7 @@ def _check_context(prompts, lm, examples) -> None:
                          fix=f"use fewer shots ({knob('shots')}) or shorter inputs")
 
 
-#: inputs without content, for contextual calibration
-CONTENT_FREE = ("", "N/A", "[MASK]")
-
-
-def _log_normalise(values: Sequence[float]) -> list[float]:
-    import math
-    m = max(values)
-    lse = m + math.log(sum(math.exp(v - m) for v in values))
-    return [v - lse for v in values]
+_log_normalise = log_normalise
 
 
 def _scorer(task, lm, batch_size, bf16, prefix_cache=True):
@@ -211,16 +207,30 @@ def _scorer(task, lm, batch_size, bf16, prefix_cache=True):
                                                      prefix_cache=prefix_cache, bf16=bf16))
 
 
-def _content_free_prior(task, lm, shots, batch_size, bf16, norm) -> list[float]:
-    """Mean log label distribution for content-free inputs (with the shared shots; without
-    shots when they differ per example)."""
-    from tunewise.tasks.render import encode_prompt
-    shared = list(shots) if shots and isinstance(shots[0], Example) else []
-    cf = [Example.from_text(x) for x in CONTENT_FREE]
-    prompts = [encode_prompt(lm.tokenizer, task.prompt_messages(ex, shared)) for ex in cf]
+def _calibration_offsets(task, lm, shots, mode, sample, batch_size, bf16, norm):
+    """Per-label offsets the decision subtracts (``tunewise.prompting.calibration``), or None.
+    ``content-free``: its inputs with the shared shots (none when shots differ per example),
+    always fp32 (a handful of prompts); ``prior``: ``sample``'s inputs with their shots."""
+    if mode == "none":
+        return None
+    if mode == "prior" and sample is None:
+        raise UsageError("prior calibration needs a calibration sample of training examples",
+                         fix="pass calibration=calibration_sample(train, ...) or use "
+                             "calibrate='content-free'")
+    from tunewise.tasks.render import encode_prompts
+    if mode == "prior":
+        inputs, per = sample.inputs, _shots_per_example(sample.shots, len(sample.inputs))
+    else:
+        shared = list(shots) if shots and isinstance(shots[0], Example) else []
+        inputs, bf16 = [Example.from_text(x) for x in CONTENT_FREE], False
+        per = [shared] * len(inputs)
+    prompts = encode_prompts(lm.tokenizer, [task.prompt_messages(ex, s)
+                                            for ex, s in zip(inputs, per)])
     _, scorer = _scorer(task, lm, batch_size, bf16)
-    rows = [_log_normalise(s.per_token if norm else s.total) for s in scorer.score(prompts)]
-    return [sum(col) / len(col) for col in zip(*rows)]
+    rows = [s.per_token if norm else s.total for s in scorer.score(prompts)]
+    if mode == "prior":
+        return prior_offsets(rows, task.labels, sample.label_counts)
+    return content_free_offsets(rows)
 
 
 def _decision(s, norm: bool, prior) -> list[float]:

@@ -27,7 +27,9 @@ class PromptArm:
       or a zero-argument callable returning one (``tunewise compare`` shares its base model).
     - ``shots``: k; ``selection``: "random", "balanced" or "nearest" (seeded by ``seed``).
     - ``method``, ``batch_size``, ``max_new_tokens``, ``bf16``, ``calibrate``, ``budget_from``:
-      as in ``tunewise.prompting.predict``.
+      as in ``tunewise.prompting.predict``; ``calibrate="prior"`` estimates the prompt's label
+      bias on ``calibrate_from`` (default: ``shots_from``, else ``budget_from``: the training
+      examples), with shots chosen as the evaluated inputs' are.
     """
 
     kind = "prompt"
@@ -35,13 +37,15 @@ class PromptArm:
     def __init__(self, model: Any = None, shots: int = 0, *, shots_from: Sequence = (),
                  selection: str = "random", seed: int = 0, method: str = "auto",
                  batch_size: int = 32, max_new_tokens: int | None = None,
-                 bf16: bool | None = None, calibrate: bool = False,
-                 budget_from: Sequence = (), name: str | None = None, memo: bool = True):
+                 bf16: bool | None = None, calibrate: bool | str = False,
+                 calibrate_from: Sequence = (), budget_from: Sequence = (),
+                 name: str | None = None, memo: bool = True):
         if shots < 0:
             raise UsageError(f"--shots must be >= 0, got {shots}")
         if shots and not shots_from:
             raise UsageError(f"--shots {shots} needs examples to show",
                              fix="pass --shots-from FILE (or --train FILE)")
+        from tunewise.prompting.calibration import resolve_calibration
         from tunewise.prompting.shots import SELECTIONS
         if selection not in SELECTIONS:
             raise UsageError(f"unknown shot selection {selection!r}",
@@ -50,6 +54,8 @@ class PromptArm:
         self.selection, self.seed, self.method = selection, seed, method
         self.batch_size, self.max_new_tokens, self.bf16 = batch_size, max_new_tokens, bf16
         self.calibrate, self.budget_from, self.memo = calibrate, list(budget_from), memo
+        self.calibration = resolve_calibration(calibrate)
+        self.calibrate_from = list(calibrate_from) or self.shots_from or self.budget_from
         self.name = name or ("zero-shot" if not shots else f"{shots}-shot")
         self._lm = self._task = None
         self.load_seconds = 0.0
@@ -87,13 +93,15 @@ class PromptArm:
             validate_examples(task, self.shots_from)
             shot_lists = shots_for(examples, self.shots_from, self.shots,
                                    method=self.selection, seed=self.seed)
-        calibrate = self.calibrate and method == "score"
+        calibrate = self.calibration if method == "score" else "none"
+        sample = self._calibration_sample(task, shot_lists, examples) \
+            if calibrate == "prior" else None
 
         def run(batch):
             return predict(task, lm, batch, shots=shot_lists, method=method,
                            batch_size=self.batch_size, max_new_tokens=self.max_new_tokens,
-                           bf16=self.bf16, calibrate=calibrate, budget_from=self.budget_from,
-                           progress=progress)
+                           bf16=self.bf16, calibrate=calibrate, calibration=sample,
+                           budget_from=self.budget_from, progress=progress)
         preds, timing = timed_predictions(
             run, examples, warm_up=model_warm_up(task, lm, method=method, bf16=self.bf16))
         timing["load_seconds"] += self.load_seconds
@@ -110,8 +118,19 @@ class PromptArm:
                       "method": method, "seed": self.seed, "batch_size": self.batch_size,
                       "bf16": _bf16_used(self.bf16, lm, preds),
                       "fp32_rechecked": sum(p.extra.get("precision") == "fp32" for p in preds)
-                      if self.bf16 is not False else 0, "calibrate": bool(calibrate)},
+                      if self.bf16 is not False else 0,
+                      "calibrate": calibrate if calibrate != "none" else False},
             notes=[note] if note else [], extra=extra)
+
+
+    def _calibration_sample(self, task, shot_lists, examples):
+        """The in-domain inputs (with their shots) that ``prior`` calibration scores."""
+        from tunewise.prompting.calibration import calibration_sample
+        from tunewise.tasks import validate_examples
+        validate_examples(task, self.calibrate_from)
+        shared = shot_lists if self.selection != "nearest" else ()
+        return calibration_sample(self.calibrate_from, task.gold, shots=shared, k=self.shots,
+                                  selection=self.selection, exclude=examples, seed=self.seed)
 
 
 def _prompt_kwargs(options, train, shots_from) -> dict:
