@@ -5,6 +5,8 @@ The slow test is the issue's parity of the two routes on the embedded model: 60 
 reviews, remote accuracy within 0.02 of local."""
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from tests.remote_support import counting_server
@@ -70,3 +72,21 @@ def test_remote_route_to_tunewise_serve_matches_local_eval_on_the_embedded_model
     agree = sum(a.pred == b.pred for a, b in zip(local.predictions, remote.predictions))
     assert agree >= 58
     print(f'local {acc_local:.3f} remote {acc_remote:.3f} agree {agree}/60')
+
+
+def test_structured_scoring_asks_for_the_label_as_an_enum(runs, tmp_path):
+    """``scoring="structured"``: OpenAI's strict json_schema (an object with one enum
+    property); `tunewise serve` scores it like eval, so the answers are the local ones."""
+    task = ClassificationTask(LABELS)
+    examples = sentiment_examples(8, seed=22, offset=7100)
+    local = FineTunedArm(runs["a"]).predict(task, examples, progress=False)
+    with counting_server(runs) as server:
+        arm = RemoteArm("a", base_url=server.url + "/v1", scoring="structured",
+                        max_cost_usd=None, cache_dir=tmp_path / "cache")
+        remote = arm.predict(task, examples, progress=False)
+    assert [p.pred for p in remote.predictions] == [p.pred for p in local.predictions]
+    assert {p.extra["method"] for p in remote.predictions} == {"structured"}
+    assert all(json.loads(p.raw) == {"label": p.pred} for p in remote.predictions)
+    rf = arm.requests(task, examples[:1], logprobs=False)[0]["response_format"]
+    assert rf["type"] == "json_schema" and rf["json_schema"]["strict"] is True
+    assert rf["json_schema"]["schema"]["properties"]["label"]["enum"] == LABELS

@@ -47,11 +47,14 @@ def remote_options(f):
         click.option("--max-cost", "max_cost", default="5", show_default=True, metavar="USD",
                      help="refuse a run whose uncached requests are estimated above USD "
                           "('none': no limit)"),
-        click.option("--scoring", type=click.Choice(["auto", "logprobs", "generate", "choice"]),
+        click.option("--scoring", type=click.Choice(["auto", "logprobs", "generate", "choice",
+                                                     "structured"]),
                      default=None, help="remote classification: labels from logprobs, from the "
-                                        "generated text, logprobs when the server has them, or "
-                                        "choice: the labels sent as a choice list (vLLM, "
-                                        "tunewise serve) [default: from --method]"),
+                                        "generated text, logprobs when the server has them "
+                                        "(auto), the labels sent as a choice list (choice: vLLM, "
+                                        "tunewise serve) or asked as a JSON-schema enum "
+                                        "(structured: OpenAI structured outputs, tunewise serve) "
+                                        "[default: from --method]"),
         click.option("--concurrency", type=int, default=8, show_default=True, metavar="N",
                      help="remote requests in flight at most"),
         click.option("--timeout", "timeout_s", type=float, default=60.0, show_default=True,

@@ -146,7 +146,8 @@ class RemoteArmConfig:
     #: None = OPENAI_API_KEY for openai: models, no key for a base_url server
     api_key_env: str | None = None
     #: classification: auto (logprobs when the server gives them, else generate), logprobs,
-    #: generate, choice (the labels sent as a choice list: vLLM, tunewise serve)
+    #: generate, choice (the labels sent as a choice list: vLLM, tunewise serve), structured (the
+    #: label asked as a JSON-schema enum: OpenAI structured outputs, tunewise serve)
     scoring: str = "auto"
 
 

@@ -136,7 +136,7 @@ def _arms(a, p: list[str]) -> None:
 
 
 #: classification scoring of a remote arm (``evaluation.arms.remote.SCORINGS``)
-REMOTE_SCORINGS = ("auto", "logprobs", "generate", "choice")
+REMOTE_SCORINGS = ("auto", "logprobs", "generate", "choice", "structured")
 
 
 def _remote(remote, p: list[str]) -> None:

@@ -6,10 +6,12 @@ starts with (case-insensitive, surrounding spaces ignored: ``positive``, `` Posi
 all count for "positive"). A label none of whose first tokens is among the alternatives has no
 score. The decision needs a clear winner: when no label has a score, or the best two tie (labels
 sharing their first token), the generated text decides instead. ``choice_scores`` reads the
-answer of a choice-list request, where each alternative is a whole label.
+answer of a choice-list request, where each alternative is a whole label; ``label_schema`` /
+``structured_label`` ask for and read a label as a JSON-schema enum (structured outputs).
 """
 from __future__ import annotations
 
+import json
 import math
 from typing import Sequence
 
@@ -62,3 +64,28 @@ def choice_scores(choice: dict, labels: Sequence[str]) -> dict[str, float | None
     did not list."""
     by_token = dict(first_token_alternatives(choice) or [])
     return {lab: by_token.get(lab) for lab in labels}
+
+
+#: the property a structured answer carries the label in
+LABEL_PROPERTY = "label"
+
+
+def label_schema(labels: Sequence[str]) -> dict:
+    """The ``response_format`` asking for one of ``labels``: a strict JSON schema of an object
+    with one string-enum property (OpenAI's structured outputs; ``tunewise serve`` scores it)."""
+    return {"type": "json_schema", "json_schema": {
+        "name": "label", "strict": True,
+        "schema": {"type": "object", "additionalProperties": False,
+                   "required": [LABEL_PROPERTY],
+                   "properties": {LABEL_PROPERTY: {"type": "string", "enum": list(labels)}}}}}
+
+
+def structured_label(text: str, labels: Sequence[str]) -> str | None:
+    """The label of a structured answer (``{"label": "positive"}``), or None when the text is not
+    such an object naming one of ``labels``."""
+    try:
+        obj = json.loads(text)
+    except ValueError:
+        return None
+    value = obj.get(LABEL_PROPERTY) if isinstance(obj, dict) else None
+    return value if isinstance(value, str) and value in labels else None

@@ -18,7 +18,9 @@ them; "generate" maps the generated text to a label with ``task.parse``; "auto" 
 for logprobs and falls back to "generate" when the server sends none; "choice" sends the labels as
 a choice list (``structured_outputs: {"choice": labels}``: vLLM, and ``tunewise serve``, which
 scores them exactly as eval's label scoring does) and reads the label from the answer, each
-label's probability from its ``top_logprobs``. Answers naming no label
+label's probability from its ``top_logprobs``; "structured" asks for the label as a JSON-schema
+enum (``response_format`` json_schema, strict: OpenAI's structured outputs, and ``tunewise
+serve``), so no answer is unparseable. Answers naming no label
 count as wrong and are counted in the notes. NER and generation: generated text through
 ``task.parse``.
 
@@ -41,13 +43,13 @@ from tunewise.remote import refusals
 from tunewise.remote.errors import RemoteNoLogprobsError, RemoteRequestError
 from tunewise.remote.refusals import apply
 from tunewise.remote.labels import (best_label, choice_scores, first_token_alternatives,
-                                    label_scores)
+                                    label_schema, label_scores, structured_label)
 from tunewise.remote.pricing import RemotePrice, check_cost, over_limit_note
 from tunewise.remote.response_shape import message_text
 from tunewise.remote.spec import parse_model_spec
 from tunewise.tasks.base import Prediction
 
-SCORINGS = ("auto", "logprobs", "generate", "choice")
+SCORINGS = ("auto", "logprobs", "generate", "choice", "structured")
 #: alternatives asked per answer token (OpenAI's maximum)
 TOP_LOGPROBS = 20
 #: a run estimated above this many US dollars is refused unless ``max_cost_usd`` is raised
@@ -157,6 +159,8 @@ class RemoteArm:
                 req["structured_outputs"] = {"choice": list(task.labels)}
                 req["logprobs"] = True
                 req["top_logprobs"] = min(TOP_LOGPROBS, len(task.labels))
+            if task.can_score_labels and self.scoring == "structured":
+                req["response_format"] = label_schema(task.labels)
             out.append(apply(req, quirks))       # without what this model refused before
         return out
 
@@ -303,6 +307,11 @@ class RemoteArm:
             # the server chose among the labels; each label's probability: its top_logprobs
             pred = text if text in task.labels else task.parse(text, ex)
             extra.update(method="choice", scores=choice_scores(choice, task.labels))
+        elif task.can_score_labels and self.scoring == "structured":
+            pred = structured_label(text, task.labels)
+            extra["method"] = "structured"
+            if pred is None:
+                pred = task.parse(text, ex)
         elif logprobs and task.can_score_labels:
             scores = label_scores(first_token_alternatives(choice) or [], task.labels)
             pred = best_label(scores)
