@@ -262,3 +262,14 @@ def test_the_report_shows_the_cascade(tmp_path):
         assert text in svg
     assert "mathdefault" not in svg            # tick labels are plain text
     assert 'id="plot-cascade"' in paths["html"].read_text()
+
+
+def test_without_prices_the_plot_shows_the_share_escalated(tmp_path):
+    from tunewise.report import render_report
+    results = cascade_results()
+    golds, cheap, exp = constructed(n=200, seed=2)
+    results["cascade"] = section(_task(), golds, [cheap, exp], "accuracy", {}, n_resamples=100)
+    render_report(results, tmp_path)
+    svg = (tmp_path / "plots" / "cascade.svg").read_text()
+    assert "share escalated" in svg and "no price known" in svg
+    assert "no price is known for the expensive arm" in (tmp_path / "report.md").read_text()

@@ -32,10 +32,14 @@ def cascade_blocks(results: dict) -> list[Block]:
     out.append(Paragraph(sec["note"][:1].upper() + sec["note"][1:] + "."))
     svg = plots.cascade_svg(sec, metric)
     if svg:
-        out.append(Figure("cascade", f"{metric} against USD per 1,000 requests: every arm with a "
-                          "known cost, each cascade's curve (a point per 5% of examples "
-                          "escalated), the frontier, and the best cascade cross-fitted (95% CI)",
-                          svg))
+        priced = any(q.get("usd_per_1k_requests") is not None for p in sec["pairs"]
+                     for q in p["curve"])
+        out.append(Figure("cascade", (
+            f"{metric} against USD per 1,000 requests: every arm with a known cost, each "
+            "cascade's curve (a point per 5% of examples escalated), the frontier, and the best "
+            "cascade cross-fitted (95% CI)") if priced else (
+            f"{metric} against the share of requests escalated (no price is known for the "
+            "expensive arm, so no cost is drawn); the best cascade cross-fitted (95% CI)"), svg))
     rows = []
     for p in sec["pairs"]:
         cf = p["crossfit"]

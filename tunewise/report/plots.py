@@ -258,6 +258,9 @@ def cascade_svg(sec: dict | None, metric: str) -> str | None:
     with its CI)."""
     if not sec or not sec.get("pairs"):
         return None
+    if not any(q.get("usd_per_1k_requests") is not None for p in sec["pairs"]
+               for q in p["curve"]):
+        return _cascade_by_share(sec, metric)
     arms = [a for a in sec.get("arms") or [] if a.get("usd_per_1k_requests") is not None
             and a.get("kind") != "majority"]
     fig = _figure(7.5, 4.6)
@@ -300,6 +303,30 @@ def cascade_svg(sec: dict | None, metric: str) -> str | None:
     ax.set_xlabel("USD per 1,000 requests")
     ax.set_ylabel(metric)
     ax.set_title(f"{metric} against cost: arms and cascades")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False)
+    return _svg(fig)
+
+
+def _cascade_by_share(sec: dict, metric: str) -> str:
+    """Without prices (a remote arm with no price entry): the metric against the share of
+    requests escalated, from the cheap arm alone (0) to the expensive arm alone (1)."""
+    fig = _figure(7.5, 4.6)
+    ax = fig.add_subplot()
+    for i, p in enumerate(sec["pairs"]):
+        ax.plot([100 * q["share_escalated"] for q in p["curve"]],
+                [q["value"] for q in p["curve"]], lw=1.1, marker=".", ms=4,
+                color=CASCADE_COLORS[i % len(CASCADE_COLORS)],
+                label=_tex(f"cascade {p['cheap']} -> {p['expensive']}"))
+    best = sec.get("best") or {}
+    if best.get("ci"):
+        lo, hi = best["ci"]
+        ax.errorbar([100 * best["share_escalated"]], [best["value"]],
+                    yerr=[[best["value"] - lo], [hi - best["value"]]], fmt="*", ms=14,
+                    color="#d62728", capsize=4, zorder=5, label="best cascade, cross-fitted")
+    ax.set_xlabel("% of requests sent to the expensive arm (no price known: cost not drawn)")
+    ax.set_ylabel(metric)
+    ax.set_title(f"{metric} against the share escalated")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8, loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False)
     return _svg(fig)
