@@ -181,7 +181,14 @@ class LabelScorer:
     def _logprobs(self, hidden: torch.Tensor) -> torch.Tensor:
         # the head runs in fp32 with bf16 bodies too: it sees a few positions per row (cheap),
         # and bf16 logits (8 significant bits on values ~20) would blur close label scores
-        return torch.log_softmax(self.head(hidden.float()).float(), dim=-1)
+        return torch.log_softmax(self._head_fp32(hidden), dim=-1)
+
+    def _head_fp32(self, hidden: torch.Tensor) -> torch.Tensor:
+        """The vocabulary head in fp32 (a model loaded in bf16 on a GPU: its head weight is cast
+        for this product only; on the CPU the weight is fp32 already and nothing is copied)."""
+        w, b = self.head.weight, self.head.bias
+        return torch.nn.functional.linear(hidden.float(), w.float(),
+                                          None if b is None else b.float())
 
     def _prefix(self, prefix: Sequence[int]):
         """KV tensors of the shared prefix (batch 1), or None."""
@@ -314,7 +321,7 @@ class LabelScorer:
         step = max(1, HEAD_POSITIONS // nodes.shape[1])
         out = []
         for b in range(0, nodes.shape[0], step):
-            logits = self.head(nodes[b:b + step].float()).float()            # (b, N, V)
+            logits = self._head_fp32(nodes[b:b + step])                       # (b, N, V)
             lse = torch.logsumexp(logits, dim=-1)                            # (b, N)
             out.append(logits[:, node, token] - lse[:, node])
         return torch.cat(out, 0)
