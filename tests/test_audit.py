@@ -8,6 +8,7 @@ import hashlib
 import random
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from tunewise.audit import audit
@@ -187,3 +188,33 @@ def test_presidio_layer_with_a_stand_in_engine(reviews):
     f = pii_check.check_names(split, Engine())
     assert f.metrics["counts"] == {"NAME": 1} and f.evidence[0].where == "t:1"
     assert "Ada Lovelace" not in str(f.to_dict())
+
+
+UTTERANCES = [
+    "how do i reset my router password", "transfer 200 dollars to my savings account",
+    "set an alarm for six thirty am", "what is the capital of mongolia",
+    "convert 30 celsius to fahrenheit", "remind me to buy milk after work",
+    "what is my checking account balance", "book a table for two at eight tonight",
+    "how long should i boil an egg", "turn the living room lights off",
+    "when is my next dentist appointment", "add eggs to my shopping list",
+    "what is the exchange rate for euros", "play some jazz in the kitchen",
+    "how many calories are in an apple", "cancel my three pm meeting",
+    "what is the weather in oslo tomorrow", "find a gas station near me",
+    "pay my electricity bill today", "spell the word necessary",
+]
+
+
+def test_off_task_rows_rank_first(reviews, tmp_path):
+    """20 assistant requests planted among 400 movie reviews (5%): most rank in the top 20."""
+    from tunewise.audit.relevance import centroid_scores, outlier_scores
+    texts = [t for t, _ in reviews[:400]] + UTTERANCES
+    planted = set(range(400, 420))
+    top = set(np.argsort(-outlier_scores(texts))[:20].tolist())
+    base = set(np.argsort(-centroid_scores(texts))[:20].tolist())
+    assert len(top & planted) >= 10 and len(top & planted) > len(base & planted) + 3, \
+        (len(top & planted), len(base & planted))
+    rep = audit([Example.from_text(t, "positive" if i % 2 else "negative", label="positive"
+                                   if i % 2 else "negative", meta={"line": i + 1})
+                 for i, t in enumerate(texts)], progress=False)
+    f = rep.find("off_task")
+    assert f.evidence and all(int(e.where.rsplit(":", 1)[1]) > 400 for e in f.evidence[:5])

@@ -6,12 +6,12 @@ Two signals:
   answer is one of a few short labels, a row whose answer is something else (a sentence where a
   label is expected) is flagged; for free-text answers, an answer far shorter or longer than the
   rest (robust z-score of its log length) or one that repeats the input.
-- ``off_task``: an input unlike the others. Each input's score is one minus its mean cosine
-  similarity to its ``K`` most similar training inputs (TF-IDF, projected on 128 SVD components;
-  the neighbours are looked up in a sample of at most ``REFERENCE_ROWS`` rows). Rows from
-  another task sit far from every neighbour; a few rows of one other topic still stand out
-  because they are fewer than ``K``. Flagged: scores above median + ``Z`` x the scaled median
-  absolute deviation.
+- ``off_task``: inputs unlike the bulk of the data (``outlier_scores``): rows whose content words
+  are all rare in the data seed a classifier that learns, in a few self-training rounds, what
+  sets such rows apart; its out-of-fold scores rank the rows. (Distances to the nearest
+  neighbours fail here: rows planted from another dataset are dense among themselves, and
+  movie reviews are sparse.) Flagged: scores above median + ``Z`` x the scaled median absolute
+  deviation.
 
 Precision measured on planted rows (``bench/audit_bench.py``: 5% of the rows taken from another
 dataset): ``MEASURED`` below, against the simple baseline of the distance to the TF-IDF
@@ -28,28 +28,67 @@ from tunewise.audit.inputs import Split
 from tunewise.audit.report import Evidence, Finding, excerpt
 from tunewise.data.dedup import normalize
 
-K = 10
-REFERENCE_ROWS = 10000
+#: rounds of the self-trained classifier, and the share of rows taken as off-task in each
+ROUNDS = 3
+SEED_SHARE = 0.05
 Z = 3.5
 #: precision@k (k = planted rows) measured by bench/audit_bench.py, quoted in the finding
-MEASURED = "precision@k 0.00 on 5% planted rows (bench/audit_bench.py)"
+MEASURED = ("measured precision of the top 5%: 0.75 on movie reviews with 5% planted clinc150 "
+            "utterances, 0.00 on TweetEval tweets with planted alpaca instructions "
+            "(bench/audit_bench.py): read them, do not drop them blindly")
 #: answers that cover this share of rows, each short and repeated, make a label-like task
 LABEL_COVERAGE = 0.9
 SHOWN = 20
 
 
-def outlier_scores(texts: list[str], seed: int = 0) -> np.ndarray:
-    """One minus the mean cosine similarity of each text to its K nearest other texts."""
+def content_rarity(texts: list[str]) -> np.ndarray:
+    """The seed score: the smallest inverse document frequency among a row's content words
+    (words that are neither English stop words nor among the 30 commonest words of the data).
+    A row of the task nearly always uses at least one word common in the data; a row from
+    elsewhere often uses none."""
+    import re
+    from collections import Counter
+
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+    word = re.compile(r"\w+")
+    docs = [{w.lower() for w in word.findall(t)} for t in texts]
+    df = Counter(w for d in docs for w in d)
+    n = max(len(texts), 1)
+    skip = set(ENGLISH_STOP_WORDS) | {w for w, _ in df.most_common(30)}
+    top = float(np.log(n))
+    return np.array([min((np.log(n / df[w]) for w in d if w not in skip and not w.isdigit()),
+                         default=top) for d in docs])
+
+
+def outlier_scores(texts: list[str], seed: int = 0, rounds: int = ROUNDS) -> np.ndarray:
+    """Off-task scores (higher: less like the task). Starting from ``content_rarity``, a
+    logistic regression on TF-IDF (words and word pairs) learns to tell the top ``SEED_SHARE``
+    of rows from the bottom half, and its out-of-fold decision values become the next scores;
+    ``rounds`` times. Rows from another task share words and style with each other, so the
+    classifier picks them up as a group, which single-row distances cannot (they are dense
+    among themselves)."""
+    from sklearn.linear_model import LogisticRegression
     n = len(texts)
-    vec = features.tfidf(texts, ngram=(1, 1), min_df=2 if n >= 200 else 1)
+    vec = features.tfidf(texts, ngram=(1, 2), min_df=2 if n >= 200 else 1)
     x = vec.transform(texts)
-    (dense,) = features.lsa([x], seed=seed)
-    rng = np.random.default_rng(seed)
-    ref = np.arange(n) if n <= REFERENCE_ROWS else np.sort(rng.choice(n, REFERENCE_ROWS,
-                                                                      replace=False))
-    pos = np.full(n, -1, dtype=np.int64)
-    pos[ref] = np.arange(len(ref))
-    return 1.0 - features.knn_similarity(dense, dense[ref], K, self_rows=pos)
+    scores = content_rarity(texts)
+    n_pos = max(2, int(SEED_SHARE * n))
+    for r in range(rounds):
+        order = np.argsort(-scores, kind="stable")
+        idx = np.r_[order[:n_pos], order[n // 2:]]
+        y = np.r_[np.ones(n_pos), np.zeros(len(idx) - n_pos)]
+        folds = np.random.default_rng(seed + r).integers(0, 5, n)
+        new = np.zeros(n)
+        for f in range(5):
+            fit = folds[idx] != f
+            if len(set(y[fit])) < 2:
+                continue
+            clf = LogisticRegression(C=1.0, max_iter=1000, class_weight="balanced")
+            clf.fit(x[idx[fit]], y[fit])
+            rows = np.flatnonzero(folds == f)
+            new[rows] = clf.decision_function(x[rows])
+        scores = new
+    return scores
 
 
 def centroid_scores(texts: list[str]) -> np.ndarray:
@@ -115,11 +154,11 @@ def check_relevance(train: Split, *, seed: int = 0, with_answers: bool = True) -
                          {"score": round(float(scores[i]), 3), "z": round(float(z[i]), 1)})
                 for i in order[:SHOWN]]
     summary = (f"{len(flagged):,} of {n:,} inputs ({100 * share:.1f}%) are unlike the rest "
-               f"(robust z > {Z:g} of the distance to their {K} nearest inputs); {MEASURED}")
+               f"(robust z > {Z:g} of the off-task score); {MEASURED}")
     fix = "" if sev == "ok" else ("read the listed rows: drop those that are not the task, keep "
                                   "genuine rare cases (they are what the model most needs)")
     out.append(Finding("relevance", "off_task", sev, summary, fix,
-                       {"flagged": int(len(flagged)), "z_threshold": Z, "k": K,
+                       {"flagged": int(len(flagged)), "z_threshold": Z,
                         "median_score": round(float(np.median(scores)), 4)},
                        evidence, evidence_total=int(len(flagged))))
     return out
