@@ -163,9 +163,10 @@ def _representativeness(report, tr, te, prod, *, seed, model, lm):
 
 def _diversity(report, tr, te, prod, *, seed, model, lm):
     report.add(diversity.check_duplicates(tr, diversity.cluster_ids(tr.texts)))
-    if report.task == "generation":
+    if report.task != "classification":
         report.skip("diversity", "per-class diversity and label balance",
-                    "a generation task has no labels")
+                    f"a {report.task} task has no class labels"
+                    + (" (entity counts: `tunewise data stats`)" if report.task == "ner" else ""))
         return
     report.add(diversity.check_class_diversity(tr, diversity.template_ids(tr.texts)))
     report.add(diversity.check_balance(tr))
