@@ -116,6 +116,7 @@ def test_clean_redact_replaces_and_logs(cli, tmp_path):
     ("+44 20 7946 0958", ["PHONE"]), ("(212) 555-0199", ["PHONE"]), ("07700 900123", ["PHONE"]),
     ("4111 1111 1111 1111", ["CARD"]), ("378282246310005", ["CARD"]),
     ("DE89 3704 0044 0532 0130 00", ["IBAN"]), ("GB82WEST12345698765432", ["IBAN"]),
+    ("NL91 ABNA 0417 1643 00 A", ["IBAN"]),          # a capital word after it
     ("10.0.0.12", ["IP"]), ("2001:db8::ff00:42:8329", ["IP"]),
     ("sk-proj-abcdefghijklmnopqrstuvwx1234", ["API_KEY"]), ("ghp_" + "a1B2" * 9, ["API_KEY"]),
     ('api_key = "a8f9d7s6f5g4h3j2k1l0qwerty"', ["API_KEY"]),

@@ -118,6 +118,22 @@ def iban_ok(text: str) -> bool:
     return int("".join(str(int(c, 36)) for c in moved)) % 97 == 1
 
 
+def _iban_end(match: str) -> int:
+    """Length of the valid IBAN at the start of ``match`` (0: none). The pattern is greedy, so
+    a capitalised word or a number after the IBAN may have joined the match: the country's
+    length decides where the IBAN ends."""
+    want = IBAN_LENGTHS.get(match[:2])
+    if want is None:
+        return 0
+    count = 0
+    for i, ch in enumerate(match):
+        if ch != " ":
+            count += 1
+            if count == want:
+                return i + 1 if iban_ok(match[:i + 1]) else 0
+    return 0
+
+
 def _phone_ok(match: str) -> bool:
     digits = re.sub(r"\D", "", match)
     plus = match.startswith(("+", "00"))
@@ -169,8 +185,9 @@ def _candidates(text: str):
         if 13 <= len(digits) <= 19 and luhn_ok(digits) and _card_prefix_ok(digits):
             yield "CARD", m.start(), m.end()
     for m in _IBAN.finditer(text):
-        if iban_ok(m.group()):
-            yield "IBAN", m.start(), m.end()
+        end = _iban_end(m.group())
+        if end:
+            yield "IBAN", m.start(), m.start() + end
     yield from _ips(text)
     for m in _PHONE.finditer(text):
         if _phone_ok(m.group()):
