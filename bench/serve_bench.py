@@ -30,6 +30,16 @@ deadline, Host / Content-Type checks), same machine at load average 1.9-2.8, OMP
     --n 32 --duration 60: 1.58 vs 4.89 req/s (3.10x), 0 of 32 differing; soak 63 s: sent 353,
     ok 353, failed 0, answers changed 0
 
+With choice requests (issue #21), 2026-12-06, load average 3.0-3.7, OMP_NUM_THREADS=1
+(``--n 64 --choices``): naive 2.06 req/s, tunewise 7.52 req/s: 3.64x, 0 of 64 differing; the
+same 64 requests as choice requests: 11.43 req/s in 4 batches of 16, each one pass of its rows
+(plus its shared prefix); 6 of 64 generated answers began with the label the scoring chose (the
+base model's generation and its label scores disagree on this prompt: scoring is what eval does).
+
+``--choices`` also sends the same requests as choice requests (``structured_outputs``: the two
+labels), which the server scores instead of generating: requests/s, and how many batches served
+them.
+
 Usage::
 
     python bench/serve_bench.py                      # 128 requests each way
@@ -120,23 +130,31 @@ def start(cmd: list[str], url: str, log_path: Path) -> subprocess.Popen:
     sys.exit(f"server did not start; see {log_path}")
 
 
-def ask(client, url: str, model: str, text: str, max_tokens: int) -> tuple[str, float]:
+#: the labels a choice request (``--choices``) asks the server to choose from
+CHOICES = ["positive", "negative"]
+
+
+def ask(client, url: str, model: str, text: str, max_tokens: int,
+        choices: bool = False) -> tuple[str, float]:
     body = {"model": model, "temperature": 0, "max_tokens": max_tokens,
             "messages": [{"role": "system", "content": SYSTEM}, {"role": "user", "content": text}]}
+    if choices:       # scored, not generated (tunewise.serving.choices)
+        body["structured_outputs"] = {"choice": CHOICES}
     t0 = time.perf_counter()
     r = client.post(url + "/v1/chat/completions", json=body, timeout=600)
     r.raise_for_status()
     return r.json()["choices"][0]["message"]["content"], time.perf_counter() - t0
 
 
-def measure(url: str, model: str, texts: list[str], clients: int, max_tokens: int) -> dict:
+def measure(url: str, model: str, texts: list[str], clients: int, max_tokens: int,
+            choices: bool = False) -> dict:
     import httpx
     local = threading.local()
 
     def one(text):
         if not hasattr(local, "c"):
             local.c = httpx.Client()
-        return ask(local.c, url, model, text, max_tokens)
+        return ask(local.c, url, model, text, max_tokens, choices)
 
     t0 = time.perf_counter()
     if clients == 1:
@@ -197,6 +215,9 @@ def main() -> None:
     ap.add_argument("--max-tokens", type=int, default=8)
     ap.add_argument("--duration", type=float, default=0, help="soak seconds after the comparison")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--choices", action="store_true",
+                    help="also send the requests as choice requests (structured_outputs "
+                         "choice list) and count the server's batches")
     ap.add_argument("--naive-server", type=int, default=None, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.naive_server is not None:
@@ -240,6 +261,20 @@ def main() -> None:
         for a, b, t in list(zip(base["answers"], res["answers"], texts)):
             if a != b:
                 print(f"  differs: {t[:60]!r}: naive {a!r} vs tunewise {b!r}")
+        if args.choices:
+            import httpx
+            measure(tw_url, model_id, texts[:args.clients], args.clients, args.max_tokens, True)
+            before = httpx.get(tw_url + "/health").json()
+            ch = measure(tw_url, model_id, texts, args.clients, args.max_tokens, True)
+            after = httpx.get(tw_url + "/health").json()
+            batches = after["batches"] - before["batches"]
+            agree = sum(a.strip().lower().startswith(b) for a, b in
+                        zip(res["answers"], ch["answers"]))
+            print(f"choice requests, {args.clients} clients: {ch['rps']:6.2f} req/s  p50 "
+                  f"{ch['p50']:.3f}s  p95 {ch['p95']:.3f}s; {len(texts)} requests in {batches} "
+                  f"batches ({len(texts) / max(batches, 1):.1f} per batch, each scored in one "
+                  f"pass of its rows); generated answers starting with the chosen label: "
+                  f"{agree} of {len(texts)}", flush=True)
         if args.duration > 0:
             expected = dict(zip(texts, res["answers"]))
             s = soak(tw_url, model_id, texts, expected, args.clients, args.duration,
