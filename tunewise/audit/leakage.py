@@ -60,8 +60,9 @@ def leaked_pairs(train: Split, other: Split, threshold: float = THRESHOLD
             rest.append(j)
     if not rest or not train.texts:
         return pairs
+    # words in more than 10% of rows carry no sign of a copy and make the products dense
     vec = features.tfidf(norm_train + [normalize(other.texts[j]) for j in rest], ngram=(1, 1),
-                         max_df=0.5)
+                         max_df=0.1 if len(norm_train) >= 1000 else 1.0)
     x_train = vec.transform(norm_train)
     x_rest = vec.transform([normalize(other.texts[j]) for j in rest])
     best, sim = features.nearest(x_rest, x_train)

@@ -6,7 +6,7 @@ sample, or the test split standing in for it)?
   (0.5: indistinguishable; 1.0: every input can be told apart). With a language model, the same
   on its embeddings. The terms that weigh most for each side say what differs.
 - ``coverage``: the share of production inputs whose most similar training example (TF-IDF
-  cosine) is far, "far" meaning less similar than 95% of training examples are to their own
+  cosine over the words and word pairs in at most 20% of rows) is far, "far" meaning less similar than 95% of training examples are to their own
   nearest other training example; so a representative sample has about 5% far inputs. The far
   inputs are grouped (k-means) into the kinds of input the training set lacks, each with its
   terms and a few examples.
@@ -97,7 +97,11 @@ def check_coverage(train: Split, prod: Split, *, seed: int = 0,
                    advance=None) -> list[Finding]:
     """The coverage finding and, when enough inputs are far, the uncovered kinds."""
     rng = np.random.default_rng(seed)
-    vec = features.tfidf(train.texts + prod.texts, min_df=1)
+    # terms in more than 20% of rows are left out: they say little about a topic and make the
+    # sparse products dense (the threshold is calibrated on the same features)
+    big = len(train) + len(prod) >= 1000
+    vec = features.tfidf(train.texts + prod.texts, min_df=2 if big else 1,
+                         max_df=0.2 if big else 1.0)
     x_train, x_prod = vec.transform(train.texts), vec.transform(prod.texts)
     cal = _sample(len(train), CALIBRATION_ROWS, rng)
     _, cal_sim = features.nearest(x_train[cal], x_train, self_index=cal)
