@@ -31,6 +31,8 @@ from tunewise.data.dedup import normalize
 #: rounds of the self-trained classifier, and the share of rows taken as off-task in each
 ROUNDS = 3
 SEED_SHARE = 0.05
+#: rows of the bottom half each round trains on at most
+MAX_NEGATIVES = 20000
 Z = 3.5
 #: precision@k (k = planted rows) measured by bench/audit_bench.py, quoted in the finding
 MEASURED = ("measured precision of the top 5%: 0.75 on movie reviews with 5% planted clinc150 "
@@ -75,7 +77,10 @@ def outlier_scores(texts: list[str], seed: int = 0, rounds: int = ROUNDS) -> np.
     n_pos = max(2, int(SEED_SHARE * n))
     for r in range(rounds):
         order = np.argsort(-scores, kind="stable")
-        idx = np.r_[order[:n_pos], order[n // 2:]]
+        low = order[n // 2:]
+        if len(low) > MAX_NEGATIVES:                 # big sets: a sample of the bottom half
+            low = np.sort(np.random.default_rng(seed + r).choice(low, MAX_NEGATIVES, False))
+        idx = np.r_[order[:n_pos], low]
         y = np.r_[np.ones(n_pos), np.zeros(len(idx) - n_pos)]
         folds = np.random.default_rng(seed + r).integers(0, 5, n)
         new = np.zeros(n)
