@@ -75,6 +75,26 @@ def test_many_label_scores_equal_a_plain_forward_pass(tiny, answers, mode):
         assert s.total == pytest.approx(ref, abs=1e-4)
 
 
+def test_repeat_mode_repeats_the_cache_for_a_few_labels_at_a_time(tiny, answers, monkeypatch):
+    """The fallback for attention without a custom mask: every label on its own copy of the
+    batch's cache, a bounded number of rows per pass (all 77 labels x 32 rows at once needed
+    ~40 GB), with the same scores."""
+    monkeypatch.setattr(scoring_mod, "REPEAT_ROWS", 7)
+    prompts = _prompts(tiny.tokenizer)
+    scorer = LabelScorer(tiny.model, answers, pad_id=tiny.tokenizer.pad_token_id,
+                         options=ScoreOptions(batch_size=3, mode="repeat"))
+    rows = []
+    hook = scorer.body.register_forward_pre_hook(
+        lambda m, args, kw: rows.append(kw["input_ids"].shape[0]), with_kwargs=True)
+    try:
+        got = scorer.score(prompts)
+    finally:
+        hook.remove()
+    assert max(rows) <= 7 and len(rows) > 10
+    for p, s in zip(prompts, got):
+        assert s.total == pytest.approx([_reference(tiny.model, p, a) for a in answers], abs=1e-4)
+
+
 def test_shared_label_prefixes_are_fed_once_per_prompt(tiny, answers):
     """The tokens through the model body: the prompts' own parts plus each distinct answer
     prefix once per prompt, not every answer's tokens (the scoring before issue #23)."""

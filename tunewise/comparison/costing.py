@@ -76,8 +76,11 @@ def local_section(*, model: str, compute, prompt_arm: dict, ft_arm: dict,
 
 
 def hosted_section(*, price, task, test, train_subset, prompt_arm: dict, shots, ft_arm: dict,
-                   epochs: int) -> dict:
-    """``shots``: the prompting arm's shots (one list for all, or one list per test example)."""
+                   epochs: int, ft_task=None) -> dict:
+    """``shots``: the prompting arm's shots (one list for all, or one list per test example);
+    ``ft_task``: the task the fine-tune is trained and prompted with (``Task.for_fine_tuning``;
+    default ``task``)."""
+    ft_task = ft_task or task
     from tunewise.cost.counting import openai_counter
     from tunewise.cost.projection import ArmUsage, hosted_estimate
     counter = openai_counter(price.name, price.encoding or "o200k_base")
@@ -86,8 +89,8 @@ def hosted_section(*, price, task, test, train_subset, prompt_arm: dict, shots, 
     per_ex = shots if shots and isinstance(shots[0], (list, tuple)) else [list(shots)] * len(test)
     out_tok = sum(counter.text(task.target(ex)) for ex in test) / n
     p_tok = sum(counter.chat(task.prompt_messages(ex, s)) for ex, s in zip(test, per_ex)) / n
-    f_tok = sum(counter.chat(task.prompt_messages(ex, ())) for ex in test) / n
-    billed = sum(counter.conversation(task.prompt_messages(ex, ()), task.target(ex))
+    f_tok = sum(counter.chat(ft_task.prompt_messages(ex, ())) for ex in test) / n
+    billed = sum(counter.conversation(ft_task.prompt_messages(ex, ()), ft_task.target(ex))
                  for ex in train_subset)
     est = hosted_estimate(
         price, prompt_arms=[ArmUsage(prompt_arm["name"], "prompt", p_tok, out_tok)],

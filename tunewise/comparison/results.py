@@ -164,7 +164,8 @@ def _hosted(cfg, task, splits, test, prompt_raw, ft_raw, size, table) -> dict:
                                        seed=cfg.seed * 1000 + ft_raw.get("seed", 0))[:size]
     return costing.hosted_section(price=price, task=task, test=test, train_subset=subset,
                                   prompt_arm=prompt_raw, shots=shots, ft_arm=ft_raw,
-                                  epochs=int(ft_raw.get("epochs") or 1))
+                                  epochs=int(ft_raw.get("epochs") or 1),
+                                  ft_task=task.for_fine_tuning(cfg.arms.fine_tune.label_list_max))
 
 
 def _schema_version() -> int:

@@ -47,6 +47,8 @@ from tunewise.prompting.answer_tree import AnswerTree
 #: positions whose full-vocabulary logits exist at once when scoring answer tokens (fp32:
 #: 1,024 x 49,152 x 4 bytes = 200 MB for SmolLM2)
 HEAD_POSITIONS = 1024
+#: "repeat" mode: rows (example x answer) per pass over the repeated cache
+REPEAT_ROWS = 256
 
 
 @dataclass
@@ -341,34 +343,45 @@ class LabelScorer:
         total = first_lp[:, first_ids].clone()                           # (B, L)
 
         if any(len(a) > 1 for a in self.answers):
-            # feed a[:-1] for every label (a[0] is already known); predict a[1:]
-            feed = [a[:-1] for a in self.answers]
-            f_width = max(len(f) for f in feed)
-            f_ids = torch.full((L, f_width), self.pad_id, dtype=torch.long, device=dev)
-            f_tgt = torch.zeros((L, f_width), dtype=torch.long, device=dev)
-            f_msk = torch.zeros((L, f_width), dtype=torch.long, device=dev)
-            for j, a in enumerate(self.answers):
-                n = len(a) - 1
-                if n:
-                    f_ids[j, :n] = torch.tensor(a[:-1], device=dev)
-                    f_tgt[j, :n] = torch.tensor(a[1:], device=dev)
-                    f_msk[j, :n] = 1
-            # rows ordered (example b, label j) -> b * L + j
-            cache.batch_repeat_interleave(L)
-            c_ids = f_ids.repeat(B, 1)
-            c_msk = torch.cat([mask.repeat_interleave(L, 0), f_msk.repeat(B, 1)], 1)
-            c_pos = (n_prefix + lens).repeat_interleave(L)[:, None] + \
-                torch.arange(f_width, device=dev)[None]
-            h2 = self._body(c_ids, c_msk, c_pos, cache)                  # (B*L, f_width, H)
-            sel = f_msk.repeat(B, 1).bool()
-            lp = self._logprobs(h2[sel])                                 # (n_sel, V)
-            tok_lp = lp.gather(1, f_tgt.repeat(B, 1)[sel][:, None])[:, 0]
-            contrib = torch.zeros(B * L, device=dev)
-            row_of = torch.arange(B * L, device=dev)[:, None].expand(-1, f_width)[sel]
-            contrib.index_add_(0, row_of, tok_lp)
-            total = total + contrib.view(B, L)
-
+            # the cache is repeated once per label for a group of labels at a time: all 77
+            # labels of 32 rows at once would be 2,464 copies of the prompt's cache (~40 GB)
+            layers = _cache_layers(cache)
+            group = max(1, REPEAT_ROWS // B)
+            for j0 in range(0, L, group):
+                js = list(range(j0, min(L, j0 + group)))
+                total[:, js] += self._answers_on_cache(layers, mask, lens, n_prefix, js)
         return self._results(total)
+
+    def _answers_on_cache(self, layers, mask, lens, n_prefix: int, js: list[int]):
+        """(B, len(js)): the log-probs of answers ``js`` after their first token, each fed on
+        its own copy of the batch's cache (rows ordered (example b, answer j) -> b * G + j)."""
+        dev, B, G = self.device, len(lens), len(js)
+        feed = [self.answers[j][:-1] for j in js]
+        f_width = max(1, max(len(f) for f in feed))
+        f_ids = torch.full((G, f_width), self.pad_id, dtype=torch.long, device=dev)
+        f_tgt = torch.zeros((G, f_width), dtype=torch.long, device=dev)
+        f_msk = torch.zeros((G, f_width), dtype=torch.long, device=dev)
+        for g, j in enumerate(js):
+            a = self.answers[j]
+            if len(a) > 1:
+                f_ids[g, :len(a) - 1] = torch.tensor(a[:-1], device=dev)
+                f_tgt[g, :len(a) - 1] = torch.tensor(a[1:], device=dev)
+                f_msk[g, :len(a) - 1] = 1
+        cache = _new_cache([(k.repeat_interleave(G, 0), v.repeat_interleave(G, 0))
+                            for k, v in layers])
+        c_msk = torch.cat([mask.repeat_interleave(G, 0), f_msk.repeat(B, 1)], 1)
+        c_pos = (n_prefix + lens).repeat_interleave(G)[:, None] + \
+            torch.arange(f_width, device=dev)[None]
+        h2 = self._body(f_ids.repeat(B, 1), c_msk, c_pos, cache)        # (B*G, f_width, H)
+        sel = f_msk.repeat(B, 1).bool()
+        hs, tgt = h2[sel], f_tgt.repeat(B, 1)[sel]
+        tok_lp = torch.cat([self._logprobs(hs[i:i + HEAD_POSITIONS]).gather(
+            1, tgt[i:i + HEAD_POSITIONS, None])[:, 0]
+            for i in range(0, hs.shape[0], HEAD_POSITIONS)]) if hs.shape[0] else hs.new_zeros(0)
+        contrib = torch.zeros(B * G, device=dev)
+        row_of = torch.arange(B * G, device=dev)[:, None].expand(-1, f_width)[sel]
+        contrib.index_add_(0, row_of, tok_lp.float())
+        return contrib.view(B, G)
 
 
 def score_answers(model, prompts: Sequence[Sequence[int]], answers: Sequence[Sequence[int]], *,
