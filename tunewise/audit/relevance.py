@@ -35,7 +35,7 @@ SEED_SHARE = 0.05
 MAX_NEGATIVES = 20000
 Z = 3.5
 #: precision@k (k = planted rows) measured by bench/audit_bench.py, quoted in the finding
-MEASURED = ("measured precision of the top 5%: 0.75 on movie reviews with 5% planted clinc150 "
+MEASURED = ("measured precision of the top 5%: 0.76 on movie reviews with 5% planted clinc150 "
             "utterances, 0.00 on TweetEval tweets with planted alpaca instructions "
             "(bench/audit_bench.py): read them, do not drop them blindly")
 #: answers that cover this share of rows, each short and repeated, make a label-like task
