@@ -213,8 +213,12 @@ def test_off_task_rows_rank_first(reviews, tmp_path):
     base = set(np.argsort(-centroid_scores(texts))[:20].tolist())
     assert len(top & planted) >= 10 and len(top & planted) > len(base & planted) + 3, \
         (len(top & planted), len(base & planted))
-    rep = audit([Example.from_text(t, "positive" if i % 2 else "negative", label="positive"
-                                   if i % 2 else "negative", meta={"line": i + 1})
-                 for i, t in enumerate(texts)], progress=False)
+    # labelled as a classification set: the reviews' own labels, the requests' drawn at random
+    labels = [lab for _, lab in reviews[:400]] + [("positive", "negative")[i % 2] for i in range(20)]
+    top = set(np.argsort(-outlier_scores(texts, labels=labels))[:20].tolist())
+    assert len(top & planted) >= 10, len(top & planted)
+    rep = audit([Example.from_text(t, lab, label=lab, meta={"line": i + 1})
+                 for i, (t, lab) in enumerate(zip(texts, labels))], progress=False)
     f = rep.find("off_task")
-    assert f.evidence and all(int(e.where.rsplit(":", 1)[1]) > 400 for e in f.evidence[:5])
+    lines = [int(e.where.rsplit(":", 1)[1]) for e in f.evidence]
+    assert sum(ln > 400 for ln in lines[:5]) >= 4 and sum(ln > 400 for ln in lines) >= 7
