@@ -157,3 +157,15 @@ def test_close_calls_are_rescored_for_their_contenders_only(tiny, monkeypatch):
     for g in close:
         assert 2 <= len(g.extra["fp32_labels"]) < len(LABELS)
         assert g.pred in g.extra["fp32_labels"]
+
+
+def test_the_recheck_margin_grows_with_the_answers_tokens():
+    """bf16's error on a label's score grows with the tokens scored: two one-word labels (2
+    tokens with the end of turn) keep the 0.35-nat margin, multi-token intents get more (a flat
+    0.35 let 2-3 of 100 CLINC predictions differ from fp32: bench/many_labels_bench.py)."""
+    from tunewise.prompting.predict import _contenders
+    key = [-1.0, -1.5, -4.0]
+    assert _contenders(key, [2, 2, 2]) == [0]                    # 0.5 > 0.35: a clear call
+    assert _contenders([-1.0, -1.3, -4.0], [2, 2, 2]) == [0, 1]   # 0.3 < 0.35
+    assert _contenders(key, [6, 6, 2]) == [0, 1]                 # 0.5 < 0.35 * 12 / 4
+    assert _contenders([-4.0, -1.0, -1.5], [2, 2, 2]) == [1]      # the best need not come first

@@ -12,14 +12,18 @@ they form is encoded once and its KV cache reused.
 
 Precision (``bf16``): None (the default) runs label scoring with a bf16 copy of the model body
 (``scoring.bf16_body``) where the CPU has native bf16 math, else fp32. bf16 scoring never decides
-a close call: in every example whose best label leads the runner-up by less than
-``BF16_RECHECK_MARGIN`` nats, the labels within that margin of the best (the contenders) are
-scored again in fp32 and the prediction is the best of them, so the predictions are fp32's unless
-bf16 moved a margin by more than that (measured on 600 movie sentences, 3 prompts, with the head
-in fp32: at most 0.25 nats, median 0.04). The other labels keep their bf16 scores (a label
-further than the margin behind cannot win in fp32 under the same bound); ``extra["fp32_labels"]``
-names the contenders. Re-scoring only the contenders matters with many labels: on 77 intents a
-close call is between 2-5 labels, and re-scoring all 77 in fp32 cost a third of the time.
+a close call. A label is a contender of the bf16 best when it trails by less than
+``BF16_RECHECK_MARGIN * (n_best + n_label) / 4`` nats (n: the answers' scored tokens, end of turn
+included; 0.35 for two one-word labels): bf16's error on a score grows with the tokens scored.
+An example with contenders is a close call: the best and its contenders are scored again in fp32
+and the prediction is the best of them, so the predictions are fp32's unless bf16 moved a gap by
+more than that. The other labels keep their bf16 scores (they trail too far to win in fp32 under
+the same bound); ``extra["fp32_labels"]`` names the labels decided between. Measured: on 600
+movie sentences (3 prompts, 2 labels of 2 tokens) bf16 moved the margin by at most 0.25 nats,
+median 0.04; on 100 CLINC150 utterances x 77 intents (2-9 tokens, bench/many_labels_bench.py)
+the gap of a label within 2 nats of the best by up to 0.8 nats, and a flat 0.35 let 2-3 of 100
+predictions differ from fp32, the length-scaled margin none (40 close calls, 3.2 labels each
+re-scored; re-scoring all 77 labels of every close call in fp32 cost a third of the time).
 Generation runs in fp32 unless ``bf16=True``.
 
 Generation budget (``max_new_tokens=None``): the longest answer among ``budget_from`` (training
@@ -45,7 +49,8 @@ METHODS = ("auto", "score", "generate")
 
 #: margin over the longest answer seen: a fraction of it, and at least a few tokens
 BUDGET_MARGIN, BUDGET_MIN_MARGIN = 0.25, 8
-#: bf16 label scoring: examples decided by less than this (nats) are re-scored in fp32
+#: bf16 label scoring: a label this close (nats) to the best is re-scored in fp32 with it, for
+#: two answers of 2 tokens each; the margin grows with the tokens of the pair (``_contenders``)
 BF16_RECHECK_MARGIN = 0.35
 #: rows per fp32 re-scoring pass: the close calls are scattered over all lengths, and a big
 #: batch pads every row to the longest (24 movie sentences: 1.69 s in one batch of 24, 1.07 s
@@ -239,16 +244,13 @@ def _decision(s, norm: bool, prior) -> list[float]:
     return [v - c for v, c in zip(_log_normalise(key), prior)] if prior is not None else key
 
 
-def _margin(key: Sequence[float]) -> float:
-    top = sorted(key, reverse=True)
-    return top[0] - top[1] if len(top) > 1 else float("inf")
-
-
-def _contenders(key: Sequence[float]) -> list[int]:
-    """The labels a bf16 close call is between: those within ``BF16_RECHECK_MARGIN`` of the
-    best (a label further behind stays behind in fp32 under the same bound on bf16's error)."""
-    top = max(key)
-    return [j for j, v in enumerate(key) if v >= top - BF16_RECHECK_MARGIN]
+def _contenders(key: Sequence[float], n_tokens: Sequence[int]) -> list[int]:
+    """The bf16 best label and every label trailing it by less than ``BF16_RECHECK_MARGIN *
+    (n_best + n_label) / 4`` nats (the answers' tokens; the module docstring says why): the
+    labels a close call is decided between in fp32. One label: a clear call."""
+    b = max(range(len(key)), key=lambda k: key[k])
+    return [j for j in range(len(key)) if j == b or
+            key[b] - key[j] < BF16_RECHECK_MARGIN * (n_tokens[b] + n_tokens[j]) / 4]
 
 
 def _merge(bf16_scores, fp32_scores, labels: Sequence[int]):
@@ -268,10 +270,11 @@ def _predict_score(task, lm, examples, prompts, batch_size, bf16, prefix_cache, 
     precision = ["bf16" if bf16 else "fp32"] * len(prompts)
     between: dict[int, list[int]] = {}     # close call -> the labels it was decided between
     if bf16:  # close calls are decided in fp32 (module docstring)
+        n_tokens = [len(a) for a in answers]
         for i, s in enumerate(scores):
-            key = _decision(s, norm, prior)
-            if _margin(key) < BF16_RECHECK_MARGIN:
-                between[i] = _contenders(key)
+            cands = _contenders(_decision(s, norm, prior), n_tokens)
+            if len(cands) > 1:
+                between[i] = cands
         if between:
             _, fp32 = _scorer(task, lm, min(batch_size, RECHECK_BATCH), False, prefix_cache)
             close = list(between)
