@@ -50,6 +50,7 @@ def _accuracies(tmp_path, cfg: Path) -> dict[str, float]:
 
 
 def _assert_no_prompt_arm_below_majority(acc: dict[str, float]) -> None:
+    print(acc)
     majority = acc.pop("majority")
     assert majority == pytest.approx(66 / 150)          # the fixture's negative share
     assert acc and all(v >= majority for v in acc.values()), (majority, acc)
