@@ -34,6 +34,8 @@ ROUNDS = 3
 SEED_SHARE = 0.05
 #: rows of the bottom half each round trains on at most
 MAX_NEGATIVES = 20000
+#: rows each fold of the label classifier trains on at most
+ENTROPY_ROWS = 10000
 Z = 3.5
 #: precision@k (k = planted rows) measured by bench/audit_bench.py, quoted in the finding
 MEASURED = ("measured precision of the top 5%: 0.79 on movie reviews with 5% planted clinc150 "
@@ -70,22 +72,24 @@ def label_entropy(x, labels: list, seed: int = 0) -> np.ndarray | None:
     from collections import Counter
 
     from sklearn.linear_model import LogisticRegression
-    from sklearn.model_selection import StratifiedKFold, cross_val_predict
+    from sklearn.model_selection import StratifiedKFold
     counts = Counter(labels)
     if len(counts) < 2 or min(counts.values()) < 5:
         return None
     cv = StratifiedKFold(n_splits=5, shuffle=True, random_state=seed)
     y = np.asarray(labels)
-    if len(y) <= MAX_NEGATIVES:
-        p = cross_val_predict(LogisticRegression(C=2.0, max_iter=1000), x, y, cv=cv,
-                              method="predict_proba")
-        return -(p * np.log(p + 1e-9)).sum(axis=1)
     out = np.zeros(len(y))
     rng = np.random.default_rng(seed)
-    for fit, held in cv.split(x, y):            # big sets: each fold fits on a sample
-        fit = np.sort(rng.choice(fit, min(len(fit), MAX_NEGATIVES), replace=False))
-        clf = LogisticRegression(C=2.0, max_iter=1000).fit(x[fit], y[fit])
-        p = clf.predict_proba(x[held])
+    for fit, held in cv.split(x, y):
+        if len(fit) > ENTROPY_ROWS:              # big sets: each fold fits on a sample
+            fit = np.sort(rng.choice(fit, ENTROPY_ROWS, replace=False))
+        if len(counts) > 20:
+            # many labels: a multinomial logistic regression costs minutes per fold here
+            from sklearn.naive_bayes import MultinomialNB
+            clf = MultinomialNB(alpha=0.1)
+        else:
+            clf = LogisticRegression(C=2.0, max_iter=1000)
+        p = clf.fit(x[fit], y[fit]).predict_proba(x[held])
         out[held] = -(p * np.log(p + 1e-9)).sum(axis=1)
     return out
 
