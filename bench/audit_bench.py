@@ -33,7 +33,9 @@ Measured 2026-12-06 on the 2-core machine, seed 0 (audit / baseline):
 | domain AUC, other domain / random resplit | 0.98 / 0.50 (length alone: 0.62 / 0.51) | 0.98 / 0.51 (length: 0.84 / 0.52) | >= 0.9 / <= 0.6 |
 
 100,000 chat rows + 5,000 test + 5,000 production, --features tfidf: 76 s wall clock
-(representativeness 26 s, leakage 22 s, relevance 15 s, diversity 5 s, personal data 4 s).
+(representativeness 26 s, leakage 22 s, relevance 15 s, diversity 5 s, personal data 4 s),
+measured before the off-task seed gained the label classifier (5 folds of at most 10,000 rows;
+naive Bayes above 20 labels): rerun --rows100k to update.
 """
 from __future__ import annotations
 
