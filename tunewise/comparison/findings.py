@@ -1,12 +1,13 @@
 """From every arm's predictions on the shared test split to the numbers the report shows.
 
-``score_arms`` turns raw arm records (predictions per test example) into schema ``Arm`` dicts
+``score_arms`` turns raw arm records (predictions per test example) into results.json arms
 (metrics with CIs, per-class scores, confusion); ``learning_curve`` aggregates the fine-tuned arms
 per training size; ``compare_arms`` runs every paired test the analysis needs and finds the best
 prompting arm, the crossover and the prompt's worth. The rules themselves live in
 ``tunewise.comparison.analysis``.
 
-A raw arm record (what ``run.py`` caches in OUT/arms/<name>.json)::
+A raw arm record (what ``runner.py`` caches in OUT/arms/<name>.json; each function here reads
+it once as an ``ArmRecord``, ``tunewise.arm_record``, and accepts either)::
 
     {"name": "finetune-n64-s1", "kind": "finetune", "train_size": 64, "seed": 1,
      "preds": [...one structured prediction per test example...],
@@ -17,10 +18,11 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any, Sequence
 
+from tunewise.arm_record import ArmRecord, ArmRole, records
 from tunewise.comparison import analysis
 from tunewise.comparison.scoring import metric_function, paired_difference, score_with_ci
 
-#: keys of a raw arm record copied into the schema Arm unchanged
+#: keys of a raw arm record copied into the results.json arm unchanged
 _PASS = ("name", "kind", "shots", "selection", "train_size", "seed", "timing", "tokens",
          "run_dir", "predictions", "reused", "epochs", "note", "planned_epochs", "budget",
          "model_selection", "val_size", "model", "base_url", "usage")
@@ -31,16 +33,16 @@ def metric_names(task) -> list[str]:
     return list(metric_functions(task))
 
 
-def score_arms(task, golds: Sequence[Any], raws: Sequence[dict], *, n_resamples: int = 1000,
-               alpha: float = 0.05, seed: int = 0) -> list[dict]:
-    """Schema ``Arm`` dicts: every metric of the task with a bootstrap CI, per-class scores and
-    (classification) the confusion matrix."""
+def score_arms(task, golds: Sequence[Any], raws: Sequence[dict | ArmRecord], *,
+               n_resamples: int = 1000, alpha: float = 0.05, seed: int = 0) -> list[dict]:
+    """results.json arms (``schema.ResultsArm``): every metric of the task with a bootstrap CI,
+    per-class scores and (classification) the confusion matrix."""
     golds = list(golds)
     fns = {m: metric_function(task, m) for m in metric_names(task)}
     out = []
-    for raw in raws:
-        preds = raw["preds"]
-        arm = {k: raw[k] for k in _PASS if k in raw}
+    for rec in records(raws):
+        preds = rec.preds
+        arm = {k: rec.raw[k] for k in _PASS if k in rec.raw}
         arm["metrics"] = {}
         for m, fn in fns.items():
             s = score_with_ci(fn, golds, [preds], n_resamples=n_resamples, alpha=alpha, seed=seed)
@@ -63,40 +65,41 @@ def per_class(task, golds, preds) -> dict:
     return out
 
 
-def learning_curve(task, golds, raws: Sequence[dict], metric: str, *, n_resamples: int = 1000,
-                   alpha: float = 0.05, seed: int = 0) -> list[dict]:
+def learning_curve(task, golds, raws: Sequence[dict | ArmRecord], metric: str, *,
+                   n_resamples: int = 1000, alpha: float = 0.05, seed: int = 0) -> list[dict]:
     """Fine-tuned arms aggregated per training size (ascending): mean over seeds with a bootstrap
     CI of that mean over the test examples."""
     fn = metric_function(task, metric)
-    by_size: dict[int, list[dict]] = defaultdict(list)
-    for r in raws:
-        if r["kind"] == "finetune":
-            by_size[r["train_size"]].append(r)
+    by_size: dict[int, list[ArmRecord]] = defaultdict(list)
+    for r in records(raws):
+        if r.is_finetune:
+            by_size[r.train_size].append(r)
     curve = []
     for size in sorted(by_size):
-        runs = sorted(by_size[size], key=lambda r: r.get("seed", 0))
-        s = score_with_ci(fn, golds, [r["preds"] for r in runs], n_resamples=n_resamples,
+        runs = sorted(by_size[size], key=lambda r: r.seed or 0)
+        s = score_with_ci(fn, golds, [r.preds for r in runs], n_resamples=n_resamples,
                           alpha=alpha, seed=seed)
         curve.append({"train_size": size, "mean": s["value"], "ci": s["ci"],
                       "values": s["values"], "seed_std": s["seed_std"],
                       "spread": [min(s["values"]), max(s["values"])],
-                      "seeds": [r.get("seed", 0) for r in runs],
-                      "arms": [r["name"] for r in runs],
+                      "seeds": [r.seed or 0 for r in runs],
+                      "arms": [r.name for r in runs],
                       "epochs": runs[0].get("planned_epochs") or runs[0].get("epochs"),
                       "validation": "none" if runs[0].get("val_size") == 0 else
-                      (f"{runs[0]['val_size']} carved" if runs[0].get("val_size") else None),
+                      (f"{runs[0].get('val_size')} carved" if runs[0].get("val_size") else None),
                       "model_selection": runs[0].get("model_selection")})
     return curve
 
 
-def compare_arms(task, golds, raws: Sequence[dict], metric: str, *, alpha: float = 0.05,
-                 n_resamples: int = 1000, seed: int = 0) -> dict:
+def compare_arms(task, golds, raws: Sequence[dict | ArmRecord], metric: str, *,
+                 alpha: float = 0.05, n_resamples: int = 1000, seed: int = 0) -> dict:
     """Best prompting arm (local or remote), paired tests, crossover and prompt worth.
 
     Returns {"best_prompt", "best_local_prompt", "best_remote", "best_ft", "largest_ft",
     "majority", "classical", "tests", "crossover", "prompt_worth", "curve_points"} where arms
-    are {"name", "score"(, "size")} and ``tests`` maps "A|B" to a paired difference of A minus
-    B (a remote arm's key is "remote:<name>")."""
+    are {"name", "score"(, "size")} (prompting arms also "shots", "kind" and "remote") and
+    ``tests`` maps "A|B" to a paired difference of A minus B (a remote arm's key is
+    "remote:<name>")."""
     fn = metric_function(task, metric)
     golds = list(golds)
 
@@ -106,39 +109,36 @@ def compare_arms(task, golds, raws: Sequence[dict], metric: str, *, alpha: float
     def test(a, b):
         return paired_difference(fn, golds, a, b, n_resamples=n_resamples, alpha=alpha, seed=seed)
 
-    by_kind = defaultdict(list)
-    for r in raws:
-        by_kind[r["kind"]].append(r)
-    majority = by_kind["majority"][0] if by_kind["majority"] else None
-    classical = by_kind["classical"][0] if by_kind["classical"] else None
+    by_role: dict[ArmRole, list[ArmRecord]] = defaultdict(list)
+    for r in records(raws):
+        by_role[r.role].append(r)
+    majority = by_role[ArmRole.MAJORITY][0] if by_role[ArmRole.MAJORITY] else None
+    classical = by_role[ArmRole.CLASSICAL][0] if by_role[ArmRole.CLASSICAL] else None
     # remote models are prompting arms too: the best prompting option may be a remote one
-    prompts = by_kind["prompt"] + by_kind["remote"]
-    ft_by_size: dict[int, list[dict]] = defaultdict(list)
-    for r in by_kind["finetune"]:
-        ft_by_size[r["train_size"]].append(r)
+    prompts = by_role[ArmRole.PROMPT] + by_role[ArmRole.REMOTE]
+    ft_by_size: dict[int, list[ArmRecord]] = defaultdict(list)
+    for r in by_role[ArmRole.FINETUNE]:
+        ft_by_size[r.train_size].append(r)
 
     preds = {}  # key -> predictions per seed
     arms = {}   # key -> {"name", "score"(, "size")}
     if majority:
-        preds["majority"] = [majority["preds"]]
-        arms["majority"] = {"name": majority["name"], "score": score(preds["majority"])}
+        preds["majority"] = [majority.preds]
+        arms["majority"] = {"name": majority.name, "score": score(preds["majority"])}
     if classical:
-        preds["classical"] = [classical["preds"]]
-        arms["classical"] = {"name": classical["name"], "score": score(preds["classical"])}
+        preds["classical"] = [classical.preds]
+        arms["classical"] = {"name": classical.name, "score": score(preds["classical"])}
     best_prompt = None
+    scored = [(score([p.preds]), -i, p) for i, p in enumerate(prompts)]
     if prompts:
-        scored = [(score([p["preds"]]), -i, p) for i, p in enumerate(prompts)]
-        s, _, best = max(scored, key=lambda t: (t[0], t[1]))  # ties: the first listed (simpler)
-        preds["prompt"] = [best["preds"]]
-        arms["prompt"] = best_prompt = {"name": best["name"], "score": s,
-                                        "shots": best.get("shots", 0), "kind": best["kind"]}
-    best_local = _best_of([(sc, i, p) for sc, i, p in scored if p["kind"] == "prompt"]) \
-        if prompts else None
-    best_remote = _best_of([(sc, i, p) for sc, i, p in scored if p["kind"] == "remote"]) \
-        if prompts else None
+        _, _, best = max(scored, key=lambda t: (t[0], t[1]))  # ties: the first listed (simpler)
+        preds["prompt"] = [best.preds]
+        arms["prompt"] = best_prompt = _best_of(scored)
+    best_local = _best_of([(sc, i, p) for sc, i, p in scored if p.is_local_prompt])
+    best_remote = _best_of([(sc, i, p) for sc, i, p in scored if p.remote])
     points = []
     for size in sorted(ft_by_size):
-        p = [r["preds"] for r in sorted(ft_by_size[size], key=lambda r: r.get("seed", 0))]
+        p = [r.preds for r in sorted(ft_by_size[size], key=lambda r: r.seed or 0)]
         preds[f"ft{size}"] = p
         pt = {"size": size, "score": score(p), "name": f"fine-tuned on {size} examples"}
         if "prompt" in preds:
@@ -154,7 +154,7 @@ def compare_arms(task, golds, raws: Sequence[dict], metric: str, *, alpha: float
         preds["ft_largest"] = preds[f"ft{points[-1]['size']}"]
         arms["ft_best"] = best_ft
 
-    tests = _paired_tests(preds, by_kind["remote"], test)
+    tests = _paired_tests(preds, by_role[ArmRole.REMOTE], test)
     cross = analysis.crossover(points, alpha) if best_prompt else None
     worth = analysis.prompt_worth(points, best_prompt["score"]) if best_prompt and points else None
     return {"majority": arms.get("majority"), "classical": arms.get("classical"),
@@ -163,7 +163,7 @@ def compare_arms(task, golds, raws: Sequence[dict], metric: str, *, alpha: float
             "tests": tests, "crossover": cross, "prompt_worth": worth, "curve_points": points}
 
 
-def _paired_tests(preds: dict, remote: Sequence[dict], test) -> dict[str, dict]:
+def _paired_tests(preds: dict, remote: Sequence[ArmRecord], test) -> dict[str, dict]:
     """Every paired test the analysis needs ("A|B": A minus B) between the keyed predictions
     ``preds``, and each remote arm ("remote:<name>") against the majority and the best
     fine-tune."""
@@ -183,20 +183,22 @@ def _paired_tests(preds: dict, remote: Sequence[dict], test) -> dict[str, dict]:
         tests["ft_largest|prompt"] = test(preds["ft_largest"], preds["prompt"])
 
     for r in remote:
-        key = f"remote:{r['name']}"
+        key = f"remote:{r.name}"
         if "majority" in preds:
-            tests[f"{key}|majority"] = test([r["preds"]], preds["majority"])
+            tests[f"{key}|majority"] = test([r.preds], preds["majority"])
         if "ft_best" in preds:
-            tests[f"ft_best|{key}"] = test(preds["ft_best"], [r["preds"]])
+            tests[f"ft_best|{key}"] = test(preds["ft_best"], [r.preds])
     return tests
 
 
 def _best_of(scored: list) -> dict | None:
-    """{"name", "score", "shots", "kind"} of the best (score, -index, raw) triple, or None."""
+    """{"name", "score", "shots", "kind", "remote"} of the best (score, -index, ArmRecord)
+    triple, or None."""
     if not scored:
         return None
     s, _, best = max(scored, key=lambda t: (t[0], t[1]))
-    return {"name": best["name"], "score": s, "shots": best.get("shots", 0), "kind": best["kind"]}
+    return {"name": best.name, "score": s, "shots": best.shots or 0, "kind": best.kind,
+            "remote": best.remote}
 
 
 def _flip(t: dict) -> dict:
