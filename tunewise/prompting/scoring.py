@@ -41,7 +41,7 @@ from typing import Callable, Sequence
 
 import torch
 
-from tunewise.models.compat import cache_kwarg, causal_lm
+from tunewise.models.compat import cache_kwarg, causal_lm, sliding_window
 from tunewise.prompting.answer_tree import AnswerTree
 
 #: positions whose full-vocabulary logits exist at once when scoring answer tokens (fp32:
@@ -229,6 +229,8 @@ class LabelScorer:
         for i in range(len(prompts)):
             groups.setdefault(None if only is None else tuple(sorted(set(only[i]))), []).append(i)
         bs = max(1, int(opts.batch_size))
+        window = sliding_window(getattr(self.body, "config", None))
+        longest_answer = max(len(a) for a in self.answers)
         for subset, members in groups.items():
             scorer = self if subset is None else self._restricted(subset)
             fn = scorer._score_batch_tree if self.mode == "tree" else scorer._score_batch
@@ -236,7 +238,12 @@ class LabelScorer:
             for start in range(0, len(order), bs):
                 idx = order[start:start + bs]
                 rows = [list(prompts[i][n_prefix:]) for i in idx]
-                for i, s in zip(idx, fn(rows, n_prefix, prefix_kv)):
+                if window and len(prompts[idx[-1]]) + longest_answer > window:
+                    # past a sliding window only unpadded rows without the tree mask are exact
+                    scored = [s for r in rows for s in scorer._score_batch([r], n_prefix, prefix_kv)]
+                else:
+                    scored = fn(rows, n_prefix, prefix_kv)
+                for i, s in zip(idx, scored):
                     results[i] = s if subset is None else self._widen(s, subset)
                 if on_batch:
                     on_batch(len(idx))
