@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
+from tunewise.arm_record import ArmRecord, ArmRole, records
 from tunewise.comparison.cascade_pair import CascadeUndefined, cascade
 
 RULE = ("the cheap arm answers when its calibrated confidence in its label is at least the "
@@ -21,36 +22,38 @@ CALIBRATION = ("temperature scaling of the cheap arm's label probabilities, fitt
                "is chosen on one half and measured on the other, and the halves swap")
 
 
-def sensible_pairs(raws: Sequence[dict]) -> tuple[list[tuple[dict, dict]], list[str]]:
-    """(pairs of (cheap, expensive) raw records, notes on cheap arms left out)."""
+def sensible_pairs(raws: Sequence[dict | ArmRecord]
+                   ) -> tuple[list[tuple[ArmRecord, ArmRecord]], list[str]]:
+    """(pairs of (cheap, expensive) arm records, notes on cheap arms left out)."""
     cheap, notes = [], []
-    by_size: dict[int, dict] = {}
+    by_size: dict[int | None, ArmRecord] = {}
+    raws = records(raws)
     for r in raws:
-        if r["kind"] == "classical":
+        if r.is_classical:
             cheap.append(r)
-        elif r["kind"] == "finetune":
-            cur = by_size.get(r.get("train_size"))
-            if cur is None or r.get("seed", 0) < cur.get("seed", 0):
-                by_size[r.get("train_size")] = r
+        elif r.is_finetune:
+            cur = by_size.get(r.train_size)
+            if cur is None or (r.seed or 0) < (cur.seed or 0):
+                by_size[r.train_size] = r
     cheap += [by_size[s] for s in sorted(by_size)]
     usable = []
     for r in cheap:
         if r.get("label_logprobs"):
             usable.append(r)
         else:
-            notes.append(f"{r['name']}: no label probabilities in its record (it generated its "
+            notes.append(f"{r.name}: no label probabilities in its record (it generated its "
                          "answers, or was cached by an older tunewise: delete "
                          "OUT/arms/ of it to recompute), so it cannot lead a cascade")
-    expensive = [r for r in raws if r["kind"] == "remote"
-                 or (r["kind"] == "prompt" and r.get("shots"))]
+    expensive = [r for r in raws if r.remote or (r.is_local_prompt and r.shots)]
     return [(c, e) for c in usable for e in expensive], notes
 
 
-def section(task, golds: Sequence[Any], raws: Sequence[dict], metric: str,
+def section(task, golds: Sequence[Any], raws: Sequence[dict | ArmRecord], metric: str,
             costs: dict[str, dict], *, n_resamples: int = 1000, alpha: float = 0.05,
             seed: int = 0) -> dict:
     """The ``cascade`` section (``tunewise.comparison.schema.CascadeSection``). ``costs``: arm
     name -> {"usd_per_request", "seconds_per_request"} (``costing.unit_costs``)."""
+    raws = records(raws)
     base = {"metric": metric, "rule": RULE, "calibration": CALIBRATION, "pairs": [],
             "best": None, "frontier": [], "arms": _arm_points(task, golds, raws, metric, costs),
             "skipped": []}
@@ -63,18 +66,18 @@ def section(task, golds: Sequence[Any], raws: Sequence[dict], metric: str,
     base["skipped"] = notes
     done, preds = [], {}
     for c, e in pairs:
-        cu = (costs.get(c["name"]) or {}).get("usd_per_request")
-        eu = (costs.get(e["name"]) or {}).get("usd_per_request")
+        cu = (costs.get(c.name) or {}).get("usd_per_request")
+        eu = (costs.get(e.name) or {}).get("usd_per_request")
         if cu is not None and eu is not None and eu <= cu:
-            base["skipped"].append(f"{c['name']} -> {e['name']}: {e['name']} costs no more "
+            base["skipped"].append(f"{c.name} -> {e.name}: {e.name} costs no more "
                                    "per request, nothing to save")
             continue
         try:
-            p = cascade(c, e, golds, task, metric=metric, cheap_cost=costs.get(c["name"]),
-                        expensive_cost=costs.get(e["name"]), n_resamples=n_resamples,
+            p = cascade(c.raw, e.raw, golds, task, metric=metric, cheap_cost=costs.get(c.name),
+                        expensive_cost=costs.get(e.name), n_resamples=n_resamples,
                         alpha=alpha, seed=seed)
         except CascadeUndefined as err:
-            base["skipped"].append(f"{c['name']} -> {e['name']}: {err.message}")
+            base["skipped"].append(f"{c.name} -> {e.name}: {err.message}")
             continue
         preds[(p["cheap"], p["expensive"])] = p.pop("predictions")
         done.append(p)
@@ -103,9 +106,9 @@ def _arm_points(task, golds, raws, metric, costs) -> list[dict]:
     golds = list(golds)
     out = []
     for r in raws:
-        c = costs.get(r["name"]) or {}
+        c = costs.get(r.name) or {}
         usd = c.get("usd_per_request")
-        out.append({"name": r["name"], "kind": r["kind"], "value": float(fn(golds, r["preds"])),
+        out.append({"name": r.name, "kind": r.kind, "value": float(fn(golds, r.preds)),
                     "usd_per_1k_requests": None if usd is None else 1000.0 * usd,
                     "seconds_per_request": c.get("seconds_per_request")})
     return out
@@ -117,7 +120,8 @@ def frontier(arms: Sequence[dict], pairs: Sequence[dict]) -> list[dict]:
     curve point's threshold is read off the test split; the recommended cascade is
     ``best``.)"""
     pts = [{"label": a["name"], "kind": "arm", "usd_per_1k_requests": a["usd_per_1k_requests"],
-            "value": a["value"]} for a in arms if a["kind"] != "majority"]
+            "value": a["value"]} for a in arms
+           if ArmRole.parse(a["kind"], where="cascade arm") is not ArmRole.MAJORITY]
     for p in pairs:
         for q in p["curve"]:
             if 0 < q["share_escalated"] < 1:
@@ -148,21 +152,21 @@ def _best(task, golds, raws, metric, pairs, preds, n_resamples, alpha, seed) -> 
     top = max(pairs, key=lambda p: (p["crossfit"]["value"], -cost_key(p)))
     fn = metric_function(task, metric)
     golds = list(golds)
-    singles = [r for r in raws if r["kind"] != "majority"]
-    single = max(singles, key=lambda r: fn(golds, r["preds"]))
+    singles = [r for r in raws if not r.is_majority]
+    single = max(singles, key=lambda r: fn(golds, r.preds))
     t = paired_difference(fn, golds, [preds[(top["cheap"], top["expensive"])]],
-                          [single["preds"]], n_resamples=n_resamples, alpha=alpha, seed=seed)
+                          [single.preds], n_resamples=n_resamples, alpha=alpha, seed=seed)
     cf = top["crossfit"]
     exp_usd = top["expensive_alone"]["usd_per_1k_requests"]
     share_of_cost = (cf["usd_per_1k_requests"] / exp_usd
                      if cf["usd_per_1k_requests"] is not None and exp_usd else None)
     better = bool(t["significant"] and t["diff"] > 0)
-    text = cascade_text(top, single["name"], t, metric, share_of_cost)
+    text = cascade_text(top, single.name, t, metric, share_of_cost)
     return {"cheap": top["cheap"], "expensive": top["expensive"], "value": cf["value"],
             "ci": cf["ci"], "share_escalated": cf["share_escalated"],
             "threshold": top["threshold"], "temperature": top["temperature"]["all"],
             "usd_per_1k_requests": cf["usd_per_1k_requests"],
-            "share_of_expensive_cost": share_of_cost, "best_single": single["name"],
+            "share_of_expensive_cost": share_of_cost, "best_single": single.name,
             "vs_best_single": t, "beats_best_single": better, "text": text}
 
 

@@ -19,6 +19,8 @@ from __future__ import annotations
 
 from typing import Sequence
 
+from tunewise.arm_record import ArmRecord, ArmRole, records
+
 
 def token_rate(cache, base_model, *, model: str, bf16: bool, batch_size: int, say):
     """The model's ``TokenRate`` at this precision (``cost.token_rate``): measured once, as the
@@ -36,51 +38,51 @@ def token_rate(cache, base_model, *, model: str, bf16: bool, batch_size: int, sa
     return rate
 
 
-def pick_ft_arm(raws: Sequence[dict], size: int) -> dict | None:
+def pick_ft_arm(raws: Sequence[dict | ArmRecord], size: int) -> ArmRecord | None:
     """The fine-tuned run whose cost is reported: the lowest seed at ``size``."""
-    runs = [r for r in raws if r["kind"] == "finetune" and r["train_size"] == size]
-    return min(runs, key=lambda r: r.get("seed", 0)) if runs else None
+    runs = [r for r in records(raws) if r.is_finetune and r.train_size == size]
+    return min(runs, key=lambda r: r.seed or 0) if runs else None
 
 
-def _eps(arm: dict) -> float | None:
-    return (arm.get("timing") or {}).get("examples_per_second")
-
-
-def local_section(*, model: str, compute, prompt_arm: dict, ft_arm: dict,
-                  zero_shot: dict | None, token_rate=None) -> dict:
+def local_section(*, model: str, compute, prompt_arm: dict | ArmRecord,
+                  ft_arm: dict | ArmRecord, zero_shot: dict | ArmRecord | None,
+                  token_rate=None) -> dict:
     """``token_rate`` (``cost.token_rate.TokenRate``): price every arm from its tokens at this one
     measured rate; without it, from each arm's measured examples/s."""
     from tunewise.cost.projection import ArmUsage, local_estimate
-    tok_p, tok_f = prompt_arm.get("tokens") or {}, ft_arm.get("tokens") or {}
+    prompt_arm, ft_arm = ArmRecord.from_dict(prompt_arm), ArmRecord.from_dict(ft_arm)
+    zero_shot = None if zero_shot is None else ArmRecord.from_dict(zero_shot)
+    tok_p, tok_f = prompt_arm.tokens, ft_arm.tokens
     notes = []
-    ft_eps = _eps(ft_arm)
-    if token_rate is None and zero_shot is not None and _eps(zero_shot):
-        ft_eps = _eps(zero_shot)
+    ft_eps = ft_arm.examples_per_second
+    if token_rate is None and zero_shot is not None and zero_shot.examples_per_second:
+        ft_eps = zero_shot.examples_per_second
         notes.append("the fine-tuned model is priced at the zero-shot arm's measured throughput: "
                      "same architecture (LoRA merged), same zero-shot prompt, same work per call")
     if token_rate is None:
         notes.append("throughput measured on this machine while other work may have been running")
-    secs = float((ft_arm.get("timing") or {}).get("train_seconds") or 0.0)
+    secs = float(ft_arm.timing.get("train_seconds") or 0.0)
     est = local_estimate(
         compute, model=model,
-        prompt_arms=[ArmUsage(prompt_arm["name"], "prompt", tok_p.get("prompt") or 0.0,
-                              tok_p.get("output") or 0.0, _eps(prompt_arm))],
-        finetuned=ArmUsage(ft_arm["name"], "finetune", tok_f.get("prompt") or 0.0,
+        prompt_arms=[ArmUsage(prompt_arm.name, ArmRole.PROMPT.kind, tok_p.get("prompt") or 0.0,
+                              tok_p.get("output") or 0.0, prompt_arm.examples_per_second)],
+        finetuned=ArmUsage(ft_arm.name, ArmRole.FINETUNE.kind, tok_f.get("prompt") or 0.0,
                            tok_f.get("output") or 0.0, ft_eps),
         train_seconds=secs, epochs=ft_arm.get("epochs"), notes=notes, token_rate=token_rate)
     out = est.to_dict()
-    measured_on = (ft_arm.get("timing") or {}).get("hardware")
+    measured_on = ft_arm.hardware
     if measured_on:
         out.setdefault("pricing", {})["measured_on"] = measured_on
     return out
 
 
-def hosted_section(*, price, task, test, train_subset, prompt_arm: dict, shots, ft_arm: dict,
-                   epochs: int, ft_task=None) -> dict:
+def hosted_section(*, price, task, test, train_subset, prompt_arm: dict | ArmRecord, shots,
+                   ft_arm: dict | ArmRecord, epochs: int, ft_task=None) -> dict:
     """``shots``: the prompting arm's shots (one list for all, or one list per test example);
     ``ft_task``: the task the fine-tune is trained and prompted with (``Task.for_fine_tuning``;
     default ``task``)."""
     ft_task = ft_task or task
+    prompt_arm, ft_arm = ArmRecord.from_dict(prompt_arm), ArmRecord.from_dict(ft_arm)
     from tunewise.cost.counting import openai_counter
     from tunewise.cost.projection import ArmUsage, hosted_estimate
     counter = openai_counter(price.name, price.encoding or "o200k_base")
@@ -93,8 +95,8 @@ def hosted_section(*, price, task, test, train_subset, prompt_arm: dict, shots, 
     billed = sum(counter.conversation(ft_task.prompt_messages(ex, ()), ft_task.target(ex))
                  for ex in train_subset)
     est = hosted_estimate(
-        price, prompt_arms=[ArmUsage(prompt_arm["name"], "prompt", p_tok, out_tok)],
-        finetuned=ArmUsage(ft_arm["name"], "finetune", f_tok, out_tok),
+        price, prompt_arms=[ArmUsage(prompt_arm.name, ArmRole.PROMPT.kind, p_tok, out_tok)],
+        finetuned=ArmUsage(ft_arm.name, ArmRole.FINETUNE.kind, f_tok, out_tok),
         train_tokens_per_epoch=billed, epochs=max(int(epochs or 1), 1),
         notes=[f"projection: the same prompts, answers and {len(train_subset)} training "
                f"examples on {price.name}; output tokens = the gold answers' tokens"])
@@ -109,20 +111,21 @@ def empty_section(reason: str, model: str) -> dict:
             "notes": [reason]}
 
 
-def remote_section(*, remote_arms: Sequence[dict], versus: str | None, local: dict) -> dict:
+def remote_section(*, remote_arms: Sequence[dict | ArmRecord], versus: str | None,
+                   local: dict) -> dict:
     """The local fine-tune against the remote arms, priced from their MEASURED usage (prompt and
     completion tokens x the price-table price, per request). ``local``: the main (local) cost
     section, whose training cost and fine-tuned $/request the fine-tune is priced at;
     ``versus``: the remote arm the break-even is computed against (the best-scoring one)."""
     from tunewise.cost.formulas import break_even_requests
-    ft_row = next(a for a in local["arms"] if a.get("kind") == "finetune")
+    ft_row = next(a for a in local["arms"] if ArmRole.parse(a.get("kind")) is ArmRole.FINETUNE)
     train_usd = float(local["training"]["usd"])
     rows, notes, prices = [], [], []
-    for r in remote_arms:
-        u = r.get("usage") or {}
+    for r in records(remote_arms):
+        u = r.usage
         n = max(int(u.get("n") or 0), 1)
-        per = u.get("usd_per_request")
-        rows.append({"arm": r["name"], "kind": "remote",
+        per = r.usd_per_request
+        rows.append({"arm": r.name, "kind": r.kind,
                      "prompt_tokens": (u.get("prompt_tokens_total") or 0) / n,
                      "output_tokens": (u.get("output_tokens_total") or 0) / n,
                      "usd_per_request": per,
@@ -130,11 +133,11 @@ def remote_section(*, remote_arms: Sequence[dict], versus: str | None, local: di
                      "measured": True, "requests": u.get("requests"),
                      "cache_hits": u.get("cache_hits"), "retries": u.get("retries")})
         if per is None:
-            notes.append(f"{r['name']}: no price in the price table for {r.get('model')} (or "
+            notes.append(f"{r.name}: no price in the price table for {r.model} (or "
                          "responses without usage): its cost is unknown, not $0")
         elif u.get("price"):
             p = u["price"]
-            prices.append(f"{r['name']}: {p.get('entry')} at ${p.get('usd_per_1m_input'):g} / "
+            prices.append(f"{r.name}: {p.get('entry')} at ${p.get('usd_per_1m_input'):g} / "
                           f"${p.get('usd_per_1m_output'):g} per 1M input / output tokens "
                           f"({p.get('source')}, {p.get('date')})")
     rows.append({**ft_row})
@@ -158,7 +161,8 @@ def remote_section(*, remote_arms: Sequence[dict], versus: str | None, local: di
             "notes": notes + prices}
 
 
-def unit_costs(raws: Sequence[dict], compute=None, token_rate=None) -> dict[str, dict]:
+def unit_costs(raws: Sequence[dict | ArmRecord], compute=None,
+               token_rate=None) -> dict[str, dict]:
     """Every arm's price and time per request, for the cascade: {name: {"usd_per_request",
     "seconds_per_request"}} (None where unknown). Remote arms: their measured cost per request
     and wall seconds per answer at their measured throughput (concurrent requests); local
@@ -167,16 +171,16 @@ def unit_costs(raws: Sequence[dict], compute=None, token_rate=None) -> dict[str,
     examples/s."""
     out = {}
     per_hour = getattr(compute, "usd_per_hour", None)
-    for r in raws:
-        eps = _eps(r)
+    for r in records(raws):
+        eps = r.examples_per_second
         secs = 1.0 / eps if eps else None
-        tok = r.get("tokens") or {}
-        if r["kind"] in ("prompt", "finetune") and token_rate is not None and tok:
+        tok = r.tokens
+        if (r.is_local_prompt or r.is_finetune) and token_rate is not None and tok:
             secs = token_rate.seconds_per_request(tok.get("prompt") or 0.0,
                                                   tok.get("output") or 0.0)
-        if r["kind"] == "remote":
-            usd = (r.get("usage") or {}).get("usd_per_request")
+        if r.remote:
+            usd = r.usd_per_request
         else:
             usd = None if secs is None or per_hour is None else secs * per_hour / 3600.0
-        out[r["name"]] = {"usd_per_request": usd, "seconds_per_request": secs}
+        out[r.name] = {"usd_per_request": usd, "seconds_per_request": secs}
     return out

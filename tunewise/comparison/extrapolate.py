@@ -30,6 +30,8 @@ from typing import Any, Callable, Iterable, Sequence
 
 import numpy as np
 
+from tunewise.arm_record import ArmRecord, records
+
 #: fewest distinct training sizes a curve is fitted to (3 parameters)
 MIN_SIZES = 3
 #: how far beyond the largest measured size a crossover is looked for
@@ -338,23 +340,22 @@ def _round(n: int) -> int:
     return int(round(n / p) * p)
 
 
-def compare_section(task, golds: Sequence[Any], raws: Sequence[dict], scored: Sequence[dict],
-                    metric: str, *, seed: int = 0, confidence: float = 0.9) -> dict:
+def compare_section(task, golds: Sequence[Any], raws: Sequence[dict | ArmRecord],
+                    scored: Sequence[dict | ArmRecord], metric: str, *, seed: int = 0, confidence: float = 0.9) -> dict:
     """results.json's ``curve_prediction``: ``predict_curve`` over compare's fine-tuned arms
     (every size and seed; per-example (gold, prediction) pairs on the shared test split, scored
     with the headline ``metric``), against the best arm that is not fine-tuned."""
     from tunewise.comparison.scoring import metric_function
     fn = metric_function(task, metric)
     golds = list(golds)
-    pts = [(r["train_size"], r.get("seed", 0), list(zip(golds, r["preds"])))
-           for r in raws if r.get("kind") == "finetune" and r.get("preds") is not None
-           and len(r["preds"]) == len(golds)]
-    others = [a for a in scored if a.get("kind") != "finetune"
-              and metric in (a.get("metrics") or {})]
-    best = max(others, key=lambda a: a["metrics"][metric]["value"], default=None)
+    pts = [(r.train_size, r.seed or 0, list(zip(golds, r.preds)))
+           for r in records(raws) if r.is_finetune and r.preds is not None
+           and len(r.preds) == len(golds)]
+    others = [a for a in records(scored) if not a.is_finetune and metric in a.metrics]
+    best = max(others, key=lambda a: a.value(metric), default=None)
     res = predict_curve(pts, seed=seed, confidence=confidence,
                         metric=lambda pairs: float(fn([g for g, _ in pairs],
                                                       [p for _, p in pairs])),
-                        baseline=best["metrics"][metric]["value"] if best else None,
-                        baseline_name=best["name"] if best else "the best other arm")
+                        baseline=best.value(metric) if best else None,
+                        baseline_name=best.name if best else "the best other arm")
     return {"metric": metric, **res.to_dict(), "text": res.describe()}

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
+from tunewise.arm_record import ArmRole
 from tunewise.comparison.finetune_step import Training
 from tunewise.evaluation.arms import Arm, ClassicalArm, FineTunedArm, MajorityArm, PromptArm
 
@@ -23,6 +24,11 @@ class PlannedArm:
     #: what the arm's result depends on (with the test sample and task: its cache key)
     inputs: dict
     arm: Arm
+
+    @property
+    def role(self) -> ArmRole:
+        """Which arm this is (its registry kind read as an ``ArmRole``)."""
+        return ArmRole.parse(getattr(self.arm, "kind", None), where=f"arm {self.name}")
 
 
 @dataclass

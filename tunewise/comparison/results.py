@@ -1,19 +1,23 @@
-"""The results of ``tunewise compare`` (``tunewise.comparison.schema``) from the raw arm records:
-findings, cost, recommendation; and the files they are written to."""
+"""The results of ``tunewise compare`` (``tunewise.comparison.schema``) from the arm records
+(``tunewise.arm_record.ArmRecord``, read once from the raw records the runner caches): findings,
+cost, recommendation; and the files they are written to."""
 from __future__ import annotations
 
 import datetime as _dt
 from pathlib import Path
 
+from tunewise.arm_record import ArmRecord, records
 from tunewise.comparison import analysis, costing, datasets, findings, remote_arms
 from tunewise.comparison.config import CompareConfig
 from tunewise.errors import UsageError
 
 
-def build_results(cfg: CompareConfig, task, splits, test, golds, raws: list[dict], metric: str,
-                  head: dict, warnings: list[str], *, plan_sizes, token_rate=None) -> dict:
-    """The results dict (tunewise.comparison.schema) from the raw arm records."""
+def build_results(cfg: CompareConfig, task, splits, test, golds,
+                  raws: list[dict | ArmRecord], metric: str, head: dict, warnings: list[str], *,
+                  plan_sizes, token_rate=None) -> dict:
+    """The results dict (tunewise.comparison.schema) from the arm records (raw dicts are read)."""
     from tunewise.version import __version__
+    raws = records(raws, model=cfg.model.name)
     kw = {"n_resamples": cfg.n_resamples, "alpha": cfg.alpha, "seed": cfg.seed}
     scored = findings.score_arms(task, golds, raws, **kw)
     curve = findings.learning_curve(task, golds, raws, metric, **kw)
@@ -73,6 +77,7 @@ def _cascade(cfg, task, golds, raws, metric, token_rate, kw) -> dict:
     """The ``cascade`` section (``comparison.cascade_section``), every arm priced per request on the
     compute entry the local cost section uses (none: local costs unknown)."""
     from tunewise.comparison import cascade_section as cascades
+    raws = records(raws, model=cfg.model.name)
     costs: dict = {}
     pairs, _ = cascades.sensible_pairs(raws) if task.can_score_labels else ([], [])
     if pairs:
@@ -83,7 +88,7 @@ def _cascade(cfg, task, golds, raws, metric, token_rate, kw) -> dict:
             compute = get_price(resolve_compute(cfg.cost.compute), price_table(cfg))
         except UsageError:       # a GPU without a $/hour entry: local costs unknown
             compute = None
-        needs_rate = compute is not None and any(c["kind"] == "finetune" for c, _ in pairs)
+        needs_rate = compute is not None and any(c.is_finetune for c, _ in pairs)
         costs = costing.unit_costs(raws, compute,
                                    token_rate() if token_rate and needs_rate else None)
     return cascades.section(task, golds, raws, metric, costs, **kw)
@@ -113,12 +118,13 @@ def _costs(cfg, task, splits, test, raws, cmp, token_rate=None):
     arm is the best prompting arm (the one the fine-tune must beat), else the local one."""
     from tunewise.cost.prices import get_price
     from tunewise.comparison.plan import price_table
+    raws = records(raws, model=cfg.model.name)
     bp = cmp["best_local_prompt"] or cmp["best_prompt"]
     size = (cmp["crossover"] or {}).get("size") or (cmp["best_ft"] or {}).get("size")
     if bp is None or size is None:
         why = "no prompting arm" if bp is None else "no fine-tuning arm"
         return costing.empty_section(f"{why}: nothing to break even", cfg.model.name), [], None
-    prompt_raw = next(r for r in raws if r["name"] == bp["name"])
+    prompt_raw = next(r for r in raws if r.name == bp["name"])
     ft_raw = costing.pick_ft_arm(raws, size)
     table = price_table(cfg)
     from tunewise.cost.compute_entry import resolve_compute
@@ -126,28 +132,28 @@ def _costs(cfg, task, splits, test, raws, cmp, token_rate=None):
         compute = get_price(resolve_compute(cfg.cost.compute), table)   # auto: the device used
     except UsageError as e:          # a GPU without a $/hour entry: the report says what to set
         return costing.empty_section(f"{e.message}; {e.fix}", cfg.model.name), [], None
-    zero = next((r for r in raws if r["name"] == "zero-shot"), None)
-    local_prompt = prompt_raw if prompt_raw["kind"] == "prompt" else ft_raw
+    zero = next((r for r in raws if r.name == "zero-shot"), None)
+    local_prompt = prompt_raw if prompt_raw.is_local_prompt else ft_raw
     main = costing.local_section(model=cfg.model.name, compute=compute, prompt_arm=local_prompt,
                                  ft_arm=ft_raw, zero_shot=zero,
                                  token_rate=token_rate() if token_rate else None)
     extra = []
-    if cfg.cost.price and prompt_raw["kind"] == "prompt":
+    if cfg.cost.price and prompt_raw.is_local_prompt:
         extra.append(_hosted(cfg, task, splits, test, prompt_raw, ft_raw, size, table))
     be = main["break_even"]
     be_requests = "never" if be["never"] else be["requests"]
-    remote = [r for r in raws if r["kind"] == "remote"]
+    remote = [r for r in raws if r.remote]
     if not remote:
         return main, extra, be_requests
     sec = costing.remote_section(remote_arms=remote, versus=cmp["best_remote"]["name"],
                                  local=main)
-    if cmp["best_prompt"]["kind"] != "remote":
+    if not cmp["best_prompt"]["remote"]:
         return main, [sec, *extra], be_requests
     # the fine-tune must beat a remote arm: its break-even is the main one
     rbe = sec["break_even"]
     be_requests = rbe["requests"] if rbe["requests"] is not None else (
         "never" if "saving_per_request" in rbe else None)
-    local = [main] if prompt_raw["kind"] == "prompt" else []   # else: no local prompting arm
+    local = [main] if prompt_raw.is_local_prompt else []   # else: no local prompting arm
     return sec, [*local, *extra], be_requests
 
 
@@ -156,12 +162,12 @@ def _hosted(cfg, task, splits, test, prompt_raw, ft_raw, size, table) -> dict:
     from tunewise.cost.prices import get_price
     price = get_price(cfg.cost.price, table)
     shots = ()
-    if prompt_raw.get("shots"):
+    if prompt_raw.shots:
         from tunewise.prompting.shots import shots_for
-        shots = shots_for(test, splits.train, prompt_raw["shots"],
+        shots = shots_for(test, splits.train, prompt_raw.shots,
                           method=prompt_raw.get("selection", "random"), seed=cfg.seed)
     subset = datasets.stratified_order(splits.train,
-                                       seed=cfg.seed * 1000 + ft_raw.get("seed", 0))[:size]
+                                       seed=cfg.seed * 1000 + (ft_raw.seed or 0))[:size]
     return costing.hosted_section(price=price, task=task, test=test, train_subset=subset,
                                   prompt_arm=prompt_raw, shots=shots, ft_arm=ft_raw,
                                   epochs=int(ft_raw.get("epochs") or 1),

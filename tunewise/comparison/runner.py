@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
+from tunewise.arm_record import ArmRole, records
 from tunewise.comparison import analysis, costing, datasets, findings, remote_arms
 from tunewise.comparison.cache import ArmCache, examples_fingerprint
 from tunewise.comparison.config import KNOBS, CompareConfig, load_config
@@ -30,8 +31,6 @@ from tunewise.comparison.results import build_results, write_outputs  # noqa: F4
 from tunewise.errors import OutputError, TunewiseError, UsageError
 from tunewise.knobs import knob_style
 
-#: ArmResult.kind -> the ``kind`` of a results.json arm (``tunewise.comparison.schema.Arm``)
-RECORD_KINDS = {"finetuned": "finetune"}
 #: ArmResult.timing keys a results.json arm keeps
 RECORD_TIMING = ("examples_per_second", "seconds", "train_seconds", "train_examples_per_second")
 
@@ -84,7 +83,7 @@ def compare(config: str | os.PathLike | dict | CompareConfig, *, out: str | os.P
             f"(limit max_cost_usd=${cfg.max_cost_usd:g})"
             + (f"; no price for {', '.join(est['unpriced'])}" if est["unpriced"] else ""))
     s.warnings += remote_arms.retirement_notes(cfg)
-    raws = runner.run_all(planned)
+    raws = records(runner.run_all(planned), model=cfg.model.name)   # read once, asked after
     if runner.failed:
         s.warnings.append(failures_warning(runner.failed))
     over = remote_arms.over_limit_warning(raws, cfg.max_cost_usd,
@@ -105,7 +104,7 @@ def compare(config: str | os.PathLike | dict | CompareConfig, *, out: str | os.P
                             s.warnings, plan_sizes=sizes, token_rate=rate)
     results["failed_arms"] = runner.failed
     results["timing"] = {"total_seconds": time.perf_counter() - t_start,
-                         "arms_seconds": {r["name"]: r.get("seconds") for r in raws}}
+                         "arms_seconds": {r.name: r.get("seconds") for r in raws}}
     results["files"] = {**{k: os.path.relpath(v, out) for k, v in s.splits.files.items()},
                         "arms": "arms/", "predictions": "predictions/"}
     write_outputs(results, out, render=render)
@@ -209,8 +208,7 @@ def failure_record(p: PlannedArm, e: TunewiseError) -> dict:
     """results.json's record of an arm that could not run: a typed error inside it (a training
     example too long for a fixed max_length, an unreachable server, a model that cannot load)
     ends that arm only; the comparison covers the others, and this says why and what to do."""
-    kind = getattr(p.arm, "kind", "")
-    return {"name": p.name, "kind": RECORD_KINDS.get(kind, kind), "status": "failed",
+    return {"name": p.name, "kind": p.role.kind, "status": "failed",
             "error": type(e).__name__, "reason": e.message, "fix": e.fix,
             "exit_code": e.exit_code}
 
@@ -286,7 +284,7 @@ class ArmRunner:
         write_predictions(predictions_path(self.out, p.name), self.task, self.test,
                           result.predictions, header={"arm": p.name, "model": result.model,
                                                       "settings": result.settings})
-        rec = arm_record(result, self.task)
+        rec = raw_record(result, self.task)
         rec["seconds"] = time.perf_counter() - t0
         self.cache.put(p.name, inputs, rec)
         value = findings.metric_function(self.task, self.metric)(
@@ -300,10 +298,12 @@ class ArmRunner:
             self.on_arm_done(name, reused)
 
 
-def arm_record(result, task) -> dict:
-    """The raw record of an ``ArmResult`` (what the cache stores and ``findings`` scores):
-    name, kind, JSON predictions, the arm's extra fields, timing and mean tokens."""
-    rec = {"name": result.name, "kind": RECORD_KINDS.get(result.kind, result.kind),
+def raw_record(result, task) -> dict:
+    """The raw record of an ``ArmResult`` (what the cache stores, and what is read once as an
+    ``ArmRecord`` to be scored): name, kind (results.json's, ``ArmRole``), JSON predictions, the
+    arm's extra fields, timing (with the device it was measured on) and mean tokens."""
+    role = ArmRole.parse(result.kind, where=f"arm {result.name}")
+    rec = {"name": result.name, "kind": role.kind,
            "preds": [task.to_json(p.pred) for p in result.predictions], **result.extra}
     from tunewise.evaluation.confidence import label_logprobs
     probs = label_logprobs(task, result.predictions)
@@ -312,14 +312,14 @@ def arm_record(result, task) -> dict:
     if result.timing:
         from tunewise.models.device import device_label
         rec["timing"] = {**{k: result.timing[k] for k in RECORD_TIMING if k in result.timing},
-                         "hardware": "remote" if "requests" in result.usage else device_label()}
+                         "hardware": "remote" if role is ArmRole.REMOTE else device_label()}
     if "tokens_in" in result.usage:
         n = max(len(result.predictions), 1)
         rec["tokens"] = {"prompt": result.usage["tokens_in"] / n,
                          "output": result.usage["tokens_out"] / n}
         if "train_total" in result.usage:
             rec["tokens"]["train_total"] = result.usage["train_total"]
-    if "requests" in result.usage:      # an arm that asked a server (a remote model)
+    if role is ArmRole.REMOTE:          # an arm that asked a server: its measured usage
         rec.update(shots=result.settings.get("shots", 0), model=result.model,
                    base_url=result.settings.get("base_url"),
                    usage=remote_arms.usage_record(result))
