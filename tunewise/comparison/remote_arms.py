@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from typing import Sequence
 
+from tunewise.arm_record import ArmRecord, ArmRole, records
 from tunewise.comparison.plan import PlannedArm, price_table
 from tunewise.remote.errors import CostLimitError
 from tunewise.remote.pricing import dollars, over_limit_note, suggested_limit
@@ -33,7 +34,7 @@ def check_cost(planned: Sequence[PlannedArm], task, test, *, max_cost_usd: float
     {"total_usd", "arms": {name: usd or None}, "unpriced": [names]}."""
     per_arm: dict = {}
     for p in planned:
-        if getattr(p.arm, "kind", None) != "remote" or is_cached(p):
+        if p.role is not ArmRole.REMOTE or is_cached(p):
             continue
         per_arm[p.name] = p.arm.estimate_cost(task, test)
     total = sum(v for v in per_arm.values() if v)
@@ -50,12 +51,12 @@ def check_cost(planned: Sequence[PlannedArm], task, test, *, max_cost_usd: float
     return {"total_usd": total, "arms": per_arm, "unpriced": unpriced}
 
 
-def over_limit_warning(raws: Sequence[dict], max_cost_usd: float,
+def over_limit_warning(raws: Sequence[dict | ArmRecord], max_cost_usd: float,
                        estimate: float | None) -> str | None:
     """A warning when the remote arms run now cost more, by the usage their servers reported,
     than ``max_cost_usd`` (which only their estimate was checked against); else None."""
-    paid = [(r.get("usage") or {}).get("cost_usd_this_run") for r in raws
-            if r.get("kind") == "remote" and not r.get("reused")]
+    paid = [r.usage.get("cost_usd_this_run") for r in records(raws)
+            if r.remote and not r.reused]
     paid = [c for c in paid if c is not None]
     return over_limit_note(sum(paid), max_cost_usd, estimate) if paid else None
 
