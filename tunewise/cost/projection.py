@@ -329,8 +329,8 @@ def _without_provider(model: str, table) -> str:
 
 
 def _looks_local(model: str) -> bool:
-    return model in ("tiny-random", "smollm2-135m-instruct") or "/" in model \
-        or os.path.isdir(model)
+    from tunewise.models.catalog import lookup      # the built-in names (gemma-3-270m ...)
+    return lookup(model) is not None or "/" in model or os.path.isdir(model)
 
 
 def _examples(data) -> list:
