@@ -36,14 +36,19 @@ class ArmRole(Enum):
     def parse(cls, kind: Any, *, where: str = "arm") -> "ArmRole":
         """The role named ``kind`` (a results.json ``kind``, an arm registry kind, or a role);
         an ``InputError`` naming ``where`` and the known kinds otherwise."""
-        if isinstance(kind, ArmRole):
-            return kind
-        role = _BY_NAME.get(kind) if isinstance(kind, str) else None
+        role = cls.lookup(kind)
         if role is None:
             from tunewise.registry import did_you_mean
             raise InputError(f"{where}: unknown arm kind {kind!r}",
                              fix=f"set its kind to a known one ({did_you_mean(str(kind), KINDS)})")
         return role
+
+    @classmethod
+    def lookup(cls, kind: Any) -> "ArmRole | None":
+        """The role named ``kind``, or None (a row whose kind the reader need not understand,
+        such as a cost row of a newer file: drawn plainly rather than refused)."""
+        return kind if isinstance(kind, ArmRole) else (
+            _BY_NAME.get(kind) if isinstance(kind, str) else None)
 
     @property
     def kind(self) -> str:

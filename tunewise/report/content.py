@@ -5,14 +5,12 @@ from __future__ import annotations
 import json
 
 from tunewise import formatting as fmt
+from tunewise.arm_record import ArmRecord, records
 from tunewise.report.cascade import cascade_blocks
 from tunewise.report.remote import remote_blocks
 from tunewise.report.data_audit import data_audit_blocks
 from tunewise.report.blocks import (  # noqa: F401  (markdown.py and html.py import them here)
     Block, Bullets, Code, Figure, Heading, Paragraph, Table)
-
-
-KIND_ORDER = {"majority": 0, "classical": 1, "prompt": 2, "remote": 3, "finetune": 4}
 
 
 def value(arm: dict, metric: str) -> float | None:
@@ -21,6 +19,13 @@ def value(arm: dict, metric: str) -> float | None:
 
 def ci(arm: dict, metric: str):
     return ((arm.get("metrics") or {}).get(metric) or {}).get("ci")
+
+
+def arm_records(results: dict) -> list[ArmRecord]:
+    """results.json's arms, each read once as an ``ArmRecord`` (the report asks them which arm
+    they are; it never compares ``kind`` strings)."""
+    return records(results.get("arms") or [], model=results.get("model"),
+                   where="results.json arms")
 
 
 def title(results: dict) -> str:
@@ -35,24 +40,20 @@ def selected_arms(results: dict) -> list[dict]:
     """The arms whose per-class scores and confusion matrices the report shows: the best
     prompting arm, the classical arm, and the best fine-tuned run at the largest size."""
     metric = results["metric"]
-    arms = results.get("arms") or []
-    out = []
+    arms = arm_records(results)
 
     def best(cands):
-        cands = [a for a in cands if value(a, metric) is not None]
-        return max(cands, key=lambda a: value(a, metric)) if cands else None
+        cands = [a for a in cands if a.value(metric) is not None]
+        return max(cands, key=lambda a: a.value(metric)) if cands else None
 
-    p = best([a for a in arms if a.get("kind") in ("prompt", "remote")])
-    c = best([a for a in arms if a.get("kind") == "classical"])
-    fts = [a for a in arms if a.get("kind") == "finetune"]
+    p = best([a for a in arms if a.is_prompting])
+    c = best([a for a in arms if a.is_classical])
+    fts = [a for a in arms if a.is_finetune]
     f = None
     if fts:
-        top = max((a.get("train_size") or 0) for a in fts)
-        f = best([a for a in fts if (a.get("train_size") or 0) == top])
-    for a in (p, c, f):
-        if a is not None:
-            out.append(a)
-    return out
+        top = max((a.train_size or 0) for a in fts)
+        f = best([a for a in fts if (a.train_size or 0) == top])
+    return [a.raw for a in (p, c, f) if a is not None]
 
 
 def build(results: dict) -> list[Block]:
@@ -138,9 +139,8 @@ def _setup(results: dict) -> list[Block]:
 
 def _arms_table(results: dict) -> list[Block]:
     metric = results["metric"]
-    arms = sorted(results.get("arms") or [], key=lambda a: (
-        KIND_ORDER.get(a.get("kind"), 9), a.get("shots") or 0, a.get("train_size") or 0,
-        a.get("seed") or 0))
+    arms = [r.raw for r in sorted(arm_records(results), key=lambda r: (
+        r.role.order, r.shots or 0, r.train_size or 0, r.seed or 0))]
     extra = "accuracy" if metric != "accuracy" and any(
         value(a, "accuracy") is not None for a in arms) else None
     headers = ["arm", "kind", "training examples", "seed", f"{metric} [95% CI]"]

@@ -19,11 +19,12 @@ import math
 from typing import Sequence
 
 from tunewise import formatting as fmt
+from tunewise.arm_record import ArmRole, records
 
 FT_COLOR = "#1f77b4"
-KIND_COLORS = {"classical": "#2ca02c", "majority": "#7f7f7f"}
+ROLE_COLORS = {ArmRole.CLASSICAL: "#2ca02c", ArmRole.MAJORITY: "#7f7f7f"}
 #: horizontal reference lines: local prompting solid, remote models dash-dot, baselines dashed
-LINE_STYLES = {"prompt": "-", "remote": "-."}
+LINE_STYLES = {ArmRole.PROMPT: "-", ArmRole.REMOTE: "-."}
 PROMPT_COLORS = ["#ff7f0e", "#d62728", "#9467bd", "#8c564b", "#e377c2"]
 #: the cascades' curves (cheap -> expensive pairs)
 CASCADE_COLORS = ["#9467bd", "#17becf", "#bcbd22", "#8c564b", "#e377c2", "#7f7f7f"]
@@ -69,11 +70,6 @@ def _thousands(ax, axis: str = "x") -> None:
     (ax.xaxis if axis == "x" else ax.yaxis).set_major_formatter(f)
 
 
-def _metric_value(arm: dict, metric: str) -> tuple[float | None, list | None]:
-    m = (arm.get("metrics") or {}).get(metric) or {}
-    return m.get("value"), m.get("ci")
-
-
 def _yerr(value: float, lo: float, hi: float) -> list[list[float]]:
     """Error-bar lengths below and above ``value`` for the interval [lo, hi]. A percentile
     bootstrap interval need not contain the point estimate (macro-F1 over 77 classes on 31
@@ -82,34 +78,34 @@ def _yerr(value: float, lo: float, hi: float) -> list[list[float]]:
     return [[max(0.0, value - lo)], [max(0.0, hi - value)]]
 
 
-def _arm_color(arm: dict, prompt_index: dict[str, int]) -> str:
-    if arm.get("kind") in ("prompt", "remote"):
-        i = prompt_index.setdefault(arm["name"], len(prompt_index))
+def _arm_color(name: str, role: ArmRole | None, prompt_index: dict[str, int]) -> str:
+    """One color per prompting arm (in order of appearance), one per other role."""
+    if role is not None and role.is_prompting:
+        i = prompt_index.setdefault(name, len(prompt_index))
         return PROMPT_COLORS[i % len(PROMPT_COLORS)]
-    if arm.get("kind") == "finetune":
+    if role is ArmRole.FINETUNE:
         return FT_COLOR
-    return KIND_COLORS.get(arm.get("kind"), "#17becf")
+    return ROLE_COLORS.get(role, "#17becf")
 
 
 @_plain_text
 def learning_curve_svg(results: dict) -> str | None:
     metric = results["metric"]
     curve = sorted(results.get("learning_curve") or [], key=lambda p: p["train_size"])
-    baselines = [a for a in results.get("arms", [])
-                 if a.get("kind") in ("prompt", "remote", "classical", "majority")
-                 and _metric_value(a, metric)[0] is not None]
+    baselines = [a for a in records(results.get("arms", []), where="results.json arms")
+                 if not a.is_finetune and a.value(metric) is not None]
     if not curve and not baselines:
         return None
     fig = _figure(7.5, 4.4)
     ax = fig.add_subplot()
     prompt_index: dict[str, int] = {}
     for arm in baselines:
-        v, ci = _metric_value(arm, metric)
-        color = _arm_color(arm, prompt_index)
+        v, ci = arm.value(metric), arm.ci(metric)
+        color = _arm_color(arm.name, arm.role, prompt_index)
         if ci and None not in ci:
             ax.axhspan(ci[0], ci[1], color=color, alpha=0.12, lw=0)
-        ax.axhline(v, color=color, lw=1.6, ls=LINE_STYLES.get(arm["kind"], "--"),
-                   label=_tex(f"{arm['name']} {fmt.metric(v)}"))
+        ax.axhline(v, color=color, lw=1.6, ls=LINE_STYLES.get(arm.role, "--"),
+                   label=_tex(f"{arm.name} {fmt.metric(v)}"))
     if curve:
         xs = [p["train_size"] for p in curve]
         ys = [p["mean"] for p in curve]
@@ -166,9 +162,10 @@ def cost_svg(cost: dict | None, *, max_requests: float | None = None) -> str | N
     ax = fig.add_subplot()
     prompt_index: dict[str, int] = {}
     for ac in cost["arms"]:
-        start = train_usd if ac.get("kind") == "finetune" else 0.0
+        role = ArmRole.lookup(ac.get("kind"))
+        start = train_usd if role is ArmRole.FINETUNE else 0.0
         slope = float(ac.get("usd_per_request") or 0.0)
-        color = _arm_color({"name": ac["arm"], "kind": ac.get("kind")}, prompt_index)
+        color = _arm_color(ac["arm"], role, prompt_index)
         ax.plot([0, max_requests], [start, start + slope * max_requests], color=color, lw=2,
                 label=_tex(f"{ac['arm']}: {fmt.usd(ac.get('usd_per_1k_requests'))} / 1k requests"
                            + (f" + {fmt.usd(start)} training" if start else "")))
@@ -235,11 +232,11 @@ def per_class_svg(arms: Sequence[dict]) -> str | None:
     fig = _figure(min(max(5.0, 0.9 * len(classes) * max(1, len(arms) / 2) + 2), 12), 3.8)
     ax = fig.add_subplot()
     prompt_index: dict[str, int] = {}
-    for i, arm in enumerate(arms):
+    for i, (arm, rec) in enumerate(zip(arms, records(arms))):
         xs = [j + (i - (len(arms) - 1) / 2) * width for j in range(len(classes))]
         ys = [float((arm["per_class"].get(c) or {}).get("f1") or 0.0) for c in classes]
-        ax.bar(xs, ys, width=width * 0.95, label=_tex(arm["name"]),
-               color=_arm_color(arm, prompt_index) if arm.get("kind") != "finetune" else FT_COLOR)
+        ax.bar(xs, ys, width=width * 0.95, label=_tex(rec.name),
+               color=_arm_color(rec.name, rec.role, prompt_index))
     ax.set_xticks(range(len(classes)), classes, rotation=30 if len(classes) > 5 else 0,
                   ha="right" if len(classes) > 5 else "center", fontsize=8)
     ax.set_ylim(0, 1.05)
@@ -262,7 +259,7 @@ def cascade_svg(sec: dict | None, metric: str) -> str | None:
                for q in p["curve"]):
         return _cascade_by_share(sec, metric)
     arms = [a for a in sec.get("arms") or [] if a.get("usd_per_1k_requests") is not None
-            and a.get("kind") != "majority"]
+            and ArmRole.lookup(a.get("kind")) is not ArmRole.MAJORITY]
     fig = _figure(7.5, 4.6)
     ax = fig.add_subplot()
     prompt_index: dict[str, int] = {}
@@ -278,7 +275,7 @@ def cascade_svg(sec: dict | None, metric: str) -> str | None:
                     label=_tex(f"cascade {p['cheap']} -> {p['expensive']}"))
     for a in arms:
         ax.scatter([a["usd_per_1k_requests"]], [a["value"]], s=46, zorder=4,
-                   color=_arm_color(a, prompt_index))
+                   color=_arm_color(a["name"], ArmRole.lookup(a.get("kind")), prompt_index))
         ax.annotate(_tex(a["name"]), (a["usd_per_1k_requests"], a["value"]), xytext=(5, 4),
                     textcoords="offset points", fontsize=8)
     front = list(sec.get("frontier") or [])

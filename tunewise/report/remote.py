@@ -3,11 +3,13 @@ paired test against the best fine-tune on the same test examples."""
 from __future__ import annotations
 
 from tunewise import formatting as fmt
+from tunewise.arm_record import records
 from tunewise.report.blocks import Block, Bullets, Heading, Table
 
 
 def remote_blocks(results: dict) -> list[Block]:
-    arms = [a for a in results.get("arms") or [] if a.get("kind") == "remote"]
+    arms = [a.raw for a in records(results.get("arms") or [], model=results.get("model"),
+                                   where="results.json arms") if a.remote]
     if not arms:
         return []
     rows = []
