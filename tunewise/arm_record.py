@@ -83,7 +83,7 @@ class ArmRole(Enum):
 
 #: results.json's arm kinds, in the report's order
 KINDS: tuple[str, ...] = tuple(r.value for r in ArmRole)
-#: other names of a role: the arm registry's (``tunewise.evaluation.arms.ARM_CLASSES``)
+#: other names of a role: the arm registry's (``tunewise.evaluation.arms.ARM_KINDS``)
 ALIASES: dict[str, ArmRole] = {"finetuned": ArmRole.FINETUNE}
 _BY_NAME: dict[str, ArmRole] = {**{r.value: r for r in ArmRole}, **ALIASES}
 _ORDER = {r: i for i, r in enumerate(ArmRole)}

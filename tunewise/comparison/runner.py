@@ -310,9 +310,8 @@ def raw_record(result, task) -> dict:
     if probs is not None:        # the cascade's confidence (comparison.cascade); not in results
         rec["label_logprobs"] = probs
     if result.timing:
-        from tunewise.models.device import device_label
         rec["timing"] = {**{k: result.timing[k] for k in RECORD_TIMING if k in result.timing},
-                         "hardware": "remote" if role is ArmRole.REMOTE else device_label()}
+                         "hardware": _hardware(role)}
     if "tokens_in" in result.usage:
         n = max(len(result.predictions), 1)
         rec["tokens"] = {"prompt": result.usage["tokens_in"] / n,
@@ -326,3 +325,12 @@ def raw_record(result, task) -> dict:
         if rec["shots"]:
             rec["selection"] = result.settings.get("shot_selection")
     return rec
+
+
+def _hardware(role: ArmRole) -> str:
+    """Where an arm's timing was measured: a remote model on its servers; the local language
+    model on the device compare loads it on (``auto``); the baselines on the CPU."""
+    from tunewise.models.device import device_label, resolve_device
+    if role is ArmRole.REMOTE:
+        return "remote"
+    return device_label(None if role.is_language_model else resolve_device("cpu"))

@@ -5,6 +5,8 @@ out_dir)`` turns it into ``report.md`` and ``report.html``; ``write_results(resu
 writes ``results.json``. The types below document every key; ``total=False`` marks optional keys.
 ``example_results()`` builds a complete, internally consistent synthetic dict (used by the report
 tests and as a reference for producers); ``validate_results()`` names every missing/ill-typed key.
+Code that needs to know which arm an entry of ``arms`` is reads it as an ``ArmRecord``
+(``tunewise.arm_record``: ``ArmRole`` is the one vocabulary of arm kinds) and asks it.
 
 Conventions
 -----------
@@ -22,6 +24,8 @@ Conventions
 from __future__ import annotations
 
 from typing import Any, Literal, TypedDict
+
+from tunewise.arm_record import KINDS, ArmRole
 
 #: bump when a key changes meaning or is removed (adding keys does not bump it)
 SCHEMA_VERSION = 1
@@ -59,9 +63,13 @@ class ArmTokens(TypedDict, total=False):
     train_total: int                  #: tokens in the training file (fine-tuned arms)
 
 
-class Arm(TypedDict, total=False):
+class ResultsArm(TypedDict, total=False):
+    """One entry of results.json's ``arms`` (read it as ``tunewise.arm_record.ArmRecord``; the
+    evaluation layer's ``Arm`` is the protocol of the arms that produce these)."""
+
     name: str                         #: unique, see module docstring (required)
-    kind: Literal["majority", "classical", "prompt", "remote", "finetune"]   #: (required)
+    #: (required) ``ArmRole``'s value: which arm this is
+    kind: Literal["majority", "classical", "prompt", "remote", "finetune"]
     shots: int                        #: prompting and remote arms: k (0 = zero-shot)
     train_size: int                   #: examples the arm learned from (finetune, classical)
     seed: int                         #: finetune runs (and shot sampling)
@@ -251,7 +259,7 @@ class FailedArm(TypedDict, total=False):
     It is not in ``arms``, and a rerun of the same compare tries it again."""
 
     name: str                         #: the arm's name, as it would be in ``arms``
-    kind: str                         #: one of ``ARM_KINDS``
+    kind: str                         #: an ``ArmRole`` value (``tunewise.arm_record.KINDS``)
     status: Literal["failed"]
     error: str                        #: the error's type, e.g. "TrainingError", "RemoteError"
     reason: str                       #: the error message
@@ -269,7 +277,7 @@ class Results(TypedDict, total=False):
     task: TaskSummary                 #: (required)
     metric: str                       #: headline metric for every comparison (required)
     data: DataSummary                 #: (required)
-    arms: list[Arm]                   #: every arm, every size, every seed (required)
+    arms: list[ResultsArm]            #: every arm, every size, every seed (required)
     learning_curve: list[CurvePoint]  #: fine-tuned arms aggregated per size, ascending (required)
     crossover: Crossover              #: (required)
     prompt_worth: PromptWorth
@@ -284,9 +292,6 @@ class Results(TypedDict, total=False):
     timing: dict                      #: {"total_seconds": float, ...}
     files: dict[str, str]             #: other files compare wrote, relative to results.json
 
-
-#: the kinds of a results.json arm
-ARM_KINDS = ("majority", "classical", "prompt", "remote", "finetune")
 
 REQUIRED: dict[str, type | tuple] = {
     "schema_version": int, "model": str, "task": dict, "metric": str, "data": dict,
@@ -321,9 +326,8 @@ def validate_results(results: Any) -> list[str]:
         if name in names:
             out.append(f"{where}: duplicate arm name {name!r}")
         names.add(name)
-        if arm.get("kind") not in ARM_KINDS:
-            out.append(f"{where}.kind must be {'|'.join(ARM_KINDS)}, "
-                       f"got {arm.get('kind')!r}")
+        if ArmRole.lookup(arm.get("kind")) is None:
+            out.append(f"{where}.kind must be {'|'.join(KINDS)}, got {arm.get('kind')!r}")
         m = arm.get("metrics", {})
         if isinstance(m, dict) and metric not in m:
             out.append(f"{where} ({name}) has no value for the headline metric {metric!r}")

@@ -2,7 +2,7 @@
 tests, docs and report development."""
 from __future__ import annotations
 
-from tunewise.comparison.schema import SCHEMA_VERSION, Arm, CostSection, MetricValue
+from tunewise.comparison.schema import SCHEMA_VERSION, CostSection, MetricValue, ResultsArm
 
 #: per task kind: the labels shown, the headline metric, whether arms carry a confusion matrix
 #: and accuracy (closed label set) or per-type scores only
@@ -52,14 +52,14 @@ def example_results(*, kind: str = "classification", finetune_wins: bool = True)
                         "f1": round(2 * p * r / (p + r), 4), "support": row}
         return {"per_class": per, "confusion": {"labels": labels, "matrix": matrix}}
 
-    def arm(name, akind, value, **kw) -> Arm:
+    def arm(name, akind, value, **kw) -> ResultsArm:
         metrics = {metric: mv(value)}
         if spec["confusion"]:
             metrics["accuracy"] = mv(round(value + 0.02, 4))
         return {"name": name, "kind": akind, "metrics": metrics, "n_test": n_test,
                 **cls_extras(value), **kw}
 
-    arms: list[Arm] = [
+    arms: list[ResultsArm] = [
         arm("majority", "majority", 0.17, train_size=1000),
         arm("classical", "classical", 0.55, train_size=1000,
             timing={"examples_per_second": 5000.0, "train_seconds": 1.5}),
@@ -80,7 +80,8 @@ def example_results(*, kind: str = "classification", finetune_wins: bool = True)
             arms.append(arm(name, "finetune", v, train_size=size, seed=seed,
                             tokens={"prompt": 60.0, "output": 1.0, "train_total": 60 * size},
                             timing={"examples_per_second": 40.0, "train_seconds": size / 10,
-                                    "train_examples_per_second": 10.0, "hardware": "cpu"},
+                                    "train_examples_per_second": 10.0,
+                                    "hardware": "cpu (CPU)"},
                             run_dir=f"runs/{name}"))
         curve.append({"train_size": size, "mean": base, "ci": [round(base - 0.05, 4),
                       round(base + 0.05, 4)], "values": vals, "seeds": [0, 1], "arms": names})
