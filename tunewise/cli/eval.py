@@ -22,8 +22,8 @@ _ARM_CHOICES = ["prompt", *sorted(k for k in ARM_KINDS if k not in ("prompt", "f
 @click.option("--data", "data", default=None, metavar="FILE",
               help="the split to evaluate (chat JSONL, prompt/completion, alpaca, CSV/TSV, CoNLL)")
 @click.option("--model", default=None, metavar="M",
-              help="smollm2-135m-instruct (default, embedded), tiny-random, a local folder or a "
-                   "hub id; a remote model: openai:NAME, or NAME with --base-url")
+              help="smollm2-135m-instruct (default, embedded), gemma-3-270m, tiny-random, a "
+                   "local folder or a hub id; a remote model: openai:NAME, or NAME with --base-url")
 @click.option("--adapter", default=None, metavar="RUN_DIR",
               help="a run directory from `tunewise train` (its base model and task are used)")
 @click.option("--arm", type=click.Choice(_ARM_CHOICES), default="prompt",

@@ -26,7 +26,8 @@ _D = ServeConfig()
 
 @click.command("serve")
 @click.option("--model", default=None, metavar="M",
-              help="base model: smollm2-135m-instruct, tiny-random, a local folder or a hub id "
+              help="base model: smollm2-135m-instruct, gemma-3-270m, tiny-random, a local folder "
+                   "or a hub id "
                    "(default: the model the first --adapter was trained on, else the embedded one)")
 @click.option("--adapter", "adapters", multiple=True, metavar="NAME=RUN",
               help="serve a training run's LoRA adapter as model NAME; RUN is a run directory or "

