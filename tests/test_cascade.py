@@ -204,15 +204,15 @@ def test_section_pairs_frontier_and_best_against_the_best_single_arm():
 
 def test_recommendation_becomes_the_cascade_when_it_beats_the_best_single_arm():
     from tunewise.comparison.results import _with_cascade
-    rec = {"kind": "prompt", "text": "prompt: big 0-shot scores 0.7", "reasons": ["r"]}
+    rec = {"action": "prompt", "text": "prompt: big 0-shot scores 0.7", "reasons": ["r"]}
     golds, cheap, exp = constructed(n=200, seed=2)
     sec = section(_task(), golds, [cheap, exp], "accuracy", {}, n_resamples=200)
     out = _with_cascade(rec, sec)
-    assert out["kind"] == "cascade" and out["text"].startswith("cascade: finetune-n64-s0")
+    assert out["action"] == "cascade" and out["text"].startswith("cascade: finetune-n64-s0")
     assert out["reasons"][-1] == "without a cascade: prompt: big 0-shot scores 0.7"
     sec["best"]["beats_best_single"] = False
     kept = _with_cascade(rec, sec)
-    assert kept["kind"] == "prompt" and "not significantly better" in kept["reasons"][-1]
+    assert kept["action"] == "prompt" and "not significantly better" in kept["reasons"][-1]
 
 
 def test_label_logprobs_from_each_kind_of_prediction():

@@ -108,7 +108,7 @@ def test_fine_tune_crosses_over_at_64():
     # the interpolation uses the measured scores
     f = (0.66 - 0.60) / (0.80 - 0.60)
     assert worth["examples"] == pytest.approx(math.exp(math.log(16) + f * math.log(4)), rel=1e-6)
-    assert rec["kind"] == "fine-tune"
+    assert rec["action"] == "fine-tune"
     assert "from ~64 examples it beats 4-shot by 14.0 ±" in rec["text"]
     assert "1,235 requests" in rec["text"]
 
@@ -119,7 +119,7 @@ def test_crosses_at_first_size_and_never_pays_back():
     cmp, rec = _analyse(raws, golds, break_even="never")
     assert cmp["crossover"]["size"] == 16
     assert cmp["prompt_worth"]["bound"] == "below"
-    assert rec["kind"] == "fine-tune" and "never pays back" in rec["text"]
+    assert rec["action"] == "fine-tune" and "never pays back" in rec["text"]
 
 
 def test_never_crosses_recommends_prompt():
@@ -128,7 +128,7 @@ def test_never_crosses_recommends_prompt():
     cmp, rec = _analyse(raws, golds)
     assert cmp["crossover"] is None
     assert cmp["prompt_worth"]["bound"] == "above"
-    assert rec["kind"] == "prompt" and rec["text"].startswith("prompt: zero-shot")
+    assert rec["action"] == "prompt" and rec["text"].startswith("prompt: zero-shot")
 
 
 def test_higher_but_not_significant_is_no_crossover():
@@ -137,7 +137,7 @@ def test_higher_but_not_significant_is_no_crossover():
     cmp, rec = _analyse(raws, golds)
     assert all(p["vs_prompt"]["diff"] > 0 for p in cmp["curve_points"])
     assert cmp["crossover"] is None
-    assert rec["kind"] == "prompt"
+    assert rec["action"] == "prompt"
 
 
 def test_several_seeds_are_averaged():
@@ -153,7 +153,7 @@ def test_nothing_beats_majority():
     golds = _golds(pos_share=0.1)        # 90 % "neg": always answering "neg" scores 0.9 accuracy
     raws = _raws(golds, prompt={"zero-shot": 0.5}, curve={16: 0.55, 64: 0.6}, classical=0.6)
     cmp, rec = _analyse(raws, golds, metric="accuracy")
-    assert rec["kind"] == "none"
+    assert rec["action"] == "majority"
     assert "majority-class baseline" in rec["text"]
 
 
@@ -162,7 +162,7 @@ def test_classical_model_when_it_is_as_good():
     raws = _raws(golds, prompt={"zero-shot": 0.6}, curve={16: 0.7, 64: 0.85}, classical=0.85)
     cmp, rec = _analyse(raws, golds)
     assert cmp["crossover"] is not None             # fine-tuning beats prompting...
-    assert rec["kind"] == "classical"               # ...but not the classical model
+    assert rec["action"] == "classical"               # ...but not the classical model
     assert "use the classical model" in rec["text"]
 
 
@@ -170,7 +170,7 @@ def test_fine_tune_over_classical_when_significantly_better():
     golds = _golds()
     raws = _raws(golds, prompt={"zero-shot": 0.6}, curve={16: 0.7, 64: 0.9}, classical=0.7)
     _, rec = _analyse(raws, golds, break_even=10)
-    assert rec["kind"] == "fine-tune"
+    assert rec["action"] == "fine-tune"
 
 
 # -- learning-curve subsets ----------------------------------------------------------------------

@@ -215,7 +215,7 @@ def test_break_even_against_the_best_remote_arm_drives_the_recommendation():
                              best_prompt=cmp["best_prompt"], best_ft=cmp["best_ft"],
                              largest_ft=cmp["largest_ft"], crossover=cmp["crossover"],
                              tests=cmp["tests"], break_even=be_requests)
-    assert rec["kind"] == "fine-tune" and "gpt 0-shot" in rec["text"]
+    assert rec["action"] == "fine-tune" and "gpt 0-shot" in rec["text"]
     assert analysis._requests_text(expected) in rec["text"]
 
 

@@ -139,7 +139,10 @@ def recommend(*, metric: str, majority: dict | None, classical: dict | None,
               best_prompt: dict | None, best_ft: dict | None, crossover: dict | None,
               tests: dict, alpha: float = 0.05, break_even: Any = None,
               largest_ft: dict | None = None) -> dict:
-    """A recommendation in plain words that follows from the numbers.
+    """A recommendation in plain words that follows from the numbers: {"action", "text",
+    "reasons"(, "size", "weak")}, ``action`` in results.json's vocabulary
+    (``schema.Recommendation.action``: "fine-tune", "prompt", "classical", "majority"; compare
+    may make it "cascade", and a ``weak`` one is reported as "undecided").
 
     Arms are dicts {"name", "score"} (score of the headline ``metric``); ``best_ft`` also has
     "size". ``tests`` holds paired tests keyed "A|B" (A minus B): "<arm>|majority" for each arm,
@@ -147,7 +150,7 @@ def recommend(*, metric: str, majority: dict | None, classical: dict | None,
     fine-tuning pays back against the best prompting arm (number, "never" or None = unknown).
 
     Rules, in order:
-      1. "none" when no arm beats the majority-class baseline significantly;
+      1. "majority" when no arm beats the majority-class baseline significantly;
       2. "fine-tune" when some size crosses over (significantly beats the best prompting arm) and the
          classical model (if any) is significantly worse than the best fine-tuned size;
       3. "classical" when the classical model beats the majority baseline and neither the best prompt
@@ -170,19 +173,19 @@ def recommend(*, metric: str, majority: dict | None, classical: dict | None,
                 f"{m} {majority['score']:.3f}) significantly: neither prompting nor fine-tuning "
                 "nor the classical model learned this task from this data. Check the labels and "
                 "the task definition, or collect more (and cleaner) examples before choosing.")
-        return {"kind": "none", "text": text, "reasons": reasons}
+        return {"action": "majority", "text": text, "reasons": reasons}
 
     ft_vs_classical = _sig_better(tests, "ft_best|classical") if classical is not None else True
     if crossover is not None and best_ft is not None and ok["ft_best"] and (
             ft_vs_classical or not ok["classical"]):
         text = _fine_tune_text(m, tests, best_prompt, largest_ft, crossover, break_even)
-        return {"kind": "fine-tune", "text": text, "reasons": reasons, "size": crossover["size"]}
+        return {"action": "fine-tune", "text": text, "reasons": reasons, "size": crossover["size"]}
 
     prompt_better = best_prompt is not None and _sig_better(tests, "prompt|classical")
     ft_better = classical is not None and _sig_better(tests, "ft_best|classical")
     if ok["classical"] and not prompt_better and not ft_better:
-        return {"kind": "classical", "text": _classical_text(m, tests, classical, best_prompt,
-                                                             best_ft), "reasons": reasons}
+        return {"action": "classical", "text": _classical_text(m, tests, classical, best_prompt,
+                                                               best_ft), "reasons": reasons}
 
     if ok["prompt"] and crossover is None:
         text = f"prompt: {best_prompt['name']} scores {m} {best_prompt['score']:.3f}"
@@ -192,7 +195,7 @@ def recommend(*, metric: str, majority: dict | None, classical: dict | None,
                      f"{best_ft['size']} examples, {best_ft['score']:.3f}"
                      + (f", difference {points_text(t['diff'], t['ci'])}, p = {t['p_value']:.3g}"
                         if t else "") + ")")
-        return {"kind": "prompt", "text": text + ".", "reasons": reasons}
+        return {"action": "prompt", "text": text + ".", "reasons": reasons}
     return _fallback(m, ok, majority, classical, best_prompt, best_ft, reasons)
 
 
@@ -265,13 +268,14 @@ def _fallback(m, ok, majority, classical, best_prompt, best_ft, reasons) -> dict
              (("classical", classical), ("prompt", best_prompt), ("ft_best", best_ft))
              if arm is not None and (ok[key] or majority is None)]
     if not cands:
-        return {"kind": "none", "text": "no arm produced a usable score.", "reasons": reasons}
+        return {"action": "majority", "text": "no arm produced a usable score.",
+                "reasons": reasons}
     score, key, arm = max(cands, key=lambda c: c[0])
-    kind = {"classical": "classical", "prompt": "prompt", "ft_best": "fine-tune"}[key]
-    text = (f"{kind}: {arm['name']} scores best ({m} {score:.3f}), but the differences between "
+    action = {"classical": "classical", "prompt": "prompt", "ft_best": "fine-tune"}[key]
+    text = (f"{action}: {arm['name']} scores best ({m} {score:.3f}), but the differences between "
             "the arms are not significant on this test split; a larger test split would tell "
             "them apart.")
-    return {"kind": kind, "text": text, "reasons": reasons, "weak": True}
+    return {"action": action, "text": text, "reasons": reasons, "weak": True}
 
 
 def _task_classes(base) -> list:

@@ -43,10 +43,7 @@ def build_results(cfg: CompareConfig, task, splits, test, golds,
     if cmp["best_prompt"]:
         caveats.append(f"the best prompting arm ({cmp['best_prompt']['name']}) was chosen on the "
                        "test split itself, which favours prompting slightly")
-    action = {"fine-tune": "fine-tune", "prompt": "prompt", "classical": "classical",
-              "none": "majority", "cascade": "cascade"}[rec["kind"]]
-    if rec.get("weak"):
-        action = "undecided"
+    action = "undecided" if rec.get("weak") else rec["action"]
     counts = task.class_counts(golds)
     data = {"train": len(splits.train), "val": len(splits.val), "test": len(test),
             "test_split": len(splits.test), "source": splits.source, "notes": splits.notes}
@@ -102,7 +99,7 @@ def _with_cascade(rec: dict, casc: dict) -> dict:
     if not best:
         return rec
     if best["beats_best_single"]:
-        return {**rec, "kind": "cascade", "text": best["text"] + ".", "weak": False,
+        return {**rec, "action": "cascade", "text": best["text"] + ".", "weak": False,
                 "reasons": [*rec["reasons"], f"without a cascade: {rec['text']}"]}
     return {**rec, "reasons": [*rec["reasons"], f"best {best['text']}; not significantly "
                                "better than the best single arm"]}
