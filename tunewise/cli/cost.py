@@ -51,7 +51,7 @@ def cost(data, model, shots, epochs, output_tokens, requests, prices, task_kind,
     \b
     tunewise cost --data train.jsonl                          # gpt-4o-mini, 4-shot
     tunewise cost --data train.jsonl --model openai:gpt-4.1-mini
-    tunewise cost --data train.csv --model gpt-4.1-nano --shots 8 --epochs 3
+    tunewise cost --data train.csv --model gpt-4.1-mini --shots 8 --epochs 3
     tunewise cost --data train.csv --model smollm2 --compute cpu \\
         --throughput 40 --train-throughput 12                 # local: measured speed x $/hour
     """

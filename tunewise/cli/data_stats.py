@@ -16,7 +16,7 @@ def register(group: click.Group) -> None:
               help="Tokenizer and context for token lengths [default: the embedded model, or "
                    "--price-model when that is an OpenAI model].")
 @click.option("--price-model", default=None,
-              help="Price-table entry for the training cost (e.g. gpt-4o-mini, gpt-4.1-nano).")
+              help="Price-table entry for the training cost (e.g. gpt-4o-mini, gpt-4.1-mini).")
 @click.option("--prices", type=click.Path(dir_okay=False), default=None,
               help="Your price YAML, merged over the shipped table.")
 @reader_options

@@ -90,6 +90,8 @@ def with_price(options):
     # hosted models
     if spec.provider is None:
         return options, []
+    from tunewise.cost.retirement import check_not_retired
+    check_not_retired(spec.model)            # shut down: refused before any request
     price = options.price or remote_price(spec.model)
     return replace(options, price=price), retirement_warnings(spec.model)
 

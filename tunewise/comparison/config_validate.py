@@ -238,3 +238,8 @@ def _paths(cfg, p: list[str]) -> None:
                                         table.entries and table.entries[full].pricing == pricing]
         if name not in names:
             p.append(f"cost.{key}: unknown {what} entry {name!r} ({did_you_mean(name, names)})")
+        elif key == "price" and not table.get(name).fine_tunable:
+            tunable = [n for n in table.names("api") if table.get(n).fine_tunable]
+            p.append(f"cost.price: {name!r} has no fine-tuning price (the provider does not "
+                     f"fine-tune it): the hosted projection prices a fine-tune, so name one of "
+                     f"{', '.join(tunable)} (prompt {name} as a remote arm instead)")

@@ -92,10 +92,26 @@ def usage_record(result) -> dict:
 
 def retirement_notes(cfg, *, today=None) -> list[str]:
     """Warnings for remote arms' models, and the OpenAI fine-tuning route priced in the hosted
-    cost scenario (``cost.price``), that retire within 90 days."""
-    from tunewise.cost.retirement import retirement_warnings
+    cost scenario (``cost.price``), that retire within 90 days; a remote arm's hosted model
+    already shut down is refused before any arm runs (``ModelRetiredError``, naming its
+    replacement), a shut-down ``cost.price`` is a warning (the projection is only a price)."""
+    from tunewise.cost.retirement import (ModelRetiredError, check_not_retired,
+                                          retirement_warnings)
+    from tunewise.remote.spec import parse_model_spec
     table = price_table(cfg)
+    for r in cfg.arms.remote:
+        spec = parse_model_spec(r.model, base_url=r.base_url,
+                                api_key_env=getattr(r, "api_key_env", None))
+        if spec.provider is not None:        # a local server's names are its own
+            check_not_retired(spec.model, today=today, prices=table)
     out: list[str] = []
+    if cfg.cost.price:
+        # the hosted projection only prices the route: a retired one is said, not fatal
+        try:
+            check_not_retired(cfg.cost.price, today=today, prices=table)
+        except ModelRetiredError as e:
+            out.append(f"cost.price {cfg.cost.price}: {e.message}: the hosted projection "
+                       f"prices a route that no longer exists ({e.fix})")
     models = [r.model for r in cfg.arms.remote]
     if cfg.cost.price:
         models.append(cfg.cost.price)

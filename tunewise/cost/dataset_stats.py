@@ -86,6 +86,10 @@ def _cost(entry, lengths: np.ndarray, epochs: int, context: int | None, counted_
                    "throughput x a compute entry's $/hour (see `tunewise cost`)",
                    compute=entry.compute)
         return out
+    if entry.training is None:
+        out.update(training_usd=None, note=f"{entry.name} has no fine-tuning price: the provider "
+                   "does not fine-tune it (pick a fine-tunable entry with --price-model)")
+        return out
     per_epoch = int(np.minimum(lengths, context).sum()) if context else int(lengths.sum())
     billed = per_epoch * epochs
     out.update(tokens_counted_with=counted_with, context=context, epochs=epochs,

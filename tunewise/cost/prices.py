@@ -27,12 +27,13 @@ SECTIONS = {"models": "api", "compute": "compute", "local_models": "local"}
 TOKEN_FIELDS = ("training", "ft_input", "ft_output", "base_input", "base_output")
 _ALLOWED = {
     "models": {*TOKEN_FIELDS, "encoding", "context", "source", "date", "note",
-               "retires", "training_ends", "retirement_source"},
+               "retires", "training_ends", "retirement_source", "successor", "reasoning"},
     "compute": {"usd_per_hour", "source", "date", "note"},
     "local_models": {"compute", "source", "date", "note"},
 }
 _REQUIRED = {
-    "models": {*TOKEN_FIELDS, "source", "date"},
+    # only the base model's prices: a model OpenAI does not fine-tune has no training / ft_* prices
+    "models": {"base_input", "base_output", "source", "date"},
     "compute": {"usd_per_hour", "source", "date"},
     "local_models": {"compute", "source", "date"},
 }
@@ -71,6 +72,16 @@ class PriceEntry:
     retires: str | None = None
     training_ends: str | None = None
     retirement_source: str | None = None
+    #: API models: the model the provider names as the replacement (refusals and warnings say it)
+    successor: str | None = None
+    #: API models: a reasoning model (refuses temperature / logprobs, bills hidden reasoning
+    #: tokens as output); informational, the remote arm learns refusals from the server itself
+    reasoning: bool | None = None
+
+    @property
+    def fine_tunable(self) -> bool:
+        """True when the table prices fine-tuning this model (training and ft_* prices)."""
+        return None not in (self.training, self.ft_input, self.ft_output)
 
     @property
     def kind(self) -> str:
@@ -173,6 +184,8 @@ def _validate(data: dict, source: str) -> PriceTable:
                     v = fields[f]
                     if isinstance(v, bool) or not isinstance(v, (int, float)) or v < 0:
                         problems.append(f"{where}.{f}: must be a number >= 0, got {v!r}")
+            if "reasoning" in fields and not isinstance(fields["reasoning"], bool):
+                problems.append(f"{where}.reasoning: must be true or false")
             if "context" in fields and (not isinstance(fields["context"], int)
                                         or fields["context"] <= 0):
                 problems.append(f"{where}.context: must be a positive integer")

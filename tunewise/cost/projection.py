@@ -70,6 +70,14 @@ def hosted_estimate(entry, *, prompt_arms: Sequence[ArmUsage], finetuned: ArmUsa
     if getattr(entry, "kind", None) != "api":
         raise UsageError(f"{entry.name!r} is not a hosted-model price entry",
                          fix="use a 'models:' entry of the price table, e.g. gpt-4o-mini")
+    if not entry.fine_tunable:
+        from tunewise.cost.prices import load_prices
+        tunable = [n for n, e in load_prices().entries.items()
+                   if e.pricing == "api" and e.fine_tunable]
+        raise UsageError(f"{entry.name!r} has no fine-tuning price: the provider does not "
+                         "fine-tune it, so there is no hosted fine-tune to price",
+                         fix=f"price the hosted route on a fine-tunable entry "
+                             f"({', '.join(tunable)}), or compare it as a prompted remote arm")
     if epochs < 1:
         raise UsageError(f"epochs must be >= 1, got {epochs}")
     p_costs = [ArmCost(a.name, a.kind, hosted_request_cost(
@@ -279,6 +287,8 @@ def estimate(data, *, model: str = DEFAULT_MODEL, shots: int = 4, epochs: int | 
         notes.append(f"{usage.over_context} example(s) exceed the {entry.context:,}-token context "
                      f"and were counted at the limit")
     if hosted:
+        from tunewise.cost.retirement import check_not_retired
+        check_not_retired(entry.name, prices=entry)      # shut down: no route left to price
         if epochs is None:
             epochs = openai_default_epochs(usage.n_examples)
             notes.append(f"epochs = {epochs}, OpenAI's default for {usage.n_examples:,} examples")

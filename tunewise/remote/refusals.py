@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 
 #: parameters left out when refused (the server's default then applies)
 DROPPABLE = ("temperature", "top_p", "logprobs", "top_logprobs", "stop", "presence_penalty",
-             "frequency_penalty", "seed")
+             "frequency_penalty", "seed", "response_format")
 #: parameters renamed when refused
 RENAMED = {"max_tokens": "max_completion_tokens"}
 

@@ -15,7 +15,8 @@ exactly as ``tunewise eval`` draws them (``prompting.shots.shots_for``).
 Classification (``scoring``): "logprobs" scores the labels from the first answer token's
 ``top_logprobs`` (``tunewise.remote.labels``), the generated text deciding when no label is among
 them; "generate" maps the generated text to a label with ``task.parse``; "auto" (default) asks
-for logprobs and falls back to "generate" when the server sends none; "choice" sends the labels as
+for logprobs and, when the model gives none (reasoning models refuse them), asks for the label as
+a JSON-schema enum ("structured"), then reads generated text if the server refuses that too; "choice" sends the labels as
 a choice list (``structured_outputs: {"choice": labels}``: vLLM, and ``tunewise serve``, which
 scores them exactly as eval's label scoring does) and reads the label from the answer, each
 label's probability from its ``top_logprobs``; "structured" asks for the label as a JSON-schema
@@ -84,6 +85,8 @@ class RemoteArm:
         # "max_completion_tokens" for models that refuse max_tokens (OpenAI's reasoning models)
         self.token_param = token_param
         self.client = RemoteClient(self.spec, cache=ResponseCache(cache_dir), options=options)
+        #: the server answered without logprobs though asked (auto then asks structured)
+        self._silent_no_logprobs = False
 
     @classmethod
     def from_options(cls, options, *, train=(), shots_from=()) -> "RemoteArm":
@@ -159,7 +162,7 @@ class RemoteArm:
                 req["structured_outputs"] = {"choice": list(task.labels)}
                 req["logprobs"] = True
                 req["top_logprobs"] = min(TOP_LOGPROBS, len(task.labels))
-            if task.can_score_labels and self.scoring == "structured":
+            if self._asks_structured(task):
                 req["response_format"] = label_schema(task.labels)
             out.append(apply(req, quirks))       # without what this model refused before
         return out
@@ -178,6 +181,14 @@ class RemoteArm:
     def _wants_logprobs(self, task) -> bool:
         return (task.can_score_labels and self.scoring in ("auto", "logprobs")
                 and "logprobs" not in self._quirks().dropped)
+
+    def _asks_structured(self, task) -> bool:
+        """The label asked as a JSON-schema enum: scoring "structured", or "auto" once the model
+        gives no logprobs; never after the server refused ``response_format``."""
+        if not task.can_score_labels or "response_format" in self._quirks().dropped:
+            return False
+        return self.scoring == "structured" or (self.scoring == "auto" and (
+            self._silent_no_logprobs or not self._wants_logprobs(task)))
 
     # -- predict ----------------------------------------------------------------------------
     def predict(self, task, examples: Sequence, *, progress: bool = True) -> ArmResult:
@@ -214,7 +225,9 @@ class RemoteArm:
         if usage.get("responses_without_usage"):
             notes.append(f"{usage['responses_without_usage']} response(s) carried no token "
                          "usage: token totals are partial and the cost is not computed")
-        notes += refusal_notes(self._quirks(), self.spec.display, task.can_score_labels)
+        notes += refusal_notes(self._quirks(), self.spec.display, task.can_score_labels,
+                               structured=any(p.extra.get("method") == "structured"
+                                              for p in preds))
         if usage.get("reasoning_tokens"):
             notes.append(f"{usage['reasoning_tokens']:,} hidden reasoning tokens, billed as output "
                          "tokens: counted in the output tokens and the cost")
@@ -258,7 +271,10 @@ class RemoteArm:
                         f"{self.spec.redacted_url} sent no logprobs for {self.spec.model!r}: "
                         "label scoring needs them", fix="use scoring='generate' (or 'auto', which "
                                                   "falls back to generation)")
-                notes.append(f"{self.spec.display} gives no logprobs: labels were mapped from "
+                self._silent_no_logprobs = True
+                notes.append(f"{self.spec.display} gives no logprobs: labels were asked as a "
+                             "JSON-schema enum" if self._asks_structured(task) else
+                             f"{self.spec.display} gives no logprobs: labels were mapped from "
                              "generated answers")
                 state["logprobs"], first = False, []
                 cached.clear()
@@ -307,9 +323,10 @@ class RemoteArm:
             # the server chose among the labels; each label's probability: its top_logprobs
             pred = text if text in task.labels else task.parse(text, ex)
             extra.update(method="choice", scores=choice_scores(choice, task.labels))
-        elif task.can_score_labels and self.scoring == "structured":
+        elif self._asks_structured(task):
             pred = structured_label(text, task.labels)
-            extra["method"] = "structured"
+            # a server that ignored the schema answered in words: read them
+            extra["method"] = "structured" if pred is not None else "generate"
             if pred is None:
                 pred = task.parse(text, ex)
         elif logprobs and task.can_score_labels:
@@ -362,13 +379,14 @@ def _per_example(shots) -> bool:
     return bool(shots) and isinstance(shots[0], (list, tuple))
 
 
-def refusal_notes(q, display: str, classification: bool) -> list[str]:
+def refusal_notes(q, display: str, classification: bool, structured: bool = False) -> list[str]:
     """One note per parameter this model refused (``remote.refusals``)."""
     out = []
     for name in sorted(q.dropped - {"top_logprobs"}):
         if name == "logprobs":
             out.append(f"{display} refuses logprobs: " + (
-                "labels were read from the generated answers (generate scoring)"
+                "labels were asked as a JSON-schema enum (structured outputs)" if structured
+                else "labels were read from the generated answers (generate scoring)"
                 if classification else "sent without them"))
         elif name == "temperature":
             out.append(f"{display} refuses temperature 0: sent without it (the model's "
