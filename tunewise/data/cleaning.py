@@ -32,22 +32,20 @@ log counts the placeholders per kind and leaves the text before the change out).
 from __future__ import annotations
 
 import itertools
-import json
 import os
 import time
-from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Callable
 
 from tunewise.data import dedup
 from tunewise.data.clean_passes import (CHANGE_BITS, CODE, KEEP, NON_TEXT_DROPPED, REASONS,
-                                        confidence, first_pass, log_entry, repair_example,
-                                        resolve_exact, resolve_near)
+                                        confidence, first_pass, resolve_exact, resolve_near)
+from tunewise.data.clean_second_pass import SecondPass, input_fingerprint  # noqa: F401
 from tunewise.data.records import Example
 from tunewise.data.rowstream import ExampleSource, stream_rows
 from tunewise.data.task_view import DataTask
-from tunewise.errors import DataError, UsageError
+from tunewise.errors import UsageError
 
 __all__ = ["CHANGE_BITS", "CODE", "KEEP", "NON_TEXT_DROPPED", "REASONS", "CleanOptions",
            "CleanResult", "clean_examples", "default_log_path", "input_fingerprint"]
@@ -131,14 +129,6 @@ class CleanResult:
         return rows
 
 
-def input_fingerprint(path: str | os.PathLike) -> tuple[int, int, str]:
-    """(size, modification time in ns, sha256) of a file: how ``clean`` notices an input that
-    changed while it ran."""
-    from tunewise.data.splitting import sha256_file
-    st = os.stat(path)
-    return st.st_size, st.st_mtime_ns, sha256_file(path)
-
-
 def peek(examples: ExampleSource, source: str, n: int = 2000) -> list[Example]:
     """The first ``n`` readable examples (what the task kind is inferred from)."""
     return [r.example for r in itertools.islice(stream_rows(examples, source), n)
@@ -178,6 +168,34 @@ def clean_examples(examples: ExampleSource, out: str | os.PathLike, *, task: Dat
     opts = options or CleanOptions()
     opts.validate()
     started = time.perf_counter()
+    out, log_path = _check_start(examples, out, log, opts, source, head)
+    reader_logs: list = []
+    rows, groups, issues = _first_read(examples, source, reader_logs, opts, task, count_tokens,
+                                       token_limit, label_issues, progress)
+    limit = token_limit
+    second = SecondPass(examples, source, rows, opts, task, groups, issues, limit,
+                        before=input_fingerprint(input_path) if input_path is not None else None,
+                        input_path=input_path, kept_out=kept)
+    n = len(rows)
+    with bar("clean: writing", n, disable=not progress) as advance:
+        with atomic_write(log_path) as logf:
+            write_chat_jsonl(out, second.kept_examples(logf, advance))
+    warnings = [p.render() for lg in reader_logs for p in lg.problems if not p.is_error]
+    removed, changed, repairs = second.removed, second.changed, second.repairs
+    return CleanResult(
+        input_rows=n, kept=second.kept,
+        removed={r: removed[r] for r in REASONS[1:] if removed[r]},
+        changed={r: changed[r] for r in CHANGE_BITS if changed[r]},
+        changed_rows=second.changed_rows,
+        repairs={r: repairs[r] for r in CHANGE_BITS if repairs[r]},
+        out=str(out), log=str(log_path), task=task.kind,
+        options={k: v for k, v in opts.__dict__.items()},
+        warnings=warnings[:50],
+        seconds=round(time.perf_counter() - started, 3))
+
+
+def _check_start(examples, out, log, opts: CleanOptions, source: str, head):
+    """(out, log path) once both are safe to write and the options fit the data."""
     from tunewise.outputs_guard import check_outputs, same_file
     out = Path(out)
     log_path = default_log_path(out, log)
@@ -185,21 +203,24 @@ def clean_examples(examples: ExampleSource, out: str | os.PathLike, *, task: Dat
         raise UsageError(f"the log {log_path} and the output are the same file",
                          fix="give --log a different path")
     check_outputs({}, {"output": out, "log": log_path})
-
     if head is None:
         head = peek(examples, source)
     if opts.min_confidence is not None and head and \
             not any(confidence(e) is not None for e in head):
         raise UsageError(f"--min-confidence given but {source} has no confidence values",
                          fix="drop --min-confidence, or give data with a confidence column")
-    del head
+    return out, log_path
+
+
+def _first_read(examples, source, reader_logs, opts: CleanOptions, task: DataTask,
+                count_tokens, limit, label_issues, progress: bool):
+    """The first read: each row's status (kept or why removed), the exact-duplicate groups and
+    the label issues dropped."""
+    from tunewise.progress import bar
     use_near = opts.near_dup_threshold is not None and opts.near_dup_threshold <= 1
     index = (dedup.NearDuplicateIndex(dedup.NearDupConfig(threshold=opts.near_dup_threshold,
                                                           num_perm=opts.num_perm))
              if use_near else None)
-    limit = token_limit
-
-    reader_logs: list = []
     with bar("clean: reading", None, disable=not progress) as advance:
         rows = first_pass(stream_rows(examples, source, reader_logs), opts, task, index,
                           count_tokens, limit, advance)
@@ -209,92 +230,5 @@ def clean_examples(examples: ExampleSource, out: str | os.PathLike, *, task: Dat
             rows.status[i] = CODE["label_issue"]
     groups = resolve_exact(rows, task.has_labels, opts.conflicts)
     if index is not None:
-        resolve_near(rows, index)
-        index = None                                    # free the signatures before pass 2
-    n = len(rows)
-    twins_wanted = {t for t in rows.twin if t >= 0}
-
-    removed: Counter = Counter()
-    changed: Counter = Counter()
-    repairs: Counter = Counter()
-    counts = {"kept": 0, "changed_rows": 0, "seen": 0}
-    golds: dict[int, str] = {}
-
-    def kept_examples(logf, advance) -> Iterator[Example]:
-        i = -1
-        for i, row in enumerate(stream_rows(examples, source)):
-            if i >= n:
-                raise DataError(f"{source} changed while it was being cleaned (more rows "
-                                "on the second read); nothing was written",
-                                fix="run clean again once the file no longer changes")
-            status = rows.status[i]
-            fixed, reasons = None, []
-            if row.example is not None and rows.changes[i] == 0:
-                fixed = row.example             # pass 1 found nothing to repair
-            elif row.example is not None:
-                fixed, reasons, _ = repair_example(row.example, opts.mojibake, opts.redact)
-                for r in reasons:
-                    repairs[r] += 1
-            elif status != CODE["invalid"]:
-                raise DataError(f"{source} changed while it was being cleaned (row {i + 1} "
-                                "differs on the second read); nothing was written",
-                                fix="run clean again once the file no longer changes")
-            if fixed is not None and i in twins_wanted and task.has_labels:
-                golds[i] = task.gold_key(fixed)
-            if status != KEEP:
-                removed[REASONS[status]] += 1
-            else:
-                counts["kept"] += 1
-                for r in reasons:
-                    changed[r] += 1
-                if reasons:
-                    counts["changed_rows"] += 1
-            if status != KEEP or reasons:
-                entry = log_entry(i, row, fixed, rows, reasons, golds, groups, task, limit)
-                if status == CODE["label_issue"]:
-                    entry.update(issues[rows.line[i]])
-                logf.write(json.dumps(entry, ensure_ascii=False))
-                logf.write("\n")
-            advance(1)
-            if status == KEEP:
-                if kept is not None:
-                    kept.append(fixed)
-                yield fixed
-        counts["seen"] = i + 1
-        # checked here, after the last row and before OUT and the log are renamed into place:
-        # an error now leaves both untouched (a previous OUT survives)
-        if counts["seen"] != n:
-            raise DataError(f"{source} changed while it was being cleaned ({n} rows on the "
-                            f"first read, {counts['seen']} on the second); nothing was written",
-                            fix="run clean again once the file no longer changes")
-        if input_path is not None:
-            now = input_fingerprint(input_path)
-            if now != before:
-                what = [name for name, a, b in zip(("size", "modification time", "sha256"),
-                                                   before, now) if a != b]
-                raise DataError(f"{source} changed while it was being cleaned ({', '.join(what)} "
-                                "differ from the start); nothing was written",
-                                fix="run clean again once the file no longer changes (e.g. on "
-                                    "a copy)")
-        # the promise of this command: every input row is either kept or logged as removed
-        if counts["kept"] + sum(removed.values()) != n:
-            raise DataError(f"{source}: kept {counts['kept']} + removed "
-                            f"{sum(removed.values())} rows != {n} input rows; nothing was written",
-                            fix="run clean again on a file that does not change while it runs; "
-                                "if it still happens, please report it as a bug")
-
-    before = input_fingerprint(input_path) if input_path is not None else None
-    with bar("clean: writing", n, disable=not progress) as advance:
-        with atomic_write(log_path) as logf:
-            write_chat_jsonl(out, kept_examples(logf, advance))
-    warnings = [p.render() for lg in reader_logs for p in lg.problems if not p.is_error]
-    return CleanResult(
-        input_rows=n, kept=counts["kept"],
-        removed={r: removed[r] for r in REASONS[1:] if removed[r]},
-        changed={r: changed[r] for r in CHANGE_BITS if changed[r]},
-        changed_rows=counts["changed_rows"],
-        repairs={r: repairs[r] for r in CHANGE_BITS if repairs[r]},
-        out=str(out), log=str(log_path), task=task.kind,
-        options={k: v for k, v in opts.__dict__.items()},
-        warnings=warnings[:50],
-        seconds=round(time.perf_counter() - started, 3))
+        resolve_near(rows, index)       # the signatures are freed when this returns
+    return rows, groups, issues
