@@ -118,27 +118,9 @@ def _non_text_parts(content) -> list[str]:
 
 def to_example(obj: Any, line: int, opts, log) -> Example | None:
     """Validate one chat record; returns the Example or None (errors are in ``log``)."""
-    if type(obj) is not dict:
-        log.error("not_an_object", f"the record is a JSON {_json_type(obj)}, not an object",
-                  'each line must be an object: {"messages": [...]}', line=line)
+    msgs = _messages(obj, line, log)
+    if msgs is None:
         return None
-    msgs = obj.get("messages")
-    if type(msgs) is not list or not msgs:
-        kind = record_kind(obj)
-        if kind not in (None, "chat"):
-            log.error("mixed_formats", f"this record is {kind} format, but the file is chat format",
-                      "use one format in a file; convert it to {\"messages\": [...]}", line=line)
-        elif "messages" not in obj:
-            log.error("missing_messages_list", "no 'messages' list",
-                      'each record needs "messages": [{"role": ..., "content": ...}, ...]',
-                      line=line)
-        else:
-            what = "empty" if msgs == [] else f"a {_json_type(msgs)}, not a list"
-            log.error("missing_messages_list", f"'messages' is {what}",
-                      'give a list of messages: [{"role": "user", ...}, {"role": "assistant", ...}]',
-                      line=line, field="messages")
-        return None
-    bad = False
     for k in obj:
         if k not in KNOWN_KEYS:
             log.warning("unrecognized_top_level_key", f"unknown key {k!r} beside 'messages'",
@@ -146,106 +128,15 @@ def to_example(obj: Any, line: int, opts, log) -> Example | None:
                         "parallel_tool_calls), or write the file with write_chat_jsonl(openai=True)",
                         line=line, field=k)
     out: list[Message] = []
-    roles = set()
     call_ids: list[str] = []
     dropped_parts: list[str] = []
+    bad = False
     for i, m in enumerate(msgs):
-        f = f"messages[{i}]"
-        if type(m) is not dict:
-            log.error("message_not_an_object", f"message {i} is a JSON {_json_type(m)}, not an "
-                      "object", 'write {"role": ..., "content": ...}', line=line, field=f)
-            bad = True
-            continue
-        for k in m:
-            if k not in MESSAGE_KEYS:
-                log.error("message_unrecognized_key", f"unrecognized key {k!r} in message {i}",
-                          f"remove it; {did_you_mean(k, sorted(MESSAGE_KEYS))}", line=line,
-                          field=f"{f}.{k}")
-                bad = True
-        role = m.get("role")
-        if "role" not in m:
-            log.error("message_missing_key", f"message {i} has no 'role'",
-                      "add \"role\": one of system, user, assistant, tool", line=line, field=f)
-            bad = True
-            continue
-        if role not in ROLES:
-            log.error("unrecognized_role", f"message {i} has role {role!r}",
-                      did_you_mean(str(role), ROLES[:4]), line=line, field=f"{f}.role")
-            bad = True
-            continue
-        roles.add(role)
-        calls = m.get("tool_calls")
-        if calls is not None:
-            if role != "assistant":
-                log.error("invalid_tool_calls", f"tool_calls on a {role} message",
-                          "only assistant messages carry tool_calls", line=line,
-                          field=f"{f}.tool_calls")
-                bad = True
-            n_before = log.n_errors
-            call_ids += _check_tool_calls(calls, f"{f}.tool_calls", line, log)
-            bad |= log.n_errors > n_before
-        content = m.get("content")
-        has_call = calls is not None or m.get("function_call") is not None
-        if "content" not in m and not has_call:
-            log.error("message_missing_key", f"message {i} ({role}) has no 'content'",
-                      "add \"content\": the message text", line=line, field=f)
-            bad = True
-        elif content is None and not has_call:
-            log.error("missing_content", f"message {i} ({role}) has null content",
-                      "give the message text as a string", line=line, field=f"{f}.content")
-            bad = True
-        elif content is not None and not _content_ok(content, f"{f}.content", line, log):
-            bad = True
-        elif not has_call and not (_text_of(content) or "").strip():
-            if role == "assistant":
-                log.error("empty_assistant_content", f"message {i} (assistant) is empty",
-                          "give the answer the model should learn, or drop the example",
-                          line=line, field=f"{f}.content")
-            else:
-                log.error("missing_content", f"message {i} ({role}) has empty content",
-                          "give the message text, or drop the message", line=line,
-                          field=f"{f}.content")
-            bad = True
-        if "weight" in m:
-            w = m["weight"]
-            if not _is_number(w) or w not in (0, 1):
-                log.error("invalid_weight", f"weight {w!r} in message {i}: must be 0 or 1",
-                          "use 1 to train on this assistant message, 0 to skip it", line=line,
-                          field=f"{f}.weight")
-                bad = True
-            elif role != "assistant":
-                log.error("invalid_weight", f"weight on a {role} message",
-                          "weight applies to assistant messages only; remove it", line=line,
-                          field=f"{f}.weight")
-                bad = True
-        if "name" in m and type(m["name"]) is not str:
-            log.error("invalid_name", f"name in message {i} must be a string", "write a string",
-                      line=line, field=f"{f}.name")
-            bad = True
-        if role == "tool":
-            tcid = m.get("tool_call_id")
-            if type(tcid) is not str:
-                log.error("missing_tool_call_id", f"tool message {i} has no tool_call_id",
-                          "set tool_call_id to the id of the assistant's tool call it answers",
-                          line=line, field=f"{f}.tool_call_id")
-                bad = True
-            elif tcid not in call_ids:
-                log.warning("unmatched_tool_call_id", f"tool message {i} answers {tcid!r}, which "
-                            "no earlier assistant tool call has", "match the tool_calls id",
-                            line=line, field=f"{f}.tool_call_id")
-        dropped = _non_text_parts(content)
-        if dropped:
-            kinds = ", ".join(sorted(set(dropped)))
-            log.warning("non_text_content", f"message {i} has {len(dropped)} {kinds} part(s) that "
-                        "a text model cannot use; only its text parts are kept",
-                        "describe the image/audio in a text part, or remove the example",
-                        line=line, field=f"{f}.content")
-            dropped_parts.extend(dropped)
-        out.append(Message(role, _text_of(content) if type(content) is list else content,
-                           m.get("name") if type(m.get("name")) is str else None,
-                           m.get("weight") if _is_number(m.get("weight")) else None,
-                           calls if type(calls) is list else None,
-                           m.get("tool_call_id") if type(m.get("tool_call_id")) is str else None))
+        msg, ok = _message(i, m, line, log, call_ids, dropped_parts)
+        bad |= not ok
+        if msg is not None:
+            out.append(msg)
+    roles = {m.role for m in out}
     if "assistant" not in roles and not bad:
         log.error("missing_assistant_message", "the example has no assistant message",
                   "add the answer the model should learn as an assistant message", line=line)
@@ -265,6 +156,146 @@ def to_example(obj: Any, line: int, opts, log) -> Example | None:
         meta["dropped_parts"] = dropped_parts
     return Example(out, label=label, entities=entities, tokens=tokens, reference=reference,
                    meta=meta)
+
+
+def _messages(obj: Any, line: int, log) -> list | None:
+    """The record's non-empty 'messages' list, or None (the error logged)."""
+    if type(obj) is not dict:
+        log.error("not_an_object", f"the record is a JSON {_json_type(obj)}, not an object",
+                  'each line must be an object: {"messages": [...]}', line=line)
+        return None
+    msgs = obj.get("messages")
+    if type(msgs) is list and msgs:
+        return msgs
+    kind = record_kind(obj)
+    if kind not in (None, "chat"):
+        log.error("mixed_formats", f"this record is {kind} format, but the file is chat format",
+                  "use one format in a file; convert it to {\"messages\": [...]}", line=line)
+    elif "messages" not in obj:
+        log.error("missing_messages_list", "no 'messages' list",
+                  'each record needs "messages": [{"role": ..., "content": ...}, ...]',
+                  line=line)
+    else:
+        what = "empty" if msgs == [] else f"a {_json_type(msgs)}, not a list"
+        log.error("missing_messages_list", f"'messages' is {what}",
+                  'give a list of messages: [{"role": "user", ...}, {"role": "assistant", ...}]',
+                  line=line, field="messages")
+    return None
+
+
+def _message(i: int, m: Any, line: int, log, call_ids: list[str],
+             dropped_parts: list[str]) -> tuple[Message | None, bool]:
+    """(the Message, or None when it has no valid role; True when it has no error). Tool call ids
+    are added to ``call_ids``, the kinds of non-text parts left out to ``dropped_parts``."""
+    f = f"messages[{i}]"
+    if type(m) is not dict:
+        log.error("message_not_an_object", f"message {i} is a JSON {_json_type(m)}, not an "
+                  "object", 'write {"role": ..., "content": ...}', line=line, field=f)
+        return None, False
+    bad = False
+    for k in m:
+        if k not in MESSAGE_KEYS:
+            log.error("message_unrecognized_key", f"unrecognized key {k!r} in message {i}",
+                      f"remove it; {did_you_mean(k, sorted(MESSAGE_KEYS))}", line=line,
+                      field=f"{f}.{k}")
+            bad = True
+    role = m.get("role")
+    if "role" not in m:
+        log.error("message_missing_key", f"message {i} has no 'role'",
+                  "add \"role\": one of system, user, assistant, tool", line=line, field=f)
+        return None, False
+    if role not in ROLES:
+        log.error("unrecognized_role", f"message {i} has role {role!r}",
+                  did_you_mean(str(role), ROLES[:4]), line=line, field=f"{f}.role")
+        return None, False
+    calls = m.get("tool_calls")
+    if calls is not None:
+        if role != "assistant":
+            log.error("invalid_tool_calls", f"tool_calls on a {role} message",
+                      "only assistant messages carry tool_calls", line=line,
+                      field=f"{f}.tool_calls")
+            bad = True
+        n_before = log.n_errors
+        call_ids += _check_tool_calls(calls, f"{f}.tool_calls", line, log)
+        bad |= log.n_errors > n_before
+    content = m.get("content")
+    bad |= not _content_valid(m, i, f, role, calls, line, log)
+    bad |= not _fields_valid(m, i, f, role, call_ids, line, log)
+    dropped = _non_text_parts(content)
+    if dropped:
+        kinds = ", ".join(sorted(set(dropped)))
+        log.warning("non_text_content", f"message {i} has {len(dropped)} {kinds} part(s) that "
+                    "a text model cannot use; only its text parts are kept",
+                    "describe the image/audio in a text part, or remove the example",
+                    line=line, field=f"{f}.content")
+        dropped_parts.extend(dropped)
+    msg = Message(role, _text_of(content) if type(content) is list else content,
+                  m.get("name") if type(m.get("name")) is str else None,
+                  m.get("weight") if _is_number(m.get("weight")) else None,
+                  calls if type(calls) is list else None,
+                  m.get("tool_call_id") if type(m.get("tool_call_id")) is str else None)
+    return msg, not bad
+
+
+def _content_valid(m: dict, i: int, f: str, role: str, calls, line: int, log) -> bool:
+    """The message's content: present, not null, well-formed, not empty (unless it calls)."""
+    content = m.get("content")
+    has_call = calls is not None or m.get("function_call") is not None
+    if "content" not in m and not has_call:
+        log.error("message_missing_key", f"message {i} ({role}) has no 'content'",
+                  "add \"content\": the message text", line=line, field=f)
+        return False
+    if content is None and not has_call:
+        log.error("missing_content", f"message {i} ({role}) has null content",
+                  "give the message text as a string", line=line, field=f"{f}.content")
+        return False
+    if content is not None and not _content_ok(content, f"{f}.content", line, log):
+        return False
+    if not has_call and not (_text_of(content) or "").strip():
+        if role == "assistant":
+            log.error("empty_assistant_content", f"message {i} (assistant) is empty",
+                      "give the answer the model should learn, or drop the example",
+                      line=line, field=f"{f}.content")
+        else:
+            log.error("missing_content", f"message {i} ({role}) has empty content",
+                      "give the message text, or drop the message", line=line,
+                      field=f"{f}.content")
+        return False
+    return True
+
+
+def _fields_valid(m: dict, i: int, f: str, role: str, call_ids: list[str], line: int,
+                  log) -> bool:
+    """weight (0 or 1, assistant only), name (a string), a tool message's tool_call_id."""
+    ok = True
+    if "weight" in m:
+        w = m["weight"]
+        if not _is_number(w) or w not in (0, 1):
+            log.error("invalid_weight", f"weight {w!r} in message {i}: must be 0 or 1",
+                      "use 1 to train on this assistant message, 0 to skip it", line=line,
+                      field=f"{f}.weight")
+            ok = False
+        elif role != "assistant":
+            log.error("invalid_weight", f"weight on a {role} message",
+                      "weight applies to assistant messages only; remove it", line=line,
+                      field=f"{f}.weight")
+            ok = False
+    if "name" in m and type(m["name"]) is not str:
+        log.error("invalid_name", f"name in message {i} must be a string", "write a string",
+                  line=line, field=f"{f}.name")
+        ok = False
+    if role == "tool":
+        tcid = m.get("tool_call_id")
+        if type(tcid) is not str:
+            log.error("missing_tool_call_id", f"tool message {i} has no tool_call_id",
+                      "set tool_call_id to the id of the assistant's tool call it answers",
+                      line=line, field=f"{f}.tool_call_id")
+            ok = False
+        elif tcid not in call_ids:
+            log.warning("unmatched_tool_call_id", f"tool message {i} answers {tcid!r}, which "
+                        "no earlier assistant tool call has", "match the tool_calls id",
+                        line=line, field=f"{f}.tool_call_id")
+    return ok
 
 
 def _gold(obj: dict, line: int, log):
