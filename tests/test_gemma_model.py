@@ -184,3 +184,24 @@ def test_doctor_lists_the_builtin_models_with_the_gemma_terms():
     assert "https://ai.google.dev/gemma/terms" in g["license"]
     assert g["kind"].startswith("base") and "tunewise[gemma]" in g["install"]
     assert models["smollm2-135m-instruct"]["installed"]
+
+
+def test_a_lora_trained_on_gemma_is_served_and_stops_at_end_of_turn(tmp_path):
+    """Trained on answer + <end_of_turn>, served through the OpenAI API: the reply is a label
+    and ends because the model produced <end_of_turn> (finish_reason "stop", not "length")."""
+    from tests.serve_support import FAST_TRAIN, Server, sentiment_examples
+    from tunewise.serving import create_app, load_served
+    from tunewise.training import train
+    task = ClassificationTask(["negative", "positive"])
+    train(sentiment_examples(24, seed=1), out=tmp_path / "run", task=task,
+          say=lambda m: None, progress=False,
+          **{**FAST_TRAIN, "model": "tiny-random-gemma", "lr": 3e-2, "epochs": 3,
+             "lora_targets": ["q_proj", "k_proj", "v_proj", "o_proj"]})
+    served = load_served(adapters={"g": str(tmp_path / "run")})   # base: the run's model
+    with Server(create_app(served=served, max_batch=4, batch_wait_ms=10)) as s:
+        r = s.client().chat.completions.create(
+            model="g", messages=[{"role": "user", "content": "a superb film"}], temperature=0,
+            max_tokens=8)
+    assert served.base.id == "tiny-random-gemma"
+    assert r.choices[0].message.content in ("negative", "positive")
+    assert r.choices[0].finish_reason == "stop"
