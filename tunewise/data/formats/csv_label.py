@@ -101,30 +101,13 @@ def iter_examples(info: InputFile, opts, log) -> Iterator[Example]:
         log.error("invalid_csv", f"cannot parse the header: {e}", "fix the first line", line=1)
         return
     header = [h.lstrip("\ufeff").strip() for h in header]
-    t_idx = _find(header, opts.text_column, TEXT_NAMES, "text", "--text-column", log, True)
-    l_idx = _find(header, opts.label_column, LABEL_NAMES, "label", "--label-column", log, True)
-    if t_idx == -1 or l_idx == -1:
+    cols = _text_and_label_columns(header, head, delim, opts, log)
+    if cols is None:
         return
-    if t_idx is None and l_idx is None and len(header) == 2:
-        t_idx, l_idx = _guess_two_columns(head[1:], delim)
-        log.warning("guessed_columns", f"no column named like text or label; using {header[t_idx]!r} "
-                    f"as the text and {header[l_idx]!r} as the label",
-                    "name them with --text-column and --label-column", line=1)
-    if t_idx is None:
-        log.error("missing_column", f"no text column found (columns: {', '.join(header)})",
-                  f"name it with --text-column (looked for: {', '.join(TEXT_NAMES[:6])}, ...)",
-                  line=1)
-        return
-    if l_idx is None:
-        others = [h for i, h in enumerate(header) if i != t_idx]
-        log.error("missing_label_column", f"no label column found (columns: {', '.join(header)})",
-                  f"name it with --label-column{f' (e.g. --label-column {others[0]})' if others else ''}",
-                  line=1)
-        return
+    t_idx, l_idx = cols
     c_idx = next((header.index(h) for h in header if h.lower() in CONFIDENCE_NAMES), None)
     id_idx = next((i for i, h in enumerate(header) if h.lower() == "id"), None)
     width = len(header)
-    task = opts.task
     prev_end = reader.line_num
     while True:
         try:
@@ -152,30 +135,66 @@ def iter_examples(info: InputFile, opts, log) -> Iterator[Example]:
             log.error("csv_field_count", f"{len(row)} fields, but the header has {width}",
                       f"quote fields that contain the delimiter {delim!r} (or a newline)", line=line)
             continue
-        text = row[t_idx]
-        label = row[l_idx].strip()
-        if not text.strip():
-            log.error("missing_content", f"the text ({header[t_idx]}) is empty",
-                      "fill it in or drop the row", line=line, field=header[t_idx])
-            continue
-        if not label:
-            log.error("missing_label", f"the label ({header[l_idx]}) is empty",
-                      "fill it in or drop the row", line=line, field=header[l_idx])
-            continue
-        meta = {"source": opts.source, "line": line,
-                "id": row[id_idx] if id_idx is not None and row[id_idx].strip() else str(line)}
-        if c_idx is not None:
-            raw = row[c_idx].strip()
-            try:
-                meta["confidence"] = float(raw)
-            except ValueError:
-                if raw:
-                    log.warning("invalid_confidence", f"confidence {raw!r} is not a number",
-                                "write a number between 0 and 1", line=line, field=header[c_idx])
-        if task == "generation":
-            yield Example.from_text(text, label, reference=label, meta=meta)
-        else:
-            yield Example.from_text(text, label, label=label, meta=meta)
+        ex = _row_example(row, line, header, (t_idx, l_idx, c_idx, id_idx), opts, log)
+        if ex is not None:
+            yield ex
+
+
+def _text_and_label_columns(header: list[str], head: list[str], delim: str, opts,
+                            log) -> tuple[int, int] | None:
+    """(text column, label column) by name, flag or (two columns) by guess; None when one is
+    missing (the error logged)."""
+    t_idx = _find(header, opts.text_column, TEXT_NAMES, "text", "--text-column", log, True)
+    l_idx = _find(header, opts.label_column, LABEL_NAMES, "label", "--label-column", log, True)
+    if t_idx == -1 or l_idx == -1:
+        return None
+    if t_idx is None and l_idx is None and len(header) == 2:
+        t_idx, l_idx = _guess_two_columns(head[1:], delim)
+        log.warning("guessed_columns", f"no column named like text or label; using {header[t_idx]!r} "
+                    f"as the text and {header[l_idx]!r} as the label",
+                    "name them with --text-column and --label-column", line=1)
+    if t_idx is None:
+        log.error("missing_column", f"no text column found (columns: {', '.join(header)})",
+                  f"name it with --text-column (looked for: {', '.join(TEXT_NAMES[:6])}, ...)",
+                  line=1)
+        return None
+    if l_idx is None:
+        others = [h for i, h in enumerate(header) if i != t_idx]
+        log.error("missing_label_column", f"no label column found (columns: {', '.join(header)})",
+                  f"name it with --label-column{f' (e.g. --label-column {others[0]})' if others else ''}",
+                  line=1)
+        return None
+    return t_idx, l_idx
+
+
+def _row_example(row: list[str], line: int, header: list[str], idx: tuple, opts,
+                 log) -> Example | None:
+    """The Example of one well-formed row, or None (empty text or label: the error logged).
+    ``idx``: the text, label, confidence and id columns (the last two may be None)."""
+    t_idx, l_idx, c_idx, id_idx = idx
+    text = row[t_idx]
+    label = row[l_idx].strip()
+    if not text.strip():
+        log.error("missing_content", f"the text ({header[t_idx]}) is empty",
+                  "fill it in or drop the row", line=line, field=header[t_idx])
+        return None
+    if not label:
+        log.error("missing_label", f"the label ({header[l_idx]}) is empty",
+                  "fill it in or drop the row", line=line, field=header[l_idx])
+        return None
+    meta = {"source": opts.source, "line": line,
+            "id": row[id_idx] if id_idx is not None and row[id_idx].strip() else str(line)}
+    if c_idx is not None:
+        raw = row[c_idx].strip()
+        try:
+            meta["confidence"] = float(raw)
+        except ValueError:
+            if raw:
+                log.warning("invalid_confidence", f"confidence {raw!r} is not a number",
+                            "write a number between 0 and 1", line=line, field=header[c_idx])
+    if opts.task == "generation":
+        return Example.from_text(text, label, reference=label, meta=meta)
+    return Example.from_text(text, label, label=label, meta=meta)
 
 
 def _guess_two_columns(lines: list[str], delim: str) -> tuple[int, int]:
