@@ -12,17 +12,11 @@ neighbours), ``report`` (the findings).
 """
 from __future__ import annotations
 
-import importlib
+from tunewise.lazy import lazy_exports
 
 _EXPORTS = {
     "audit": "tunewise.audit.run", "audit_examples": "tunewise.audit.run",
     "AuditReport": "tunewise.audit.report", "Finding": "tunewise.audit.report",
 }
 
-__all__ = sorted(_EXPORTS)
-
-
-def __getattr__(name: str):
-    if name in _EXPORTS:
-        return getattr(importlib.import_module(_EXPORTS[name]), name)
-    raise AttributeError(f"module 'tunewise.audit' has no attribute {name!r}")
+__getattr__, __all__ = lazy_exports(__name__, _EXPORTS)

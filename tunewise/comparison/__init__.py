@@ -19,7 +19,7 @@ expensive one the rest) and ``cascade_section`` (every pair of a compare: result
 """
 from __future__ import annotations
 
-import importlib
+from tunewise.lazy import lazy_exports
 
 #: public names -> the module holding them. ``compare`` renders the report too, so it lives in the
 #: report layer above this one: a facade may name a higher module (docs/architecture.md).
@@ -27,10 +27,4 @@ _EXPORTS = {"compare": "tunewise.report.compare_report",
             "cascade": "tunewise.comparison.cascade_pair",
             "predict_curve": "tunewise.comparison.extrapolate"}
 
-__all__ = sorted(_EXPORTS)
-
-
-def __getattr__(name: str):
-    if name in _EXPORTS:
-        return getattr(importlib.import_module(_EXPORTS[name]), name)
-    raise AttributeError(f"module 'tunewise.comparison' has no attribute {name!r}")
+__getattr__, __all__ = lazy_exports(__name__, _EXPORTS)

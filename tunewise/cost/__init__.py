@@ -12,7 +12,7 @@ The formulas live in ``tunewise.cost.projection``; ``cost.estimate`` is its ``es
 """
 from __future__ import annotations
 
-import importlib
+from tunewise.lazy import lazy_exports
 
 _EXPORTS = {
     "load_prices": "tunewise.cost.prices", "get_price": "tunewise.cost.prices",
@@ -22,10 +22,4 @@ _EXPORTS = {
     "break_even_requests": "tunewise.cost.projection", "token_counter": "tunewise.cost.counting",
 }
 
-__all__ = sorted(_EXPORTS)
-
-
-def __getattr__(name: str):
-    if name in _EXPORTS:
-        return getattr(importlib.import_module(_EXPORTS[name]), name)
-    raise AttributeError(f"module 'tunewise.cost' has no attribute {name!r}")
+__getattr__, __all__ = lazy_exports(__name__, _EXPORTS)

@@ -13,7 +13,7 @@ Public API (each backs one CLI command)::
 """
 from __future__ import annotations
 
-import importlib
+from tunewise.lazy import lazy_exports
 
 _EXPORTS = {
     "read": "tunewise.data.reading", "iter_examples": "tunewise.data.reading",
@@ -30,10 +30,4 @@ _EXPORTS = {
     "audit": "tunewise.audit.run", "AuditReport": "tunewise.audit.report",
 }
 
-__all__ = sorted(_EXPORTS)
-
-
-def __getattr__(name: str):
-    if name in _EXPORTS:
-        return getattr(importlib.import_module(_EXPORTS[name]), name)
-    raise AttributeError(f"module 'tunewise.data' has no attribute {name!r}")
+__getattr__, __all__ = lazy_exports(__name__, _EXPORTS)

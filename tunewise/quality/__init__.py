@@ -7,7 +7,7 @@ the tokenizer and the label-issue finder it must not import itself.
 """
 from __future__ import annotations
 
-import importlib
+from tunewise.lazy import lazy_exports
 
 _EXPORTS = {
     "find_label_issues": "tunewise.quality.label_issues", "LabelIssues": "tunewise.quality.label_issues",
@@ -15,10 +15,4 @@ _EXPORTS = {
     "split_examples": "tunewise.quality.commands",
 }
 
-__all__ = sorted(_EXPORTS)
-
-
-def __getattr__(name: str):
-    if name in _EXPORTS:
-        return getattr(importlib.import_module(_EXPORTS[name]), name)
-    raise AttributeError(f"module 'tunewise.quality' has no attribute {name!r}")
+__getattr__, __all__ = lazy_exports(__name__, _EXPORTS)
