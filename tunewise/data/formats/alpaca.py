@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tunewise.data.formats.openai_chat import _json_type, record_kind
+from tunewise.data.formats.openai_chat import _json_type, is_record_of
 from tunewise.data.records import Example
 
 NAME = "alpaca"
@@ -21,18 +21,9 @@ def _user_text(instruction: str, inp: str) -> str:
 
 
 def to_examples(obj: Any, line: int, opts, log) -> list[Example]:
-    if type(obj) is not dict:
-        log.error("not_an_object", f"the record is a JSON {_json_type(obj)}, not an object",
-                  'each record must be {"instruction": ..., "input": ..., "output": ...}', line=line)
-        return []
-    shape = record_kind(obj)
-    if shape != NAME:
-        if shape is not None:
-            log.error("mixed_formats", f"this record is {shape} format, but the file is alpaca "
-                      "format", "use one format in a file", line=line)
-        else:
-            log.error("missing_key", "no 'instruction' / 'output' keys",
-                      'write {"instruction": "...", "input": "", "output": "..."}', line=line)
+    if not is_record_of(obj, NAME, line, log, display="alpaca",
+                        shape='{"instruction": "...", "input": "", "output": "..."}',
+                        missing="'instruction' / 'output' keys"):
         return []
     instr = obj.get("instruction")
     if type(instr) is not str or not instr.strip():

@@ -346,6 +346,26 @@ def _gold(obj: dict, line: int, log):
     return label, entities, tokens, ref, dict(meta or {})
 
 
+def is_record_of(obj: Any, name: str, line: int, log, *, display: str, shape: str,
+                 missing: str) -> bool:
+    """True when ``obj`` is a JSON object of the format ``name``; else the error is logged:
+    not an object (``shape``: the record to write), another format's record (mixed formats) or
+    neither (``missing``: what is absent)."""
+    if type(obj) is not dict:
+        log.error("not_an_object", f"the record is a JSON {_json_type(obj)}, not an object",
+                  f"each record must be {shape}", line=line)
+        return False
+    kind = record_kind(obj)
+    if kind == name:
+        return True
+    if kind is not None:
+        log.error("mixed_formats", f"this record is {kind} format, but the file is {display} "
+                  "format", "use one format in a file", line=line)
+    else:
+        log.error("missing_key", f"no {missing}", f"write {shape}", line=line)
+    return False
+
+
 def _json_type(v) -> str:
     return {dict: "object", list: "array", str: "string", int: "number", float: "number",
             bool: "boolean", type(None): "null"}.get(type(v), type(v).__name__)

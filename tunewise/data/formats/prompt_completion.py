@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tunewise.data.formats.openai_chat import _json_type, record_kind
+from tunewise.data.formats.openai_chat import _json_type, is_record_of
 from tunewise.data.records import Example
 
 NAME = "prompt_completion"
@@ -11,18 +11,9 @@ KEYS = frozenset(("prompt", "completion", "label", "reference", "meta", "id"))
 
 
 def to_example(obj: Any, line: int, opts, log) -> Example | None:
-    if type(obj) is not dict:
-        log.error("not_an_object", f"the record is a JSON {_json_type(obj)}, not an object",
-                  'each line must be {"prompt": ..., "completion": ...}', line=line)
-        return None
-    shape = record_kind(obj)
-    if shape != NAME:
-        if shape is not None:
-            log.error("mixed_formats", f"this record is {shape} format, but the file is "
-                      "prompt/completion format", "use one format in a file", line=line)
-        else:
-            log.error("missing_key", "no 'prompt' or 'completion' key",
-                      'write {"prompt": "...", "completion": "..."}', line=line)
+    if not is_record_of(obj, NAME, line, log, display="prompt/completion",
+                        shape='{"prompt": "...", "completion": "..."}',
+                        missing="'prompt' or 'completion' key"):
         return None
     ok = True
     for key in ("prompt", "completion"):
