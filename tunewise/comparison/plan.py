@@ -44,6 +44,9 @@ class PlanContext:
     out: Path
     progress: bool
     say: Callable[[str], None]
+    #: the learning rate every fine-tuning run uses (``lr: auto``: the search's winner, see
+    #: ``comparison.lr_search``); None = the training config's own
+    lr: float | None = None
 
 
 def training_sizes(cfg, splits) -> list[int]:
@@ -174,6 +177,8 @@ def _fine_tuning(ctx: PlanContext, sizes: list[int]) -> list[PlannedArm]:
         # the typed TrainConfig load_config built (max_val, the training config, method: checked
         # once there), with this run's model, seed and epochs
         run_settings = {"model": m.name, "method": ft.method, "seed": s}
+        if ctx.lr is not None:
+            run_settings["lr"] = inputs["lr"] = ctx.lr
         if epochs is not None:
             run_settings["epochs"] = epochs
         overrides = ft.train.merged(run_settings)
