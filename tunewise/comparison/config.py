@@ -182,6 +182,13 @@ class FineTuneConfig:
     #: step and every served request (77 intents: ~330 of ~345 prompt tokens). The prompting
     #: arms always list them. A template or preset of your own is used as written
     label_list_max: int | None = 20
+    #: the peak learning rate of every run: a number, "auto" (a search before the curve: 3
+    #: rates spaced 3x around the method's default, trained at lr_search_size and chosen on the
+    #: validation split, never the test split; every trial is in results.json and the report),
+    #: or null (the training config's lr; LoRA default 1e-3)
+    lr: float | str | None = None
+    #: the training size the lr search trains at (null: the curve's middle size)
+    lr_search_size: int | None = None
     #: not a setting: the typed TrainConfig that ``config`` + ``method`` + ``max_val`` make
     #: (built and checked by ``load_config``; what the fine-tuning arms train with)
     train: TrainConfig | None = field(default=None, init=False, repr=False, compare=False)
@@ -234,6 +241,13 @@ class CompareConfig:
     #: ``model: tiny-random`` is short for ``model: {name: tiny-random}``
     model: ModelConfig = field(default_factory=ModelConfig, metadata=tc.shorthand(
         lambda v: {"name": v} if isinstance(v, str) else v))
+    #: several base models in one compare, e.g. [smollm2-135m-instruct, gemma-3-270m] (built-in
+    #: names, local folders, hub ids): each gets its own zero-/k-shot arms and fine-tuning curve
+    #: on the same test split, its arms named "<model> <arm>", and results.json a ``models``
+    #: table (best arm, crossover, training time, cost and latency per model). The ``model``
+    #: settings (batch_size, method, precision, calibrate) apply to each; null = ``model.name``
+    #: alone. Models load one at a time
+    models: list[str] | None = None
     arms: ArmsConfig = field(default_factory=ArmsConfig)
     cost: CostConfig = field(default_factory=CostConfig)
     #: at most this many test examples are evaluated (stratified, seeded sample); None = all
@@ -257,6 +271,10 @@ class CompareConfig:
         d.pop("base_dir", None)
         d["arms"]["fine_tune"].pop("train", None)
         return d
+
+    def model_names(self) -> list[str]:
+        """The base models compared: ``models``, else ``[model.name]`` (one model)."""
+        return list(self.models) if self.models else [self.model.name]
 
     def resolve(self, p: str | None) -> str | None:
         """A data path relative to the config file's folder (absolute paths unchanged)."""
@@ -309,12 +327,27 @@ def load_config(config: str | os.PathLike | dict | CompareConfig, *,
     cfg = tc.build(CompareConfig, raw, found)
     cfg.base_dir = base_dir
     found += problems(cfg)
+    if cfg.models:
+        found += _models_and_model_name(raw, cfg)
     ft = cfg.arms.fine_tune
     if ft.enabled:
         ft.train = _train_config(cfg, found)
     if found:
         raise ConfigError(tc.locate(found, doc, name_file=False), source=source)
     return cfg
+
+
+def _models_and_model_name(raw: dict, cfg: CompareConfig) -> list[str]:
+    """``models`` names the models; ``model.name`` beside it would be a second answer (then
+    ``model`` holds only the shared settings). The first of ``models`` becomes ``model.name``
+    (the name results.json's ``model`` and older readers see)."""
+    m = raw.get("model") if isinstance(raw, dict) else None
+    named = m if isinstance(m, str) else (m or {}).get("name") if isinstance(m, dict) else None
+    if named is not None and named not in cfg.models:
+        return [f"model.name: {named!r} is set beside models {cfg.models} (fix: list every "
+                "model under models and keep only the shared settings under model)"]
+    cfg.model.name = cfg.models[0]
+    return []
 
 
 def _train_config(cfg: CompareConfig, found: list[str]) -> TrainConfig | None:

@@ -34,6 +34,7 @@ def problems(cfg) -> list[str]:
     _data(cfg.data, p)
     _task(cfg.task, p)
     _model(cfg.model, p)
+    _models(cfg, p)
     _arms(cfg.arms, p)
     _paths(cfg, p)
     return p
@@ -123,6 +124,30 @@ def _model(m, p: list[str]) -> None:
                  f"({did_you_mean(str(m.calibrate), CALIBRATIONS)})")
 
 
+def _models(cfg, p: list[str]) -> None:
+    """``models``: distinct entries, each a built-in name, an existing folder or a hub id
+    (owner/name); anything else gets the built-in names it may have meant."""
+    if cfg.models is None:
+        return
+    if not cfg.models:
+        p.append("models: expected a list of model names such as [smollm2-135m-instruct, "
+                 "gemma-3-270m], got an empty list (fix: leave it out for model.name alone)")
+        return
+    from tunewise.models.catalog import builtin_names, lookup
+    seen: set[str] = set()
+    for i, name in enumerate(cfg.models):
+        if not isinstance(name, str) or not name.strip():
+            p.append(f"models[{i}]: expected a model name, got {name!r}")
+            continue
+        key = lookup(name).name if lookup(name) else name
+        if key in seen:
+            p.append(f"models[{i}]: {name!r} is listed twice")
+        seen.add(key)
+        if lookup(name) is None and "/" not in name and not os.path.isdir(cfg.resolve(name)):
+            p.append(f"models[{i}]: unknown model {name!r}: not a built-in model, a folder or a "
+                     f"hub id ({did_you_mean(name, builtin_names())})")
+
+
 def _arms(a, p: list[str]) -> None:
     for i, ks in enumerate(a.k_shot):
         where = f"arms.k_shot[{i}]"
@@ -207,6 +232,24 @@ def _fine_tune(ft, p: list[str]) -> None:
     _check(ft.max_val >= 1, p, f"{where}.max_val: expected a positive integer, got {ft.max_val!r}")
     _check(ft.label_list_max is None or ft.label_list_max >= 0, p,
            f"{where}.label_list_max: expected an integer >= 0 or null, got {ft.label_list_max!r}")
+    _lr(ft, where, p)
+
+
+def _lr(ft, where: str, p: list[str]) -> None:
+    """lr: a number in (0, 1], "auto" or null (a YAML 1e-3 arrives as a string: made a number)."""
+    if isinstance(ft.lr, str) and ft.lr != "auto":
+        try:
+            ft.lr = float(ft.lr)
+        except ValueError:
+            p.append(f"{where}.lr: expected a number, 'auto' or null, got {ft.lr!r} "
+                     f"({did_you_mean(ft.lr, ['auto'])})")
+            return
+    if isinstance(ft.lr, float) and not 0 < ft.lr <= 1:
+        p.append(f"{where}.lr: {ft.lr:g} is outside (0, 1] (typical: 1e-3 for LoRA, 2e-5 for "
+                 "full fine-tuning; or 'auto' to search)")
+    _check(ft.lr_search_size is None or ft.lr_search_size >= 1, p,
+           f"{where}.lr_search_size: expected a positive integer or null, "
+           f"got {ft.lr_search_size!r}")
 
 
 def _paths(cfg, p: list[str]) -> None:

@@ -22,11 +22,12 @@ from pathlib import Path
 from typing import Any, Callable
 
 from tunewise.arm_record import ArmRole, records
-from tunewise.comparison import analysis, costing, datasets, findings, remote_arms
+from tunewise.comparison import analysis, costing, datasets, findings, lr_search, remote_arms
 from tunewise.comparison.cache import ArmCache, examples_fingerprint
 from tunewise.comparison.config import KNOBS, CompareConfig, load_config
 from tunewise.comparison.outputs import check_compare_outputs, predictions_path
-from tunewise.comparison.plan import PlanContext, PlannedArm, plan_arms, training_sizes
+from tunewise.comparison.plan import (PlanContext, PlannedArm, model_label, plan_arms,
+                                      training_sizes)
 from tunewise.comparison.results import build_results, write_outputs  # noqa: F401 (API)
 from tunewise.errors import OutputError, TunewiseError, UsageError
 from tunewise.knobs import knob_style
@@ -65,14 +66,23 @@ def compare(config: str | os.PathLike | dict | CompareConfig, *, out: str | os.P
     s = _setup(cfg, out, say)
     bf16 = _bf16(cfg.model)
     sizes = training_sizes(cfg, s.splits)
-    ctx = PlanContext(cfg=cfg, task=s.task, splits=s.splits,
-                      train_fp=examples_fingerprint(s.splits.train),
-                      base_model=_LazyModel(cfg.model.name, say), bf16=bf16, out=out,
-                      progress=progress, say=say)
+    names, slot = cfg.model_names(), _ModelSlot()
+    several = len(names) > 1
+    ctxs = [PlanContext(cfg=cfg, task=s.task, splits=s.splits,
+                        train_fp=examples_fingerprint(s.splits.train),
+                        base_model=_LazyModel(m, say, slot), bf16=bf16, out=out,
+                        progress=progress, say=say, model=m if several else None,
+                        tag=model_label(m) if several else None) for m in names]
+    ctx = ctxs[0]
     runner = ArmRunner(task=s.task, test=s.test, metric=s.metric, cache=ArmCache(out),
                        out=out, say=say, on_arm_done=on_arm_done, progress=progress,
                        deadline=t_start + 60 * cfg.max_minutes if cfg.max_minutes else None)
-    planned = plan_arms(ctx, sizes)
+    if isinstance(cfg.arms.fine_tune.lr, float):
+        for c in ctxs:
+            c.lr = cfg.arms.fine_tune.lr
+    # lr: auto -> the trial runs (validation split) set ctx.lr before the curve is planned
+    search = lr_search.choose(ctx, sizes, s.metric)
+    planned = plan_arms(ctxs, sizes)
     # before any arm runs: every file it will write is checked (safe names, no input replaced)
     check_compare_outputs(cfg, out, planned, runner.cache, config=config)
     # before any arm runs: the remote arms' calls over max_cost_usd are refused
@@ -96,13 +106,21 @@ def compare(config: str | os.PathLike | dict | CompareConfig, *, out: str | os.P
                           f"arm(s) not run ({', '.join(runner.skipped)}); rerun the same command "
                           "to continue")
 
-    def rate():   # measured only when a cost section needs it
-        return costing.token_rate(ArmCache(out, "measurements"), ctx.base_model,
-                                  model=cfg.model.name, bf16=bf16,
+    def rate(c=ctx):   # measured only when a cost section needs it
+        return costing.token_rate(_measurements(out, c), c.base_model,
+                                  model=c.model_name, bf16=bf16,
                                   batch_size=cfg.model.batch_size, say=say)
-    results = build_results(cfg, s.task, s.splits, s.test, s.golds, raws, s.metric, s.head,
-                            s.warnings, plan_sizes=sizes, token_rate=rate)
+    if several:        # per model: its own sections, then the model table across them
+        from tunewise.comparison.multi_model import build_multi
+        results = build_multi(cfg, s.task, s.splits, s.test, s.golds, raws, s.metric, s.head,
+                              s.warnings, plan_sizes=sizes, contexts=ctxs, token_rate=rate,
+                              measurements=lambda c: _measurements(out, c))
+    else:
+        results = build_results(cfg, s.task, s.splits, s.test, s.golds, raws, s.metric,
+                                s.head, s.warnings, plan_sizes=sizes, token_rate=rate)
     results["failed_arms"] = runner.failed
+    if search is not None:
+        results["lr_search"] = search.to_dict()
     results["timing"] = {"total_seconds": time.perf_counter() - t_start,
                          "arms_seconds": {r.name: r.get("seconds") for r in raws}}
     results["files"] = {**{k: os.path.relpath(v, out) for k, v in s.splits.files.items()},
@@ -169,18 +187,38 @@ def _make_task(cfg: CompareConfig, splits):
                      template=t.template, preset=t.preset)
 
 
-class _LazyModel:
-    """The base model, loaded on the first call (arms reused from the cache never load it)."""
+def _measurements(out: Path, ctx: PlanContext) -> ArmCache:
+    """Where a model's measurements (its time per token) are kept: OUT/measurements, in a
+    folder of its own per model when a compare has several."""
+    from tunewise.fileio import safe_filename
+    return ArmCache(out, "measurements" + (f"/{safe_filename(ctx.tag)}" if ctx.tag else ""))
 
-    def __init__(self, name: str, say):
-        self.name, self.say, self.lm = name, say, None
+
+class _ModelSlot:
+    """Holds at most one loaded base model: a compare of several models keeps only the one its
+    arms are using in memory (each model's arms run together, so each loads once)."""
+
+    name: str | None = None
+    lm: Any = None
+
+
+class _LazyModel:
+    """The base model, loaded on the first call (arms reused from the cache never load it);
+    loading it frees the other model held in ``slot``."""
+
+    def __init__(self, name: str, say, slot: _ModelSlot | None = None):
+        self.name, self.say, self.slot = name, say, slot or _ModelSlot()
 
     def __call__(self):
-        if self.lm is None:
+        if self.slot.name != self.name or self.slot.lm is None:
+            import gc
+
             from tunewise.models.load import load_model
+            self.slot.name = self.slot.lm = None
+            gc.collect()
             self.say(f"loading {self.name}")
-            self.lm = load_model(self.name)
-        return self.lm
+            self.slot.lm, self.slot.name = load_model(self.name), self.name
+        return self.slot.lm
 
 
 def _bf16(m) -> bool:
@@ -254,6 +292,8 @@ class ArmRunner:
             label = f"[{i}/{len(planned)}] {p.name}"
             try:
                 raws.append(self.run(label, p, self.inputs(p)))
+                if p.model:          # several base models: each arm names its own
+                    raws[-1]["model"] = p.model
             except _OutOfTime:
                 self.skipped.append(p.name)
             except _ArmFailed as f:

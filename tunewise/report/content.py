@@ -97,6 +97,7 @@ def build(results: dict) -> list[Block]:
                             [True, True, True, False, True, False]))
     else:
         blocks.append(Paragraph("No fine-tuned runs in these results.", "note"))
+    blocks += _lr_search(results)
     blocks += _crossover(results)
     blocks += _curve_prediction(results)
 
@@ -105,6 +106,22 @@ def build(results: dict) -> list[Block]:
     blocks += _per_class(results)
     blocks += _reproduce(results)
     return blocks
+
+
+def _lr_search(results: dict) -> list[Block]:
+    """lr: auto: each rate tried, its validation score, and the one the curve used."""
+    ls = results.get("lr_search")
+    if not ls:
+        return []
+    rows = [[f"{t['lr']:g}", fmt.metric(t["value"]), f"{t.get('train_seconds') or 0:.0f} s",
+             "used for every run" if t["lr"] == ls["chosen"] else ""] for t in ls["trials"]]
+    return [Heading("Learning-rate search", 3),
+            Paragraph(f"lr: auto trained {len(rows)} rates at {fmt.count(ls['size'])} examples "
+                      f"and scored each on {fmt.count(ls['val_size'])} validation examples (not "
+                      f"the test split) by {ls['metric']}; the curve used {ls['chosen']:g} "
+                      f"(the method's default: {ls['default']:g})."),
+            Table(["learning rate", f"{ls['metric']} (validation)", "training", ""], rows,
+                  [True, True, True, False])]
 
 
 def _setup(results: dict) -> list[Block]:

@@ -1,0 +1,115 @@
+"""arms.fine_tune.lr: auto (issue #20): three rates spaced 3x around the method's default are
+trained at one size and chosen on the VALIDATION split; the winner trains every run of the curve;
+every trial is in results.json and the report; bad values are refused with the fix."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.serve_support import sentiment_examples
+from tunewise.comparison import compare, lr_search
+from tunewise.comparison.config import load_config
+from tunewise.data.formats.writers import write_chat_jsonl
+from tunewise.errors import ConfigError, UsageError
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory):
+    d = tmp_path_factory.mktemp("lr-data")
+    write_chat_jsonl(d / "train.jsonl", sentiment_examples(32, seed=1, offset=100))
+    write_chat_jsonl(d / "val.jsonl", sentiment_examples(20, seed=2, offset=400))
+    write_chat_jsonl(d / "test.jsonl", sentiment_examples(16, seed=3, offset=700))
+    return d
+
+
+def config(files, **ft) -> dict:
+    return {"data": {"train": str(files / "train.jsonl"), "val": str(files / "val.jsonl"),
+                     "test": str(files / "test.jsonl")},
+            "task": {"kind": "classification"}, "model": {"name": "tiny-random"},
+            "arms": {"classical": False, "zero_shot": False, "k_shot": [],
+                     "fine_tune": {"sizes": [8, 16], "seeds": 1, "epochs": 1,
+                                   "config": {"batch_size": 8}, **ft}},
+            "cost": {"price": None}, "n_resamples": 100}
+
+
+def test_the_rates_are_spaced_3x_around_the_methods_default():
+    assert lr_search.rates("lora") == [0.00033, 0.001, 0.003]
+    assert lr_search.rates("full") == [6.7e-06, 2e-05, 6e-05]
+
+
+@pytest.mark.parametrize("values,chosen", [((0.5, 0.5, 0.4), 0.001),     # a tie: the default
+                                          ((0.6, 0.5, 0.7), 0.003),
+                                          ((0.8, 0.5, 0.7), 0.00033)])
+def test_the_best_validation_value_wins(monkeypatch, files, tmp_path, values, chosen):
+    seen = []
+
+    def fake_trial(ctx, size, lr, val, golds, metric):
+        seen.append((size, lr, len(val), {ex.meta.get("line") for ex in val}))
+        return values[lr_search.rates("lora").index(lr)], 1.0
+    monkeypatch.setattr(lr_search, "_trial", fake_trial)
+    from types import SimpleNamespace
+    cfg = load_config(config(files, lr="auto"))
+    val = sentiment_examples(20, seed=2, offset=400)
+    ctx = SimpleNamespace(cfg=cfg, splits=SimpleNamespace(val=val, train=[]), task=None,
+                          say=lambda m: None, lr=None)
+    ctx.task = SimpleNamespace(gold=lambda ex: ex.label)
+    res = lr_search.choose(ctx, [8, 16], "accuracy")
+    assert ctx.lr == res.chosen == chosen
+    assert [s[1] for s in seen] == lr_search.rates("lora")
+    assert all(s[0] == 8 and s[2] == 20 for s in seen)         # the middle size, all of val
+    assert [t["value"] for t in res.to_dict()["trials"]] == list(values)
+
+
+@pytest.fixture(scope="module")
+def done(files, tmp_path_factory):
+    out = tmp_path_factory.mktemp("lr-out")
+    msgs: list[str] = []
+    results = compare(config(files, lr="auto", lr_search_size=16), out=out, say=msgs.append,
+                      progress=False)
+    return {"out": out, "results": results, "msgs": msgs}
+
+
+def test_auto_searches_on_validation_and_trains_the_curve_with_the_winner(done):
+    r, out = done["results"], done["out"]
+    ls = r["lr_search"]
+    assert ls["split"] == "validation" and ls["val_size"] == 20 and ls["size"] == 16
+    assert [t["lr"] for t in ls["trials"]] == lr_search.rates("lora")
+    best = max(t["value"] for t in ls["trials"])
+    assert ls["chosen"] in [t["lr"] for t in ls["trials"] if t["value"] == best]
+    for name in ("finetune-n8-s0", "finetune-n16-s0"):
+        run = json.loads((out / "runs" / name / "run.json").read_text())
+        assert run["config"]["lr"] == ls["chosen"], run["config"]
+    for t in ls["trials"]:
+        run = json.loads((out / "lr-search" / f"n16-lr{t['lr']:g}" / "run.json").read_text())
+        assert run["config"]["lr"] == t["lr"]
+    md = (out / "report.md").read_text()
+    assert "Learning-rate search" in md and "used for every run" in md
+
+
+def test_a_rerun_reuses_the_trial_runs(done, files):
+    msgs: list[str] = []
+    again = compare(config(files, lr="auto", lr_search_size=16), out=done["out"],
+                    say=msgs.append, progress=False)
+    first, second = done["results"]["lr_search"], again["lr_search"]
+    assert second["chosen"] == first["chosen"]
+    assert [t["value"] for t in second["trials"]] == [t["value"] for t in first["trials"]]
+    reused = [m for m in msgs if "reusing the finished training run" in m]
+    assert len(reused) == 3, msgs
+    assert all(a.get("reused") for a in again["arms"])
+
+
+def test_bad_values_are_refused_with_the_fix(files, tmp_path):
+    with pytest.raises(ConfigError) as e:
+        load_config(config(files, lr="autp"))
+    assert "did you mean 'auto'" in str(e.value)
+    with pytest.raises(ConfigError) as e:
+        load_config(config(files, lr=5))
+    assert "outside (0, 1]" in str(e.value)
+    assert load_config(config(files, lr="3e-4")).arms.fine_tune.lr == pytest.approx(3e-4)
+    cfg = config(files, lr="auto")
+    write_chat_jsonl(tmp_path / "val.jsonl", sentiment_examples(4, seed=2, offset=400))
+    cfg["data"]["val"] = str(tmp_path / "val.jsonl")
+    with pytest.raises(UsageError) as e:
+        compare(cfg, out=tmp_path / "out", say=lambda m: None, progress=False)
+    assert "validation examples" in e.value.message and "val_fraction" in e.value.fix

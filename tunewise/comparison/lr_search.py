@@ -1,0 +1,117 @@
+"""``arms.fine_tune.lr: auto``: a small learning-rate search before the learning curve.
+
+The learning rate matters more to a fine-tune than its rank ("LoRA Without Regret", 2025), and
+the best one depends on the model and the data. With ``lr: auto`` compare trains, before the
+curve, ``len(FACTORS)`` runs at one size (``lr_search_size``; default: the curve's middle size)
+with rates spaced 3x around the method's default (LoRA 1e-3 -> 3.3e-4, 1e-3, 3e-3; full
+fine-tuning 2e-5 -> 6.7e-6, 2e-5, 6e-5), seed 0, and scores each on the VALIDATION split (at
+most ``max_val`` examples; never the test split the report is judged on) with the headline
+metric. The best rate (a tie keeps the one nearest the default) trains every run of the curve.
+
+The trial runs live in OUT/lr-search/ and are reused by a rerun like the curve's runs; every
+trial is recorded in results.json (``lr_search``) and the report.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from tunewise.errors import UsageError
+
+#: the rates tried, as multiples of the method's default (spaced 3x)
+FACTORS = (1 / 3, 1.0, 3.0)
+#: the default peak learning rate of each fine-tuning method (training/config.py's advice)
+METHOD_DEFAULT = {"lora": 1e-3, "full": 2e-5}
+#: fewer validation examples than this cannot tell the rates apart
+MIN_VAL = 16
+
+
+@dataclass
+class LrSearch:
+    """The search's outcome: the rate chosen and every trial (``to_dict`` is results.json's)."""
+
+    size: int
+    chosen: float
+    default: float
+    metric: str
+    val_size: int
+    trials: list[dict] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"size": self.size, "chosen": self.chosen, "default": self.default,
+                "metric": self.metric, "val_size": self.val_size, "split": "validation",
+                "trials": self.trials}
+
+
+def rates(method: str) -> list[float]:
+    """The rates tried for ``method`` (rounded to 2 significant digits)."""
+    center = METHOD_DEFAULT.get(method, METHOD_DEFAULT["lora"])
+    return [float(f"{center * f:.2g}") for f in FACTORS]
+
+
+def search_size(cfg, sizes: list[int]) -> int:
+    """The size the rates are tried at: ``lr_search_size`` (clamped to the training split's
+    sizes), else the curve's middle size."""
+    ft = cfg.arms.fine_tune
+    if ft.lr_search_size:
+        return min(int(ft.lr_search_size), max(sizes))
+    return sizes[(len(sizes) - 1) // 2]
+
+
+def choose(ctx, sizes: list[int], metric: str) -> LrSearch | None:
+    """Run the search when ``arms.fine_tune.lr`` is "auto" (None otherwise): train the trial
+    runs (reused when finished), score them on the validation split, set ``ctx.lr``."""
+    ft = ctx.cfg.arms.fine_tune
+    if not ft.enabled or ft.lr != "auto" or not sizes:
+        return None
+    from tunewise.comparison import datasets
+    val = datasets.subsample(ctx.splits.val, ft.max_val, ctx.cfg.seed)
+    if len(val) < MIN_VAL:
+        raise UsageError(f"lr: auto needs at least {MIN_VAL} validation examples to choose a "
+                         f"learning rate on, and the validation split has {len(val)}",
+                         fix="raise data.val_fraction (or give data.val), or set "
+                             "arms.fine_tune.lr to a number")
+    size = search_size(ctx.cfg, sizes)
+    default = rates(ft.method)[FACTORS.index(1.0)]
+    golds = [ctx.task.gold(ex) for ex in val]
+    trials = []
+    for lr in rates(ft.method):
+        ctx.say(f"lr search: training at size {size} with lr {lr:g} ({len(val)} validation "
+                "examples score it)")
+        value, seconds = _trial(ctx, size, lr, val, golds, metric)
+        trials.append({"lr": lr, "value": value, "train_seconds": seconds})
+        ctx.say(f"lr search: lr {lr:g} -> {metric} {value:.3f} on validation")
+    # best value; a tie goes to the rate nearest the default (log scale)
+    best = max(trials, key=lambda t: (round(t["value"], 6), -abs(math.log(t["lr"] / default))))
+    ctx.lr = best["lr"]
+    ctx.say(f"lr search: every fine-tuning run uses lr {ctx.lr:g}")
+    return LrSearch(size=size, chosen=ctx.lr, default=default, metric=metric,
+                    val_size=len(val), trials=trials)
+
+
+def _trial(ctx, size: int, lr: float, val: list, golds: list, metric: str) -> tuple[float, float]:
+    """(validation metric, training seconds) of the run at ``size`` with ``lr``."""
+    from tunewise.comparison import datasets
+    from tunewise.comparison.cache import fingerprint
+    from tunewise.comparison.finetune_step import Training
+    from tunewise.evaluation.arms import FineTunedArm
+    cfg, ft, m = ctx.cfg, ctx.cfg.arms.fine_tune, ctx.cfg.model
+    task = ctx.task.for_fine_tuning(ft.label_list_max)
+    conf_in = ft.config
+    if isinstance(conf_in, str):          # a training YAML: its content, not its path, counts
+        from tunewise.training.config import read_yaml
+        conf_in = read_yaml(cfg.resolve(conf_in))
+    inputs = {"arm": "lr-search", "task": task.to_config(), "size": size, "seed": 0,
+              "data_seed": cfg.seed, "train": ctx.train_fp, "model": m.name,
+              "method": ft.method, "lr": lr, "bf16": ctx.bf16, "config": conf_in}
+    subset = datasets.stratified_order(ctx.splits.train, seed=cfg.seed * 1000)[:size]
+    conf = ft.train.merged({"model": m.name, "method": ft.method, "seed": 0, "lr": lr})
+    training = Training(subset, task, conf, inputs_hash=fingerprint(inputs), say=ctx.say,
+                        progress=ctx.progress)
+    run = ctx.out / "lr-search" / f"n{size}-lr{lr:g}"
+    arm = FineTunedArm(run, training=training, merge=True, name=run.name,
+                       batch_size=m.batch_size, bf16=ctx.bf16, memo=False)
+    res = arm.predict(ctx.task, val, progress=ctx.progress)
+    value = ctx.task.metrics(golds, [p.pred for p in res.predictions])[metric]
+    return float(value), float(res.timing.get("train_seconds") or 0.0)
