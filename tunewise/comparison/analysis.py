@@ -284,3 +284,64 @@ def _task_classes(base) -> list:
     for c in base.__subclasses__():
         out += [c, *_task_classes(c)]
     return out
+
+
+def recommend_model(rows: Sequence[dict], tests: dict, *, metric: str) -> dict:
+    """Which base model, in plain words: {"model", "lead", "text", "reasons"}.
+
+    ``rows``: one per model {"model", "arm" (its best arm, in words: "fine-tuned on 64",
+    "4-shot"), "score", "usd_per_1k" (serving cost of that arm, None = unknown),
+    "seconds_per_request"}; ``tests``: {model: paired difference of its best arm minus the
+    lead's best arm} for every model but the lead (the best-scoring one).
+
+    Rule: the lead, unless another model is not significantly worse than it (paired bootstrap)
+    and cheaper to serve (cost per request; latency when no cost is known): then the cheapest
+    such model, said with its difference and its share of the lead's serving cost."""
+    m = metric.replace("_", "-") if metric != "macro_f1" else "macro-F1"
+    lead = max(rows, key=lambda r: r["score"])
+    reasons, cheaper = [], []
+    for r in rows:
+        if r is lead:
+            continue
+        t = tests[r["model"]]
+        worse = t["significant"] and t["diff"] < 0
+        share = _cost_share(r, lead)
+        reasons.append(
+            f"{r['model']} {r['arm']} ({m} {r['score']:.3f}) vs {lead['model']} {lead['arm']} "
+            f"({lead['score']:.3f}): {points_text(t['diff'], t['ci'])}, paired bootstrap "
+            f"p = {t['p_value']:.3g}" + ("" if share is None else
+                                         f"; {share:.0%} of its serving {_share_what(r, lead)}"))
+        if not worse and share is not None and share < 1:
+            cheaper.append((share, r, t))
+    if not cheaper:
+        beaten = [r["model"] for r in rows if r is not lead
+                  and tests[r["model"]]["significant"] and tests[r["model"]]["diff"] < 0]
+        text = f"{lead['model']} {lead['arm']} scores best ({m} {lead['score']:.3f})"
+        if beaten:
+            text += f", significantly above {', '.join(beaten)}"
+        others = [r["model"] for r in rows if r is not lead and r["model"] not in beaten]
+        if others:
+            text += (f"; {', '.join(others)} {'is' if len(others) == 1 else 'are'} not "
+                     "significantly worse but not cheaper to serve")
+        return {"model": lead["model"], "lead": lead["model"], "text": text, "reasons": reasons}
+    share, r, t = min(cheaper, key=lambda c: c[0])
+    gap = abs(t["diff"])
+    half = (t["ci"][1] - t["ci"][0]) / 2 if t.get("ci") and None not in t["ci"] else None
+    text = (f"{r['model']} {r['arm']} is within {100 * gap:.1f}"
+            + (f" ± {100 * half:.1f}" if half is not None else "")
+            + f" points of {lead['model']} {lead['arm']} ({m} {r['score']:.3f} vs "
+            f"{lead['score']:.3f}, not significant: paired bootstrap p = {t['p_value']:.3g}) at "
+            f"{share:.0%} of its serving {_share_what(r, lead)}")
+    return {"model": r["model"], "lead": lead["model"], "text": text, "reasons": reasons}
+
+
+def _cost_share(r: dict, lead: dict) -> float | None:
+    """``r``'s serving cost as a share of ``lead``'s: per request, else latency; None unknown."""
+    for key in ("usd_per_1k", "seconds_per_request"):
+        if r.get(key) is not None and lead.get(key):
+            return r[key] / lead[key]
+    return None
+
+
+def _share_what(r: dict, lead: dict) -> str:
+    return "cost" if r.get("usd_per_1k") is not None and lead.get("usd_per_1k") else "latency"

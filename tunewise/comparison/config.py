@@ -27,7 +27,8 @@ from typing import Sequence, Union
 
 from tunewise import knobs, typed_config as tc
 from tunewise.comparison.config_validate import (  # noqa: F401  (the names compare uses)
-    DEMO_NAMES, FT_METHODS, PREDICT_METHODS, SELECTIONS, per_size_keys, problems)
+    DEMO_NAMES, FT_METHODS, PREDICT_METHODS, SELECTIONS, models_and_model_name, per_size_keys,
+    problems)
 from tunewise.errors import ConfigError
 from tunewise.training.config import TrainConfig
 
@@ -241,12 +242,10 @@ class CompareConfig:
     #: ``model: tiny-random`` is short for ``model: {name: tiny-random}``
     model: ModelConfig = field(default_factory=ModelConfig, metadata=tc.shorthand(
         lambda v: {"name": v} if isinstance(v, str) else v))
-    #: several base models in one compare, e.g. [smollm2-135m-instruct, gemma-3-270m] (built-in
-    #: names, local folders, hub ids): each gets its own zero-/k-shot arms and fine-tuning curve
-    #: on the same test split, its arms named "<model> <arm>", and results.json a ``models``
-    #: table (best arm, crossover, training time, cost and latency per model). The ``model``
-    #: settings (batch_size, method, precision, calibrate) apply to each; null = ``model.name``
-    #: alone. Models load one at a time
+    #: several base models, e.g. [smollm2-135m-instruct, gemma-3-270m] (built-in names, folders,
+    #: hub ids): each its own prompting arms and fine-tuning curve on the same test split, arms
+    #: named "<model> <arm>", a ``models`` table in results.json; ``model``'s other settings
+    #: apply to each; null = ``model.name`` alone
     models: list[str] | None = None
     arms: ArmsConfig = field(default_factory=ArmsConfig)
     cost: CostConfig = field(default_factory=CostConfig)
@@ -272,8 +271,7 @@ class CompareConfig:
         d["arms"]["fine_tune"].pop("train", None)
         return d
 
-    def model_names(self) -> list[str]:
-        """The base models compared: ``models``, else ``[model.name]`` (one model)."""
+    def model_names(self) -> list[str]:   # the base models compared
         return list(self.models) if self.models else [self.model.name]
 
     def resolve(self, p: str | None) -> str | None:
@@ -328,26 +326,13 @@ def load_config(config: str | os.PathLike | dict | CompareConfig, *,
     cfg.base_dir = base_dir
     found += problems(cfg)
     if cfg.models:
-        found += _models_and_model_name(raw, cfg)
+        found += models_and_model_name(raw, cfg)
     ft = cfg.arms.fine_tune
     if ft.enabled:
         ft.train = _train_config(cfg, found)
     if found:
         raise ConfigError(tc.locate(found, doc, name_file=False), source=source)
     return cfg
-
-
-def _models_and_model_name(raw: dict, cfg: CompareConfig) -> list[str]:
-    """``models`` names the models; ``model.name`` beside it would be a second answer (then
-    ``model`` holds only the shared settings). The first of ``models`` becomes ``model.name``
-    (the name results.json's ``model`` and older readers see)."""
-    m = raw.get("model") if isinstance(raw, dict) else None
-    named = m if isinstance(m, str) else (m or {}).get("name") if isinstance(m, dict) else None
-    if named is not None and named not in cfg.models:
-        return [f"model.name: {named!r} is set beside models {cfg.models} (fix: list every "
-                "model under models and keep only the shared settings under model)"]
-    cfg.model.name = cfg.models[0]
-    return []
 
 
 def _train_config(cfg: CompareConfig, found: list[str]) -> TrainConfig | None:

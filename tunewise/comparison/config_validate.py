@@ -148,6 +148,19 @@ def _models(cfg, p: list[str]) -> None:
                      f"hub id ({did_you_mean(name, builtin_names())})")
 
 
+def models_and_model_name(raw: dict, cfg) -> list[str]:
+    """``models`` names the models; ``model.name`` beside it would be a second answer (then
+    ``model`` holds only the shared settings). The first of ``models`` becomes ``model.name``
+    (the name results.json's ``model`` and older readers see)."""
+    m = raw.get("model") if isinstance(raw, dict) else None
+    named = m if isinstance(m, str) else (m or {}).get("name") if isinstance(m, dict) else None
+    if named is not None and named not in cfg.models:
+        return [f"model.name: {named!r} is set beside models {cfg.models} (fix: list every "
+                "model under models and keep only the shared settings under model)"]
+    cfg.model.name = cfg.models[0]
+    return []
+
+
 def _arms(a, p: list[str]) -> None:
     for i, ks in enumerate(a.k_shot):
         where = f"arms.k_shot[{i}]"

@@ -10,6 +10,7 @@ from typing import Any, Callable
 
 from tunewise.arm_record import ArmRole
 from tunewise.comparison.finetune_step import Training
+from tunewise.fileio import safe_filename
 from tunewise.evaluation.arms import Arm, ClassicalArm, FineTunedArm, MajorityArm, PromptArm
 
 
@@ -24,6 +25,9 @@ class PlannedArm:
     #: what the arm's result depends on (with the test sample and task: its cache key)
     inputs: dict
     arm: Arm
+    #: the base model of a prompting or fine-tuned arm when a compare has several (recorded in
+    #: its results.json arm); None: one model, or an arm of no base model
+    model: str | None = None
 
     @property
     def role(self) -> ArmRole:
@@ -47,6 +51,26 @@ class PlanContext:
     #: the learning rate every fine-tuning run uses (``lr: auto``: the search's winner, see
     #: ``comparison.lr_search``); None = the training config's own
     lr: float | None = None
+    #: the base model of this context's prompting and fine-tuning arms (None: ``cfg.model.name``)
+    model: str | None = None
+    #: with several models: the model's label, the first word of its arms' names
+    #: ("gemma-3-270m zero-shot"); None with one model (names as they always were)
+    tag: str | None = None
+
+    @property
+    def model_name(self) -> str:
+        return self.model or self.cfg.model.name
+
+    def arm_name(self, base: str) -> str:
+        return f"{self.tag} {base}" if self.tag else base
+
+
+def model_label(name: str) -> str:
+    """A model's short label in arm names: a built-in model's name, else a folder's or hub
+    id's last part ("org/My-Model" -> "My-Model")."""
+    from tunewise.models.catalog import lookup
+    m = lookup(name)
+    return m.name if m else (name.rstrip("/\\").replace("\\", "/").rsplit("/", 1)[-1] or name)
 
 
 def training_sizes(cfg, splits) -> list[int]:
@@ -62,8 +86,21 @@ def training_sizes(cfg, splits) -> list[int]:
     return sorted(sizes)
 
 
-def plan_arms(ctx: PlanContext, sizes: list[int]) -> list[PlannedArm]:
-    return [*_baselines(ctx), *_prompting(ctx), *_remote(ctx), *_fine_tuning(ctx, sizes)]
+def plan_arms(ctx: PlanContext | list[PlanContext], sizes: list[int]) -> list[PlannedArm]:
+    """One context (one model): baselines, prompting, remote, fine-tuning. Several (one per
+    model): the baselines and remote arms once, then each model's prompting and fine-tuning
+    arms together, so each base model is loaded once and only one at a time."""
+    ctxs = ctx if isinstance(ctx, list) else [ctx]
+    if len(ctxs) == 1:
+        c = ctxs[0]
+        return [*_baselines(c), *_prompting(c), *_remote(c), *_fine_tuning(c, sizes)]
+    out = [*_baselines(ctxs[0]), *_remote(ctxs[0])]
+    for c in ctxs:
+        own = [*_prompting(c), *_fine_tuning(c, sizes)]
+        for p in own:
+            p.model = c.model_name
+        out += own
+    return out
 
 
 def _baselines(ctx: PlanContext) -> list[PlannedArm]:
@@ -83,16 +120,19 @@ def _prompting(ctx: PlanContext) -> list[PlannedArm]:
     cfg, m = ctx.cfg, ctx.cfg.model
     pkw = {"method": m.method, "batch_size": m.batch_size, "bf16": ctx.bf16,
            "calibrate": m.calibrate, "calibrate_from": ctx.splits.train}
-    minputs = {"model": m.name, "method": m.method, "bf16": ctx.bf16, "calibrate": m.calibrate}
+    minputs = {"model": ctx.model_name, "method": m.method, "bf16": ctx.bf16,
+               "calibrate": m.calibrate}
     if m.calibrate == "prior":     # the label bias is measured on training inputs
         minputs["train"] = ctx.train_fp
     arms = []
     if cfg.arms.zero_shot:
-        arms.append(PlannedArm("zero-shot", {"arm": "zero-shot", **minputs},
-                               PromptArm(ctx.base_model, name="zero-shot", **pkw)))
+        zs = ctx.arm_name("zero-shot")
+        arms.append(PlannedArm(zs, {"arm": "zero-shot", **minputs},
+                               PromptArm(ctx.base_model, name=zs, **pkw)))
     names = [f"{k.k}-shot" for k in cfg.arms.k_shot]
     for ks in cfg.arms.k_shot:
         name = f"{ks.k}-shot" if names.count(f"{ks.k}-shot") == 1 else f"{ks.k}-shot-{ks.selection}"
+        name = ctx.arm_name(name)
         arm = PromptArm(ctx.base_model, ks.k, shots_from=ctx.splits.train,
                         selection=ks.selection, seed=cfg.seed, name=name, **pkw)
         arms.append(PlannedArm(name, {"arm": "k-shot", "k": ks.k, "selection": ks.selection,
@@ -150,7 +190,7 @@ def _remote(ctx: PlanContext) -> list[PlannedArm]:
 def _fine_tuning(ctx: PlanContext, sizes: list[int]) -> list[PlannedArm]:
     from tunewise.comparison import datasets
     from tunewise.comparison.cache import fingerprint
-    cfg, ft, m, train = ctx.cfg, ctx.cfg.arms.fine_tune, ctx.cfg.model, ctx.splits.train
+    cfg, ft, train = ctx.cfg, ctx.cfg.arms.fine_tune, ctx.splits.train
     if not ft.enabled:
         return []
     conf = ft.config
@@ -165,18 +205,18 @@ def _fine_tuning(ctx: PlanContext, sizes: list[int]) -> list[PlannedArm]:
     task = ctx.task.for_fine_tuning(ft.label_list_max)
     arms = []
     for s, size in pairs:
-        name = f"finetune-n{size}-s{s}"
+        name = ctx.arm_name(f"finetune-n{size}-s{s}")
         epochs = ft.epochs_for("all" if size == len(train) else size)
         # what the training run depends on (the test sample is added for the arm's cache key
         # only, so a new test sample re-predicts without retraining); validation is carved
         # from the size's own examples (or none below min_val_carve)
         inputs = {"arm": "finetune", "task": task.to_config(), "size": size, "seed": s,
                   "data_seed": cfg.seed, "train": ctx.train_fp, "max_val": ft.max_val,
-                  "selection": "by-size-v2", "model": m.name, "method": ft.method,
+                  "selection": "by-size-v2", "model": ctx.model_name, "method": ft.method,
                   "config": conf, "epochs": epochs, "bf16": ctx.bf16}
         # the typed TrainConfig load_config built (max_val, the training config, method: checked
         # once there), with this run's model, seed and epochs
-        run_settings = {"model": m.name, "method": ft.method, "seed": s}
+        run_settings = {"model": ctx.model_name, "method": ft.method, "seed": s}
         if ctx.lr is not None:
             run_settings["lr"] = inputs["lr"] = ctx.lr
         if epochs is not None:
@@ -185,7 +225,7 @@ def _fine_tuning(ctx: PlanContext, sizes: list[int]) -> list[PlannedArm]:
         subset = datasets.stratified_order(train, seed=cfg.seed * 1000 + s)[:size]
         training = Training(subset, task, overrides, inputs_hash=fingerprint(inputs),
                             say=ctx.say, progress=ctx.progress)
-        arm = FineTunedArm(ctx.out / "runs" / name, training=training, merge=True, name=name,
-                           batch_size=m.batch_size, bf16=ctx.bf16, memo=False)
+        arm = FineTunedArm(ctx.out / "runs" / safe_filename(name), training=training, merge=True, name=name,
+                           batch_size=cfg.model.batch_size, bf16=ctx.bf16, memo=False)
         arms.append(PlannedArm(name, inputs, arm))
     return arms

@@ -7,6 +7,7 @@ import json
 from tunewise import formatting as fmt
 from tunewise.arm_record import ArmRecord, records
 from tunewise.report.cascade import cascade_blocks
+from tunewise.report.models import models_blocks
 from tunewise.report.remote import remote_blocks
 from tunewise.report.data_audit import data_audit_blocks
 from tunewise.report.blocks import (  # noqa: F401  (markdown.py and html.py import them here)
@@ -73,6 +74,7 @@ def build(results: dict) -> list[Block]:
     blocks += _setup(results)
     blocks += data_audit_blocks(results)
     blocks += _arms_table(results)
+    blocks += models_blocks(results)
     blocks += remote_blocks(results)
 
     # -- learning curve ---------------------------------------------------------------------

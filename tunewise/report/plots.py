@@ -25,6 +25,8 @@ FT_COLOR = "#1f77b4"
 ROLE_COLORS = {ArmRole.CLASSICAL: "#2ca02c", ArmRole.MAJORITY: "#7f7f7f"}
 #: horizontal reference lines: local prompting solid, remote models dash-dot, baselines dashed
 LINE_STYLES = {ArmRole.PROMPT: "-", ArmRole.REMOTE: "-."}
+#: one fine-tuning curve per base model when a compare has several
+MODEL_COLORS = [FT_COLOR, "#17becf", "#bcbd22", "#e377c2", "#8c564b"]
 PROMPT_COLORS = ["#ff7f0e", "#d62728", "#9467bd", "#8c564b", "#e377c2"]
 #: the cascades' curves (cheap -> expensive pairs)
 CASCADE_COLORS = ["#9467bd", "#17becf", "#bcbd22", "#8c564b", "#e377c2", "#7f7f7f"]
@@ -107,26 +109,14 @@ def learning_curve_svg(results: dict) -> str | None:
         ax.axhline(v, color=color, lw=1.6, ls=LINE_STYLES.get(arm.role, "--"),
                    label=_tex(f"{arm.name} {fmt.metric(v)}"))
     if curve:
-        xs = [p["train_size"] for p in curve]
-        ys = [p["mean"] for p in curve]
-        los = [(p.get("ci") or [None, None])[0] for p in curve]
-        his = [(p.get("ci") or [None, None])[1] for p in curve]
-        if all(x is not None for x in los + his):
-            ax.fill_between(xs, los, his, color=FT_COLOR, alpha=0.22, lw=0,
-                            label="fine-tuned 95% CI")
-        ax.plot(xs, ys, color=FT_COLOR, lw=2.4, marker="o", label="fine-tuned (mean over seeds)")
-        if len(xs) == 1 and los[0] is not None and his[0] is not None:  # no band from one point
-            ax.errorbar(xs, ys, yerr=_yerr(ys[0], los[0], his[0]), color=FT_COLOR,
-                        capsize=6, lw=2)
-        spread_label = "seeds (each dot; bar: min to max)"
-        for p in curve:
-            vals = p.get("values") or []
-            if len(vals) > 1:
-                ax.vlines(p["train_size"], min(vals), max(vals), color=FT_COLOR, lw=1.2,
-                          alpha=0.8, zorder=3, label=spread_label)
-                ax.scatter([p["train_size"]] * len(vals), vals, s=12, color=FT_COLOR, alpha=0.5,
-                           zorder=3)
-                spread_label = None
+        # several base models: one curve per model (results.json ``models``), labelled
+        several = [m for m in results.get("models") or [] if m.get("learning_curve")]
+        curves = ([(f"{m.get('label') or m['model']} ", m["learning_curve"],
+                    MODEL_COLORS[i % len(MODEL_COLORS)]) for i, m in enumerate(several)]
+                  if len(results.get("models") or []) > 1 else [("", curve, FT_COLOR)])
+        for label, pts, color in curves:
+            _draw_curve(ax, sorted(pts, key=lambda p: p["train_size"]), label, color)
+        xs = sorted({p["train_size"] for _, pts, _ in curves for p in pts})
         if len(xs) > 1 and min(xs) > 0 and max(xs) / min(xs) >= 8:
             ax.set_xscale("log", base=2)
         ax.set_xticks(xs, [f"{x:,}" for x in xs])
@@ -144,6 +134,30 @@ def learning_curve_svg(results: dict) -> str | None:
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8, loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False)
     return _svg(fig)
+
+
+def _draw_curve(ax, curve: list, label: str, color: str) -> None:
+    """One fine-tuning curve: its mean over seeds, its 95% CI band and each seed's dot."""
+    xs = [p["train_size"] for p in curve]
+    ys = [p["mean"] for p in curve]
+    los = [(p.get("ci") or [None, None])[0] for p in curve]
+    his = [(p.get("ci") or [None, None])[1] for p in curve]
+    if all(x is not None for x in los + his):
+        ax.fill_between(xs, los, his, color=color, alpha=0.22, lw=0,
+                        label=_tex(f"{label}fine-tuned 95% CI"))
+    ax.plot(xs, ys, color=color, lw=2.4, marker="o",
+            label=_tex(f"{label}fine-tuned (mean over seeds)"))
+    if len(xs) == 1 and los[0] is not None and his[0] is not None:  # no band from one point
+        ax.errorbar(xs, ys, yerr=_yerr(ys[0], los[0], his[0]), color=color, capsize=6, lw=2)
+    spread_label = "seeds (each dot; bar: min to max)" if not label else None
+    for p in curve:
+        vals = p.get("values") or []
+        if len(vals) > 1:
+            ax.vlines(p["train_size"], min(vals), max(vals), color=color, lw=1.2,
+                      alpha=0.8, zorder=3, label=spread_label)
+            ax.scatter([p["train_size"]] * len(vals), vals, s=12, color=color, alpha=0.5,
+                       zorder=3)
+            spread_label = None
 
 
 @_plain_text

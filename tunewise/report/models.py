@@ -1,0 +1,68 @@
+"""The report's "Models" section (a compare of several base models, results.json ``models``):
+per model its best arm with its CI, where its fine-tuning crosses its best prompting arm,
+training time, parameters, serving cost and latency on the device used, and its paired test
+against the best-scoring model; a base (pretrained, not instruction-tuned) model is named as
+such."""
+from __future__ import annotations
+
+from tunewise import formatting as fmt
+from tunewise.report.blocks import Block, Heading, Paragraph, Table
+
+
+def models_blocks(results: dict) -> list[Block]:
+    rows_in = results.get("models") or []
+    if len(rows_in) < 2:
+        return []
+    metric = results["metric"]
+    rows = []
+    for m in rows_in:
+        cross = m.get("crossover") or {}
+        t = m.get("vs_lead")
+        rows.append([
+            m["model"] + (" (chosen)" if m.get("chosen") else ""),
+            m.get("kind") or "n/a",
+            _params(m.get("parameters")),
+            f"{m.get('best') or m.get('best_arm')}",
+            fmt.metric_ci(m.get("value"), m.get("ci")),
+            "best" if t is None else f"{fmt.points(t['diff'])}, p = {t['p_value']:.3g}",
+            (f"{cross['train_size']:,} (vs {cross.get('versus')})" if cross.get("found")
+             else "not crossed"),
+            f"{m.get('train_seconds') or 0:,.0f} s",
+            fmt.usd(m.get("usd_per_1k_requests")),
+            "n/a" if m.get("seconds_per_request") is None
+            else f"{1000 * m['seconds_per_request']:,.1f} ms",
+            m.get("device") or "n/a"])
+    out: list[Block] = [
+        Heading("Models"),
+        Table(["model", "kind", "parameters", "best arm", f"{metric} [95% CI]",
+               "vs the best model", "fine-tuning crosses prompting at", "training time",
+               "$ per 1,000 requests", "latency per request", "device"], rows,
+              [False, False, True, False, True, True, False, True, True, True, False],
+              caption="each model's own prompting arms and fine-tuning curve on the same test "
+                      "examples; vs the best model: its best arm minus the best-scoring model's "
+                      "(paired bootstrap); cost and latency of its best arm from its measured "
+                      "time per token on the device named")]
+    curve_rows = [[m["model"], fmt.count(p["train_size"]), fmt.metric_ci(p["mean"], p.get("ci")),
+                   ", ".join(fmt.metric(v) for v in p.get("values") or [])]
+                  for m in rows_in for p in sorted(m.get("learning_curve") or [],
+                                                   key=lambda q: q["train_size"])]
+    if curve_rows:
+        out.append(Table(["model", "training examples", f"{metric} (mean) [95% CI]", "per seed"],
+                         curve_rows, [False, True, True, True],
+                         caption="each model's fine-tuning curve (drawn together in the "
+                                 "learning-curve plot)"))
+    base = [m["model"] for m in rows_in if m.get("base")]
+    if base:
+        out.append(Paragraph(
+            f"{', '.join(base)}: a pretrained base model, not instruction-tuned: prompting it "
+            "(zero- or k-shot) asks a model that was never taught to follow instructions, so "
+            "its prompting arms start lower and fine-tuning matters more; beside an "
+            "instruction-tuned model this shows what instruction tuning buys on your task.",
+            "note"))
+    return out
+
+
+def _params(n) -> str:
+    if not n:
+        return "n/a"
+    return f"{n / 1e9:.1f}B" if n >= 1e9 else f"{n / 1e6:.0f}M"
