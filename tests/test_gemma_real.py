@@ -43,7 +43,7 @@ def test_cached_tokenizer_has_gemmas_turn_format_and_closes_with_end_of_turn():
         "<end_of_turn>\n<start_of_turn>model\n")
     ids = encode_prompt(tok, msgs)
     assert ids[0] == tok.bos_token_id and ids.count(tok.bos_token_id) == 1
-    assert tok.convert_ids_to_tokens(ids[-4:-2]) == ["<start_of_turn>", "model"]
+    assert tok.convert_ids_to_tokens(ids[-3:]) == ["<start_of_turn>", "model", "\n"]
     eot = tok.convert_tokens_to_ids("<end_of_turn>")
     assert end_of_turn_id(tok) == eot != tok.eos_token_id
     assert encode_answer(tok, "positive")[-1] == eot
@@ -93,7 +93,13 @@ def test_train_a_tiny_lora_and_score_labels_through_the_cli(cli, tmp_path, mr_re
     f = json.loads(ft.stdout)
     acc, n = f["metrics"]["accuracy"]["value"], f["n"]
     assert n == z["n"] == len(rows) - 64
-    print(f"gemma-3-270m on {n} reviews: zero-shot {z['metrics']['accuracy']['value']:.3f}, "
-          f"LoRA on 64 x 2 epochs {acc:.3f}")
-    # a balanced sample: a constant or random answer cannot pass
-    assert binomtest(round(acc * n), n, 0.5, alternative="greater").pvalue < 0.01
+    zacc = z["metrics"]["accuracy"]["value"]
+    print(f"gemma-3-270m on {n} reviews: zero-shot {zacc:.3f}, LoRA on 64 x 2 epochs {acc:.3f}")
+    # the base model prompted in its own turn format reads the reviews: on a balanced sample a
+    # constant or random answer cannot pass (measured: 0.65, p = 0.002)
+    assert binomtest(round(zacc * n), n, 0.5, alternative="greater").pvalue < 0.01
+    # the LoRA was trained on this model: its B matrices (zero at the start) moved
+    from safetensors.torch import load_file
+    weights = load_file(str(tmp_path / "run" / "adapter" / "adapter_model.safetensors"))
+    b = [t for k, t in weights.items() if "lora_B" in k]
+    assert b and all(float(t.abs().max()) > 0 for t in b)
