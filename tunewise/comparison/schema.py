@@ -82,7 +82,8 @@ class ResultsArm(TypedDict, total=False):
     run_dir: str                      #: finetune: the training run directory
     predictions: str                  #: path of the predictions JSONL, relative to results.json
     reused: bool                      #: True when a resumed compare reused this finished arm
-    model: str                        #: remote: the model as named in the config
+    model: str                        #: remote: the model as named in the config; with several
+    #: base models (``models``), a prompting or fine-tuned arm's base model too
     base_url: str                     #: remote: the server's URL
     usage: RemoteUsage                #: remote: measured usage and cost on the test sample
 
@@ -273,7 +274,16 @@ class Results(TypedDict, total=False):
     created: str                      #: ISO-8601 UTC timestamp
     title: str                        #: shown at the top of the report; default from task/data
     config: dict                      #: the compare config as resolved (paths, arms, sizes, seeds)
-    model: str                        #: the local model compared (required)
+    model: str                        #: the local model compared (required); with several, the
+    #: one the recommendation names (whose curve, crossover and cost sections these are)
+    #: several base models (config ``models``): one row per model, in config order: "model",
+    #: "kind" (built-in models: instruction-tuned / base (pretrained...)), "base", "parameters",
+    #: "weights_mb", "best_arm", "best" (in words), "metric", "value", "ci", "best_prompt",
+    #: "crossover" ({found, train_size, versus}), "train_seconds", "usd_per_1k_requests",
+    #: "seconds_per_request", "device", "learning_curve" (its CurvePoints), "action",
+    #: "recommendation" (its own headline), "vs_lead" (paired test of its best arm minus the
+    #: best-scoring model's; None for that one), "chosen"
+    models: list[dict]
     task: TaskSummary                 #: (required)
     metric: str                       #: headline metric for every comparison (required)
     data: DataSummary                 #: (required)
