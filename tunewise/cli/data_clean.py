@@ -77,12 +77,8 @@ def clean_cmd(file, out, log, fmt, task, near_dup_threshold, conflicts, min_conf
                 model=model, mojibake=mojibake, text_column=text_column,
                 label_column=label_column, encoding=encoding,
                 drop_label_issues=drop_label_issues, redact=redact, progress=not as_json)
-    if as_json:
-        from tunewise.cli.output import emit_json
-        emit_json(res.to_dict())
-        return 0
-    _render(res)
-    return 0
+    from tunewise.cli.output import show
+    return show(res, as_json, _render)
 
 
 def _render(res) -> None:

@@ -48,12 +48,8 @@ def noise_cmd(file, model, folds, top, features, rank_by, seed, fmt, task, text_
                             rank_by=rank_by, seed=seed, format=fmt, task=task,
                             text_column=text_column, label_column=label_column,
                             encoding=encoding, progress=not as_json)
-    if as_json:
-        from tunewise.cli.output import emit_json
-        emit_json(res.to_dict())
-        return 0
-    _render(res)
-    return 0
+    from tunewise.cli.output import show
+    return show(res, as_json, _render)
 
 
 def _render(res) -> None:

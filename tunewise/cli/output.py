@@ -27,6 +27,16 @@ def emit_json(obj) -> None:
     sys.stdout.flush()
 
 
+def show(res, as_json: bool, render) -> int:
+    """A command's result: ``res.to_dict()`` as the one JSON object (``--json``), else
+    ``render(res)``; exit code 0."""
+    if as_json:
+        emit_json(res.to_dict())
+    else:
+        render(res)
+    return 0
+
+
 def render_error(exc) -> None:
     """Print a TunewiseError (or one of its subclasses) in words, never a traceback."""
     escape = safe
