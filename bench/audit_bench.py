@@ -139,7 +139,9 @@ def measure(name: str, seed: int) -> dict:
     truth = {i for i, t in enumerate(tags) if t == "offtask"}
     k = len(truth)
     golds = [r[1] for r in train]
-    for label, scores in (("audit", relevance.outlier_scores(texts, seed, labels=golds)),
+    ref = [t for t, _ in test]
+    for label, scores in (("audit", relevance.outlier_scores(texts, seed, labels=golds,
+                                                             reference=ref)),
                           ("baseline_centroid", relevance.centroid_scores(texts))):
         top = set(np.argsort(-scores)[:k].tolist())
         out[f"offtask_p_at_k_{label}"] = round(len(top & truth) / k, 3)

@@ -222,3 +222,36 @@ def test_off_task_rows_rank_first(reviews, tmp_path):
     f = rep.find("off_task")
     lines = [int(e.where.rsplit(":", 1)[1]) for e in f.evidence]
     assert sum(ln > 400 for ln in lines[:5]) >= 4 and sum(ln > 400 for ln in lines) >= 7
+
+
+def test_off_task_reference_share_and_label_signals(reviews):
+    """The seed's signals each point at the planted rows: with a test split of the task as the
+    reference, few of a planted row's neighbours are reference rows; a label drawn at random
+    is a label the input does not predict. Too small a reference is not used."""
+    from tunewise.audit import offtask_signals as ots
+    texts = [t for t, _ in reviews[:400]] + UTTERANCES
+    labels = [lab for _, lab in reviews[:400]] + [("positive", "negative")[i % 2] for i in range(20)]
+    reference = [t for t, _ in reviews[400:600]]
+    x, x_ref = ots.style_features(texts, reference)
+    assert x.shape[1] > x_ref.shape[0] and x.shape[0] == len(texts)
+    share = ots.reference_share(x, x_ref)
+    planted = np.arange(400, 420)
+    assert share[planted].mean() > share[:400].mean() + 0.1, (share[planted].mean(), share[:400].mean())
+    assert ots.reference_share(x, x_ref[:ots.MIN_REFERENCE - 1]) is None
+    ent, nll = ots.label_signals(x, labels)
+    assert nll[planted].mean() > nll[:400].mean() and ent[planted].mean() > ent[:400].mean()
+    assert ots.label_signals(x, ["a"] * len(texts)) is None
+    # the whole ranking with the reference: most planted rows in the top 20
+    from tunewise.audit.relevance import outlier_scores
+    top = set(np.argsort(-outlier_scores(texts, labels=labels, reference=reference))[:20].tolist())
+    assert len(top & set(planted.tolist())) >= 10, len(top & set(planted.tolist()))
+
+
+def test_off_task_finding_names_the_test_split_it_compared_with(reviews, tmp_path):
+    train = [(t, lab) for t, lab in reviews[:300]] + [(u, "positive") for u in UTTERANCES]
+    tr = _csv(tmp_path / "train.csv", train)
+    te = _csv(tmp_path / "test.csv", reviews[300:400])
+    f = audit(tr, te, progress=False).find("off_task")
+    assert f.metrics["reference_rows"] == 100 and "test.csv" in f.summary
+    f = audit(tr, progress=False).find("off_task")
+    assert f.metrics["reference_rows"] == 0 and "--test" in f.summary

@@ -173,7 +173,8 @@ def _diversity(report, tr, te, prod, *, seed, model, lm):
 
 
 def _relevance(report, tr, te, prod, *, seed, model, lm):
-    for f in relevance.check_relevance(tr, seed=seed, with_answers=report.task != "ner"):
+    for f in relevance.check_relevance(tr, seed=seed, with_answers=report.task != "ner",
+                                       reference=te):
         report.add(f)
 
 
