@@ -29,13 +29,26 @@ Measured 2026-12-06 on the 2-core machine, seed 0 (audit / baseline):
 |---|---|---|---|
 | leakage, 30 edited copies: precision / recall | 0.97 / 1.00 (exact match: 1.00 / 0.30) | 0.91 / 0.97 (exact: 1.00 / 0.07) | recall >= 0.95 at precision >= 0.9 |
 | personal data, 50 rows: recall (right kind) / precision | 1.00 (1.00) / 1.00; 0 of 10 look-alikes (plain regex list: 0.70 / 0.92; 2 of 10) | 1.00 (1.00) / 0.98; 0 of 10 (plain: 0.62 / 0.91; 2 of 10) | recall >= 0.95 |
-| off-task, 5% planted: precision@k | 0.79 (TF-IDF centroid distance: 0.13) | 0.45 (centroid: 0.07) | >= 0.8: not met |
+| off-task, 5% planted: precision@k | 0.87 (TF-IDF centroid distance: 0.13) | 0.78 (centroid: 0.07) | >= 0.8: met on mr only |
 | domain AUC, other domain / random resplit | 0.98 / 0.50 (length alone: 0.62 / 0.51) | 0.98 / 0.51 (length: 0.84 / 0.52) | >= 0.9 / <= 0.6 |
+
+Off-task before 2026-12-06's change to the seed and features (relevance.outlier_scores): 0.79 /
+0.45. The cause of the weak ranking: its seed (rarest content word + label entropy) had
+precision@k 0.22 / 0.12 (the rarest word says little when planted rows use everyday words; a
+weak 4-emotion classifier is unsure of many genuine tweets), and the word-only self-training
+drifted onto formal-looking rows of the task (quotes among the tweets). Now the seed adds the
+own-label surprise and the share of test rows among a row's neighbours (0.46 / 0.39), and the
+self-training uses character 2-4-grams, the test rows and all rows below the top 10% as
+negatives. Same seed, other pairs (not tuned on): emotion + movie reviews 0.43 -> 0.84,
+emotion + clinc150 0.38 -> 0.59; without a test split 0.80 / 0.70. Rows flagged by the finding
+(robust z > 3.5): 389 of which 355 planted (mr), 48 of which 45 (emotion). Off-task figures from
+relevance.outlier_scores on this file's build(), seed 0; the other rows of the table are from
+the run before the change (their code is unchanged).
 
 100,000 chat rows + 5,000 test + 5,000 production, --features tfidf: 76 s wall clock
 (representativeness 26 s, leakage 22 s, relevance 15 s, diversity 5 s, personal data 4 s),
-measured before the off-task seed gained the label classifier (5 folds of at most 10,000 rows;
-naive Bayes above 20 labels): rerun --rows100k to update.
+measured before the off-task seed gained the label classifier and the character n-grams: rerun
+--rows100k to update.
 """
 from __future__ import annotations
 

@@ -41,9 +41,10 @@ NEGATIVES_FROM = 2 * SEED_SHARE
 MAX_NEGATIVES = 20000
 Z = 3.5
 #: precision@k (k = planted rows) measured by bench/audit_bench.py, quoted in the finding
-MEASURED = ("measured precision of the top 5%: 0.79 on movie reviews with 5% planted clinc150 "
-            "utterances, 0.45 on TweetEval tweets with planted alpaca instructions "
-            "(bench/audit_bench.py): read them, do not drop them blindly")
+MEASURED = ("measured precision of the top 5% with a test split: 0.87 on movie reviews with 5% "
+            "planted clinc150 utterances, 0.78 on TweetEval tweets with planted alpaca "
+            "instructions (bench/audit_bench.py, 2026-12-06): read them, do not drop them "
+            "blindly")
 #: answers that cover this share of rows, each short and repeated, make a label-like task
 LABEL_COVERAGE = 0.9
 SHOWN = 20
