@@ -255,3 +255,17 @@ def test_off_task_finding_names_the_test_split_it_compared_with(reviews, tmp_pat
     assert f.metrics["reference_rows"] == 100 and "test.csv" in f.summary
     f = audit(tr, progress=False).find("off_task")
     assert f.metrics["reference_rows"] == 0 and "--test" in f.summary
+
+
+def test_style_features_big_set_path_matches_one_piece(reviews, monkeypatch):
+    """Above PARALLEL_ROWS the rows are transformed in chunks on every core: same matrix; above
+    FIT_ROWS the vocabulary comes from a sample, still one row per text."""
+    from tunewise.audit import offtask_signals as ots
+    texts = [t for t, _ in reviews[:300]]
+    whole, = ots.style_features(texts)
+    monkeypatch.setattr(ots, "PARALLEL_ROWS", 50)
+    chunked, = ots.style_features(texts)
+    assert chunked.shape == whole.shape and abs(chunked - whole).max() < 1e-6
+    monkeypatch.setattr(ots, "FIT_ROWS", 100)
+    sampled, other = ots.style_features(texts, texts[:7])
+    assert sampled.shape[0] == 300 and other.shape == (7, sampled.shape[1])

@@ -85,7 +85,7 @@ def outlier_scores(texts: list[str], seed: int = 0, rounds: int = ROUNDS,
     n = len(texts)
     use_ref = reference is not None and len(reference) >= offtask_signals.MIN_REFERENCE
     mats = offtask_signals.style_features(texts, *([reference] if use_ref else []),
-                                          min_df=2 if n >= 200 else 1)
+                                          min_df=2 if n >= 200 else 1, seed=seed)
     x, x_ref = mats[0], (mats[1] if use_ref else None)
     parts = [content_rarity(texts)]
     got = offtask_signals.label_signals(x, labels, seed) if labels is not None else None
