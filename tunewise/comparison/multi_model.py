@@ -37,17 +37,17 @@ def build_multi(cfg, task, splits, test, golds, raws, metric: str, head: dict,
     raws = records(raws, model=cfg.model.name)
     golds = list(golds)
     per: dict[str, dict] = {}
-    rows = []
-    for c in contexts:
+    made: dict[str, tuple] = {}
+    # the last model's arms ran last: it is still loaded for its measurements, so go backwards
+    for c in reversed(contexts):
         name = c.model_name
         own = own_arms(raws, name)
         res = build_results(_for_model(cfg, name), task, splits, test, golds, own, metric, head,
                             list(warnings), plan_sizes=plan_sizes,
                             token_rate=lambda c=c: token_rate(c))
         row, preds = _row(cfg, c, res, own, metric, token_rate, measurements)
-        per[name] = res
-        if row is not None:
-            rows.append((row, preds))
+        per[name], made[name] = res, (row, preds)
+    rows = [made[c.model_name] for c in contexts if made[c.model_name][0] is not None]
     kw = {"n_resamples": cfg.n_resamples, "alpha": cfg.alpha, "seed": cfg.seed}
     choice = _choose(task, golds, metric, rows, kw)
     chosen = choice["model"] if choice else contexts[0].model_name
