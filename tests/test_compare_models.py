@@ -86,6 +86,7 @@ def test_report_shows_the_model_table_and_both_curves(two_models):
     res, out, _ = two_models
     md = (out / "report.md").read_text()
     assert "## Models" in md
+    assert f"Models: {', '.join(MODELS)} (the sections below: {res['model']})" in md
     for m in MODELS:
         assert f"| {m} " in md.split("## Models")[1]
     svg = (out / "plots" / "learning_curve.svg").read_text()

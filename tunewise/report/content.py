@@ -129,7 +129,9 @@ def _lr_search(results: dict) -> list[Block]:
 def _setup(results: dict) -> list[Block]:
     task = results.get("task") or {}
     data = results.get("data") or {}
-    items = [f"Model: {results.get('model', 'n/a')}",
+    several = [m["model"] for m in results.get("models") or []]
+    items = [f"Models: {', '.join(several)} (the sections below: {results.get('model')})"
+             if len(several) > 1 else f"Model: {results.get('model', 'n/a')}",
              f"Task: {task.get('kind', 'n/a')}"
              + (f" ({len(task['labels'])} labels: {', '.join(task['labels'])})"
                 if task.get("labels") else ""),
