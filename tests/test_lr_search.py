@@ -52,7 +52,7 @@ def test_the_best_validation_value_wins(monkeypatch, files, tmp_path, values, ch
     cfg = load_config(config(files, lr="auto"))
     val = sentiment_examples(20, seed=2, offset=400)
     ctx = SimpleNamespace(cfg=cfg, splits=SimpleNamespace(val=val, train=[]), task=None,
-                          say=lambda m: None, lr=None)
+                          say=lambda m: None, lr=None, model_name="tiny-random")
     ctx.task = SimpleNamespace(gold=lambda ex: ex.label)
     res = lr_search.choose(ctx, [8, 16], "accuracy")
     assert ctx.lr == res.chosen == chosen
@@ -113,3 +113,22 @@ def test_bad_values_are_refused_with_the_fix(files, tmp_path):
     with pytest.raises(UsageError) as e:
         compare(cfg, out=tmp_path / "out", say=lambda m: None, progress=False)
     assert "validation examples" in e.value.message and "val_fraction" in e.value.fix
+
+
+def test_each_model_of_a_two_model_compare_gets_its_own_search(files, tmp_path):
+    cfg = config(files, lr="auto", lr_search_size=8)
+    cfg["models"] = ["tiny-random", "tiny-random-gemma"]
+    del cfg["model"]
+    r = compare(cfg, out=tmp_path / "out", say=lambda m: None, progress=False)
+    searches = r["lr_search"]
+    assert [s["model"] for s in searches] == ["tiny-random", "tiny-random-gemma"]
+    for s in searches:
+        assert [t["lr"] for t in s["trials"]] == lr_search.rates("lora")
+        tag = s["model"]
+        for size in (8, 16):
+            run = json.loads((tmp_path / "out" / "runs" / f"{tag}_finetune-n{size}-s0" /
+                              "run.json").read_text())
+            assert run["config"]["lr"] == s["chosen"] and run["config"]["model"] == tag
+    md = (tmp_path / "out" / "report.md").read_text()
+    assert "Learning-rate search (tiny-random)" in md
+    assert "Learning-rate search (tiny-random-gemma)" in md

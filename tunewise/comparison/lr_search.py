@@ -38,10 +38,25 @@ class LrSearch:
     val_size: int
     trials: list[dict] = field(default_factory=list)
 
+    #: the base model searched (with several models in one compare)
+    model: str | None = None
+
     def to_dict(self) -> dict[str, Any]:
-        return {"size": self.size, "chosen": self.chosen, "default": self.default,
-                "metric": self.metric, "val_size": self.val_size, "split": "validation",
-                "trials": self.trials}
+        d = {"size": self.size, "chosen": self.chosen, "default": self.default,
+             "metric": self.metric, "val_size": self.val_size, "split": "validation",
+             "trials": self.trials}
+        return {"model": self.model, **d} if self.model else d
+
+
+@dataclass
+class LrSearches:
+    """One search per base model (a compare of several models): results.json's ``lr_search``
+    is then a list, one entry per model, each naming its model."""
+
+    searches: list[LrSearch]
+
+    def to_dict(self) -> list[dict[str, Any]]:
+        return [s.to_dict() for s in self.searches]
 
 
 def rates(method: str) -> list[float]:
@@ -77,8 +92,8 @@ def choose(ctx, sizes: list[int], metric: str) -> LrSearch | None:
     golds = [ctx.task.gold(ex) for ex in val]
     trials = []
     for lr in rates(ft.method):
-        ctx.say(f"lr search: training at size {size} with lr {lr:g} ({len(val)} validation "
-                "examples score it)")
+        ctx.say(f"lr search: {ctx.model_name} at size {size} with lr {lr:g} ({len(val)} "
+                "validation examples score it)")
         value, seconds = _trial(ctx, size, lr, val, golds, metric)
         trials.append({"lr": lr, "value": value, "train_seconds": seconds})
         ctx.say(f"lr search: lr {lr:g} -> {metric} {value:.3f} on validation")
@@ -87,7 +102,7 @@ def choose(ctx, sizes: list[int], metric: str) -> LrSearch | None:
     ctx.lr = best["lr"]
     ctx.say(f"lr search: every fine-tuning run uses lr {ctx.lr:g}")
     return LrSearch(size=size, chosen=ctx.lr, default=default, metric=metric,
-                    val_size=len(val), trials=trials)
+                    val_size=len(val), trials=trials, model=getattr(ctx, "model", None))
 
 
 def _trial(ctx, size: int, lr: float, val: list, golds: list, metric: str) -> tuple[float, float]:
@@ -96,20 +111,23 @@ def _trial(ctx, size: int, lr: float, val: list, golds: list, metric: str) -> tu
     from tunewise.comparison.cache import fingerprint
     from tunewise.comparison.finetune_step import Training
     from tunewise.evaluation.arms import FineTunedArm
-    cfg, ft, m = ctx.cfg, ctx.cfg.arms.fine_tune, ctx.cfg.model
+    cfg, ft, m, name = ctx.cfg, ctx.cfg.arms.fine_tune, ctx.cfg.model, ctx.model_name
     task = ctx.task.for_fine_tuning(ft.label_list_max)
     conf_in = ft.config
     if isinstance(conf_in, str):          # a training YAML: its content, not its path, counts
         from tunewise.training.config import read_yaml
         conf_in = read_yaml(cfg.resolve(conf_in))
     inputs = {"arm": "lr-search", "task": task.to_config(), "size": size, "seed": 0,
-              "data_seed": cfg.seed, "train": ctx.train_fp, "model": m.name,
+              "data_seed": cfg.seed, "train": ctx.train_fp, "model": name,
               "method": ft.method, "lr": lr, "bf16": ctx.bf16, "config": conf_in}
     subset = datasets.stratified_order(ctx.splits.train, seed=cfg.seed * 1000)[:size]
-    conf = ft.train.merged({"model": m.name, "method": ft.method, "seed": 0, "lr": lr})
+    conf = ft.train.merged({"model": name, "method": ft.method, "seed": 0, "lr": lr})
     training = Training(subset, task, conf, inputs_hash=fingerprint(inputs), say=ctx.say,
                         progress=ctx.progress)
-    run = ctx.out / "lr-search" / f"n{size}-lr{lr:g}"
+    tag = getattr(ctx, "tag", None)          # several models: one folder per model
+    from tunewise.fileio import safe_filename
+    run = ctx.out / "lr-search" / safe_filename(f"{tag} n{size}-lr{lr:g}" if tag
+                                                else f"n{size}-lr{lr:g}")
     arm = FineTunedArm(run, training=training, merge=True, name=run.name,
                        batch_size=m.batch_size, bf16=ctx.bf16, memo=False)
     res = arm.predict(ctx.task, val, progress=ctx.progress)

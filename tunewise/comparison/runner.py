@@ -80,8 +80,11 @@ def compare(config: str | os.PathLike | dict | CompareConfig, *, out: str | os.P
     if isinstance(cfg.arms.fine_tune.lr, float):
         for c in ctxs:
             c.lr = cfg.arms.fine_tune.lr
-    # lr: auto -> the trial runs (validation split) set ctx.lr before the curve is planned
-    search = lr_search.choose(ctx, sizes, s.metric)
+    # lr: auto -> each model's trial runs (validation split) set its ctx.lr before the curve
+    # is planned; one model's search is results.json's lr_search, several a list of them
+    searches = [lr_search.choose(c, sizes, s.metric) for c in ctxs]
+    search = searches[0] if not several else (
+        lr_search.LrSearches([x for x in searches if x is not None]) if any(searches) else None)
     planned = plan_arms(ctxs, sizes)
     # before any arm runs: every file it will write is checked (safe names, no input replaced)
     check_compare_outputs(cfg, out, planned, runner.cache, config=config)

@@ -112,12 +112,20 @@ def build(results: dict) -> list[Block]:
 
 def _lr_search(results: dict) -> list[Block]:
     """lr: auto: each rate tried, its validation score, and the one the curve used."""
-    ls = results.get("lr_search")
-    if not ls:
+    found = results.get("lr_search")
+    if not found:
         return []
+    out: list[Block] = []
+    for ls in (found if isinstance(found, list) else [found]):
+        out += _one_lr_search(ls)
+    return out
+
+
+def _one_lr_search(ls: dict) -> list[Block]:
+    who = f" ({ls['model']})" if ls.get("model") else ""
     rows = [[f"{t['lr']:g}", fmt.metric(t["value"]), f"{t.get('train_seconds') or 0:.0f} s",
              "used for every run" if t["lr"] == ls["chosen"] else ""] for t in ls["trials"]]
-    return [Heading("Learning-rate search", 3),
+    return [Heading(f"Learning-rate search{who}", 3),
             Paragraph(f"lr: auto trained {len(rows)} rates at {fmt.count(ls['size'])} examples "
                       f"and scored each on {fmt.count(ls['val_size'])} validation examples (not "
                       f"the test split) by {ls['metric']}; the curve used {ls['chosen']:g} "
