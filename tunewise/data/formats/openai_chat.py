@@ -355,11 +355,11 @@ def is_record_of(obj: Any, name: str, line: int, log, *, display: str, shape: st
         log.error("not_an_object", f"the record is a JSON {_json_type(obj)}, not an object",
                   f"each record must be {shape}", line=line)
         return False
-    kind = record_kind(obj)
-    if kind == name:
+    found = record_kind(obj)
+    if found == name:
         return True
-    if kind is not None:
-        log.error("mixed_formats", f"this record is {kind} format, but the file is {display} "
+    if found is not None:
+        log.error("mixed_formats", f"this record is {found} format, but the file is {display} "
                   "format", "use one format in a file", line=line)
     else:
         log.error("missing_key", f"no {missing}", f"write {shape}", line=line)
