@@ -112,8 +112,10 @@ def test_server_without_logprobs(server, tmp_path, capfd, fault):
         text = shown(e.value, capfd)
         assert "logprobs" in text and "scoring='generate'" in e.value.fix
         assert e.value.exit_code == 2
-        # "auto" (the default) falls back to generated answers and says so
+        # "auto" (the default) then asks for the label as a JSON-schema enum, which
+        # `tunewise serve` answers (structured outputs), and says so
         result = arm(proxy.url, tmp_path).predict(TASK, EXAMPLES, progress=False)
-    assert {p.extra["method"] for p in result.predictions} == {"generate"}
-    assert any("gives no logprobs" in n for n in result.notes)
+    assert {p.extra["method"] for p in result.predictions} == {"structured"}
+    assert any("gives no logprobs: labels were asked as a JSON-schema enum" in n
+               for n in result.notes), result.notes
     assert len(result.predictions) == len(EXAMPLES)
