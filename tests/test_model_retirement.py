@@ -91,6 +91,10 @@ def test_cost_of_a_prompted_only_model_names_the_fine_tunable_ones(cli, data):
     assert "no fine-tuning price" in text and "gpt-4.1-mini-2025-04-14" in text
     r = cli("cost", "--data", str(data / "train.jsonl"), "--model", "gpt-3.5-turbo")
     assert r.returncode == 2 and "shut down" in r.stdout + r.stderr
-    r = cli("cost", "--data", str(data / "train.jsonl"), "--model", "gpt-4.1-mini", "--json")
+    # a fine-tunable model still answering (its shutdown moved out, so this holds after 2027-01-14)
+    later = data / "later.yaml"
+    later.write_text("models:\n  gpt-4.1-mini-2025-04-14: {retires: '2099-01-01'}\n")
+    r = cli("cost", "--data", str(data / "train.jsonl"), "--model", "gpt-4.1-mini", "--json",
+            env={"TUNEWISE_PRICES": str(later)})
     assert r.returncode == 0, r.stderr
     assert json.loads(r.stdout)["model"].startswith("gpt-4.1-mini")
