@@ -95,8 +95,7 @@ def retirement_notes(cfg, *, today=None) -> list[str]:
     cost scenario (``cost.price``), that retire within 90 days; a remote arm's hosted model
     already shut down is refused before any arm runs (``ModelRetiredError``, naming its
     replacement), a shut-down ``cost.price`` is a warning (the projection is only a price)."""
-    from tunewise.cost.retirement import (ModelRetiredError, check_not_retired,
-                                          retirement_warnings)
+    from tunewise.cost.retirement import check_not_retired, retirement_warnings
     from tunewise.remote.spec import parse_model_spec
     table = price_table(cfg)
     for r in cfg.arms.remote:
@@ -104,14 +103,9 @@ def retirement_notes(cfg, *, today=None) -> list[str]:
                                 api_key_env=getattr(r, "api_key_env", None))
         if spec.provider is not None:        # a local server's names are its own
             check_not_retired(spec.model, today=today, prices=table)
+    # a shut-down cost.price is not refused: the hosted projection only prices the route, and
+    # retirement_warnings below says it retired and names the replacement
     out: list[str] = []
-    if cfg.cost.price:
-        # the hosted projection only prices the route: a retired one is said, not fatal
-        try:
-            check_not_retired(cfg.cost.price, today=today, prices=table)
-        except ModelRetiredError as e:
-            out.append(f"cost.price {cfg.cost.price}: {e.message}: the hosted projection "
-                       f"prices a route that no longer exists ({e.fix})")
     models = [r.model for r in cfg.arms.remote]
     if cfg.cost.price:
         models.append(cfg.cost.price)
