@@ -7,9 +7,10 @@ pip command, where the Gemma packages are not installed and no converted copy is
 from __future__ import annotations
 
 import json
-import random
 
 import pytest
+
+from tests.test_prompting_slow import _reviews
 
 pytestmark = pytest.mark.slow
 
@@ -53,16 +54,6 @@ def test_cached_tokenizer_has_gemmas_turn_format_and_closes_with_end_of_turn():
     whole = tok(done, add_special_tokens=False)["input_ids"]
     assert whole[:len(ids) + 2] == ids + encode_answer(tok, "positive")
     assert (lookup(GEMMA).folder() / "GEMMA_TERMS.html").is_file()
-
-
-def _reviews(mr_reviews, n, seed):
-    by = {"negative": [], "positive": []}
-    for lab, text in mr_reviews:
-        by["negative" if lab == "0" else "positive"].append(text)
-    rng = random.Random(seed)
-    rows = [(t, lab) for lab in by for t in rng.sample(by[lab], n // 2)]
-    rng.shuffle(rows)
-    return rows
 
 
 def _write(path, rows):
