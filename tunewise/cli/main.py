@@ -16,7 +16,29 @@ from tunewise.version import __version__
 from tunewise.errors import TunewiseError
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+#: command name -> the module under tunewise.cli that registers it (one file per command group).
+#: Imported on first use: ``tunewise data check`` need not import torch, the evaluation arms
+#: or the server (a command's module imports what it needs).
+COMMAND_MODULES = {"data": "data", "eval": "eval", "train": "train", "runs": "runs",
+                   "cost": "cost", "compare": "compare", "serve": "serve", "export": "export",
+                   "doctor": "doctor"}
+
+
+class LazyGroup(click.Group):
+    """A click group whose commands are imported when named (click's documented lazy-loading
+    pattern): ``list_commands`` knows every name, ``get_command`` imports the one asked for."""
+
+    def list_commands(self, ctx):
+        return sorted(set(super().list_commands(ctx)) | set(COMMAND_MODULES))
+
+    def get_command(self, ctx, name):
+        if name not in self.commands and name in COMMAND_MODULES:
+            import importlib
+            importlib.import_module(f"tunewise.cli.{COMMAND_MODULES[name]}").register(self)
+        return self.commands.get(name)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, prog_name="tunewise")
 def app():
     """Should you fine-tune or is prompting enough? Measure it on your own task and data.
@@ -30,11 +52,10 @@ def app():
 
 
 def _register() -> None:
-    # Each module adds its commands to the group; one file per command group.
-    from tunewise.cli import compare, cost, data, eval as eval_cmd, runs, train
-    from tunewise.cli import doctor, export, serve
-    for mod in (data, eval_cmd, train, runs, cost, compare, serve, export, doctor):
-        mod.register(app)
+    """Import and add every command now (``main`` leaves it to ``LazyGroup``; a caller that
+    walks ``app.commands`` wants them all)."""
+    for name in COMMAND_MODULES:
+        app.get_command(None, name)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -46,7 +67,6 @@ def main(argv: list[str] | None = None) -> None:
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
     code = 0
     try:
-        _register()
         rv = app.main(args=argv, prog_name="tunewise", standalone_mode=False)
         code = rv if isinstance(rv, int) else 0
     except click.exceptions.Exit as e:
