@@ -61,7 +61,7 @@ def test_new_shapes_remote_arm_and_raw_record():
 
 
 def test_every_kind_and_the_registry_spelling():
-    assert KINDS == ("majority", "classical", "prompt", "remote", "finetune")
+    assert KINDS == ("majority", "classical", "probe", "prompt", "remote", "finetune")
     for kind in KINDS:
         assert ArmRecord.from_dict({"name": "a", "kind": kind}).kind == kind
     # the arm registry calls a fine-tuned arm "finetuned" (evaluate(arm="finetuned"))
@@ -102,7 +102,7 @@ def test_validate_results_names_an_unknown_kind():
     from tunewise.report import example_results
     res = example_results()
     res["arms"][0]["kind"] = "baseline"
-    assert any("arms[0].kind must be majority|classical|prompt|remote|finetune" in p
+    assert any("arms[0].kind must be majority|classical|probe|prompt|remote|finetune" in p
                for p in validate_results(res))
 
 

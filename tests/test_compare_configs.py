@@ -90,6 +90,10 @@ def test_config_runs_end_to_end_on_tiny_random(name, tmp_path):
     assert {"majority", "prompt", "finetune"} <= kinds
     cfg = load_config(resolve_config(name))
     assert ("classical" in kinds) == (cfg.arms.classical and res["task"]["kind"] == "classification")
+    # the embedding probe: classification only, and a skip is said, never silent
+    labels = res["task"]["kind"] == "classification"
+    assert ("probe" in kinds) == (cfg.arms.probe and labels)
+    assert any("arms.probe" in w for w in res["warnings"]) == (cfg.arms.probe and not labels)
     # every arm is scored on the same test examples
     assert {a["n_test"] for a in res["arms"]} == {res["data"]["test"]}
     expected_metric = {"ner": "f1"}.get(res["task"]["kind"])

@@ -42,12 +42,13 @@ def test_each_model_gets_its_own_named_arms(two_models):
     for m in MODELS:
         own = {a["name"] for a in res["arms"] if a.get("model") == m}
         assert own == {f"{m} zero-shot", f"{m} 2-shot", f"{m} finetune-n8-s0",
-                       f"{m} finetune-n16-s0"}
+                       f"{m} finetune-n16-s0", f"{m} probe-n8-s0", f"{m} probe-n16-s0"}
     assert "majority" in names          # the baselines run once, for every model
     saved = json.loads((out / "results.json").read_text())
     from tunewise.arm_record import records
     recs = records(saved["arms"], model=saved["model"])
     assert {r.model for r in recs if r.is_finetune or r.is_local_prompt} == set(MODELS)
+    assert {r.model for r in recs if r.is_probe} == set(MODELS)   # a probe per base model
 
 
 def test_models_table_has_both_models_with_curves_and_costs(two_models):
@@ -66,6 +67,13 @@ def test_models_table_has_both_models_with_curves_and_costs(two_models):
         assert r["parameters"] > 1e6 and r["train_seconds"] > 0
         assert r["seconds_per_request"] > 0 and r["usd_per_1k_requests"] > 0
         assert r["device"].startswith("cpu") and r["kind"] == "random (tests)"
+        # the model's embedding probe: its best size, from its own probe arms, and its cost
+        assert [p["train_size"] for p in r["probe_curve"]] == [8, 16]
+        best = max(r["probe_curve"], key=lambda p: (p["mean"], -p["train_size"]))
+        assert r["probe"]["train_size"] == best["train_size"]
+        assert r["probe"]["value"] == pytest.approx(
+            own[f"{m} probe-n{best['train_size']}-s0"]["metrics"][res["metric"]]["value"])
+        assert r["probe"]["usd_per_1k_requests"] > 0
     # exactly one model is the lead (no paired test against itself), the others tested against it
     leads = [r for r in rows.values() if r["vs_lead"] is None]
     assert len(leads) == 1
@@ -94,6 +102,7 @@ def test_report_shows_the_model_table_and_both_curves(two_models):
     for m in MODELS:
         assert f"{m} fine-tuned (mean over seeds)" in svg
         assert f"{m} fine-tuned (mean over seeds)" in html
+        assert f"{m} embedding probe (mean over seeds)" in svg   # each model's probe curve
 
 
 def test_models_load_one_at_a_time_and_once_for_their_arms(two_models):

@@ -74,7 +74,8 @@ def test_interrupted_compare_resumes_and_matches(splits, tmp_path):
     res = compare(cfg, out=out, progress=False, say=lambda m: None,
                   on_arm_done=lambda n, r: calls.append((n, r)))
     assert calls == [("majority", True), ("classical", True), ("zero-shot", True),
-                     ("1-shot", False), ("finetune-n8-s0", False), ("finetune-n8-s1", False)]
+                     ("1-shot", False), ("probe-n8-s0", False), ("probe-n8-s1", False),
+                     ("finetune-n8-s0", False), ("finetune-n8-s1", False)]
     # the finished arms' files were not rewritten
     for name, mtime in finished.items():
         assert (out / "arms" / f"{name}.json").stat().st_mtime_ns == mtime
@@ -96,7 +97,8 @@ def test_config_change_recomputes_only_affected_arms(splits, tmp_path):
                   on_arm_done=lambda n, r: calls.append((n, r)))
     assert dict(calls) == {"majority": True, "classical": True, "zero-shot": True,
                            "2-shot": False, "finetune-n8-s0": True, "finetune-n8-s1": True,
-                           "finetune-n16-s0": False}
+                           "finetune-n16-s0": False, "probe-n8-s0": True, "probe-n8-s1": True,
+                           "probe-n16-s0": False}
     assert [p["train_size"] for p in res["learning_curve"]] == [8, 16]
 
     calls.clear()

@@ -28,6 +28,8 @@ class ArmRole(Enum):
 
     MAJORITY = "majority"        #: the majority-class baseline
     CLASSICAL = "classical"      #: TF-IDF + logistic regression
+    #: logistic regression on a frozen base model's features (one training size, one seed)
+    PROBE = "probe"
     PROMPT = "prompt"            #: the local model, zero- or k-shot
     REMOTE = "remote"            #: a model behind an OpenAI-compatible server, zero- or k-shot
     FINETUNE = "finetune"        #: the local model fine-tuned (one training size, one seed)
@@ -66,6 +68,23 @@ class ArmRole(Enum):
         return self in (ArmRole.PROMPT, ArmRole.REMOTE, ArmRole.FINETUNE)
 
     @property
+    def uses_base_model(self) -> bool:
+        """Runs the compare's base model (prompted, fine-tuned, or its features probed): one
+        such arm per base model, timed on the device the model is loaded on."""
+        return self in (ArmRole.PROMPT, ArmRole.FINETUNE, ArmRole.PROBE)
+
+    @property
+    def is_curve(self) -> bool:
+        """One arm per training size and seed, aggregated into a learning curve."""
+        return self in (ArmRole.FINETUNE, ArmRole.PROBE)
+
+    @property
+    def is_cheap_classifier(self) -> bool:
+        """A non-generative classifier trained on the labels (TF-IDF or the embedding probe):
+        the cheap alternative the recommendation weighs against prompting and fine-tuning."""
+        return self in (ArmRole.CLASSICAL, ArmRole.PROBE)
+
+    @property
     def runs_locally(self) -> bool:
         """Computed on this machine (priced at its $/hour), not on a remote server."""
         return self is not ArmRole.REMOTE
@@ -88,6 +107,7 @@ ALIASES: dict[str, ArmRole] = {"finetuned": ArmRole.FINETUNE}
 _BY_NAME: dict[str, ArmRole] = {**{r.value: r for r in ArmRole}, **ALIASES}
 _ORDER = {r: i for i, r in enumerate(ArmRole)}
 _LABELS = {ArmRole.MAJORITY: "majority baseline", ArmRole.CLASSICAL: "classical",
+           ArmRole.PROBE: "embedding probe",
            ArmRole.PROMPT: "prompt", ArmRole.REMOTE: "remote prompt",
            ArmRole.FINETUNE: "fine-tuned"}
 
@@ -103,8 +123,8 @@ class ArmRecord:
     #: the model the arm ran: a remote arm's own, else the compare's (None: not known)
     model: str | None = None
     shots: int | None = None                 #: prompting arms: k (0 = zero-shot)
-    train_size: int | None = None            #: examples learned from (fine-tuned, classical)
-    seed: int | None = None                  #: fine-tuned runs (and shot sampling)
+    train_size: int | None = None            #: examples learned from (fine-tuned, probe, classical)
+    seed: int | None = None                  #: fine-tuned and probe runs (and shot sampling)
     #: where timing was measured: "cpu (CPU)", "cuda:0 (NVIDIA L4)", "remote"; old files: "cpu"
     hardware: str | None = None
     preds: Sequence | None = field(default=None, repr=False)   #: raw records: one per test example
@@ -161,6 +181,11 @@ class ArmRecord:
     @property
     def is_finetune(self) -> bool:
         return self.role is ArmRole.FINETUNE
+
+    @property
+    def is_probe(self) -> bool:
+        """The embedding probe: logistic regression on the base model's frozen features."""
+        return self.role is ArmRole.PROBE
 
     @property
     def is_prompting(self) -> bool:

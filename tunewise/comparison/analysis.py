@@ -154,7 +154,9 @@ def recommend(*, metric: str, majority: dict | None, classical: dict | None,
       2. "fine-tune" when some size crosses over (significantly beats the best prompting arm) and the
          classical model (if any) is significantly worse than the best fine-tuned size;
       3. "classical" when the classical model beats the majority baseline and neither the best prompt
-         nor (when it crossed over) fine-tuning is significantly better;
+         nor (when it crossed over) fine-tuning is significantly better (``classical``: the cheap
+         non-generative classifier, TF-IDF or the embedding probe; its "what" and "cost" say
+         which in the text);
       4. "prompt" when the best prompting arm beats the majority baseline and fine-tuning never
          significantly beat it;
       5. otherwise the arm that beats the majority baseline with the best score (said with a caveat).
@@ -256,10 +258,11 @@ def _classical_text(m, tests, classical, best_prompt, best_ft) -> str:
             parts.append(f"{label} scores {arm['score']:.3f} (difference "
                          f"{points_text(-t['diff'], _neg(t['ci']))}, p = {t['p_value']:.3g}, "
                          "not significant)")
-    return (f"use the classical model: TF-IDF + logistic regression scores {m} "
+    what = classical.get("what", "TF-IDF + logistic regression")
+    return (f"use the classical model: {what} scores {m} "
             f"{classical['score']:.3f}" + (f"; {'; '.join(parts)}" if parts else "")
             + ". No language-model arm is significantly better, and the classical model "
-            "costs a fraction of a language model to run.")
+            f"costs {classical.get('cost', 'a fraction of a language model')} to run.")
 
 
 def _fallback(m, ok, majority, classical, best_prompt, best_ft, reasons) -> dict:

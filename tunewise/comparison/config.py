@@ -122,9 +122,7 @@ class KShotConfig:
 
 def _shots_short(v):
     """``shots: 4`` is short for ``shots: [4]``."""
-    if isinstance(v, int) and not isinstance(v, bool):
-        return [v]
-    return v
+    return [v] if isinstance(v, int) and not isinstance(v, bool) else v
 
 
 @dataclass
@@ -207,6 +205,9 @@ class ArmsConfig:
 
     #: TF-IDF + logistic regression on the whole training split (classification only)
     classical: bool = True
+    #: the embedding probe: logistic regression on each base model's frozen features (the ones
+    #: `data noise` uses) at the fine-tuning curve's sizes and seeds (classification only)
+    probe: bool = True
     #: zero-shot prompting
     zero_shot: bool = True
     #: k-shot prompting arms (a list; [] for none); an int k is short for {k: k}
@@ -377,9 +378,7 @@ def merge(base: dict, overrides: dict) -> dict:
 
 def _same_key(node: dict, key):
     """The existing key of ``node`` that reads as ``key`` (16 for "16"), else ``key``."""
-    if key in node:
-        return key
-    return next((k for k in node if str(k) == str(key)), key)
+    return key if key in node else next((k for k in node if str(k) == str(key)), key)
 
 
 def default_config(data: str | os.PathLike, *, test: str | os.PathLike | None = None,

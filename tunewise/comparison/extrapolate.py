@@ -351,7 +351,8 @@ def compare_section(task, golds: Sequence[Any], raws: Sequence[dict | ArmRecord]
     pts = [(r.train_size, r.seed or 0, list(zip(golds, r.preds)))
            for r in records(raws) if r.is_finetune and r.preds is not None
            and len(r.preds) == len(golds)]
-    others = [a for a in records(scored) if not a.is_finetune and metric in a.metrics]
+    # one arm per size and seed (fine-tuned, probe) is no single "other arm" to pick the best of
+    others = [a for a in records(scored) if not a.role.is_curve and metric in a.metrics]
     best = max(others, key=lambda a: a.value(metric), default=None)
     res = predict_curve(pts, seed=seed, confidence=confidence,
                         metric=lambda pairs: float(fn([g for g, _ in pairs],

@@ -66,13 +66,15 @@ def per_class(task, golds, preds) -> dict:
 
 
 def learning_curve(task, golds, raws: Sequence[dict | ArmRecord], metric: str, *,
-                   n_resamples: int = 1000, alpha: float = 0.05, seed: int = 0) -> list[dict]:
-    """Fine-tuned arms aggregated per training size (ascending): mean over seeds with a bootstrap
-    CI of that mean over the test examples."""
+                   n_resamples: int = 1000, alpha: float = 0.05, seed: int = 0,
+                   role: ArmRole = ArmRole.FINETUNE) -> list[dict]:
+    """Fine-tuned arms (or ``role``'s: ``ArmRole.PROBE``, results.json's ``probe_curve``)
+    aggregated per training size (ascending): mean over seeds with a bootstrap CI of that mean
+    over the test examples."""
     fn = metric_function(task, metric)
     by_size: dict[int, list[ArmRecord]] = defaultdict(list)
     for r in records(raws):
-        if r.is_finetune:
+        if r.role is role:
             by_size[r.train_size].append(r)
     curve = []
     for size in sorted(by_size):
@@ -97,7 +99,8 @@ def compare_arms(task, golds, raws: Sequence[dict | ArmRecord], metric: str, *,
 
     Returns {"best_prompt", "best_local_prompt", "best_remote", "best_ft", "largest_ft",
     "majority", "classical", "tests", "crossover", "prompt_worth", "curve_points"} where arms
-    are {"name", "score"(, "size")} (prompting arms also "shots", "kind" and "remote") and
+    are {"name", "score"(, "size")} (prompting arms also "shots", "kind" and "remote";
+    "classical" is the cheap classifier, ``_best_cheap``: TF-IDF or the embedding probe) and
     ``tests`` maps "A|B" to a paired difference of A minus B (a remote arm's key is
     "remote:<name>")."""
     fn = metric_function(task, metric)
@@ -113,7 +116,6 @@ def compare_arms(task, golds, raws: Sequence[dict | ArmRecord], metric: str, *,
     for r in records(raws):
         by_role[r.role].append(r)
     majority = by_role[ArmRole.MAJORITY][0] if by_role[ArmRole.MAJORITY] else None
-    classical = by_role[ArmRole.CLASSICAL][0] if by_role[ArmRole.CLASSICAL] else None
     # remote models are prompting arms too: the best prompting option may be a remote one
     prompts = by_role[ArmRole.PROMPT] + by_role[ArmRole.REMOTE]
     ft_by_size: dict[int, list[ArmRecord]] = defaultdict(list)
@@ -125,9 +127,10 @@ def compare_arms(task, golds, raws: Sequence[dict | ArmRecord], metric: str, *,
     if majority:
         preds["majority"] = [majority.preds]
         arms["majority"] = {"name": majority.name, "score": score(preds["majority"])}
-    if classical:
-        preds["classical"] = [classical.preds]
-        arms["classical"] = {"name": classical.name, "score": score(preds["classical"])}
+    cheap = _best_cheap(by_role, score)
+    if cheap:
+        preds["classical"] = cheap.pop("preds")
+        arms["classical"] = cheap
     best_prompt = None
     scored = [(score([p.preds]), -i, p) for i, p in enumerate(prompts)]
     if prompts:
@@ -161,6 +164,30 @@ def compare_arms(task, golds, raws: Sequence[dict | ArmRecord], metric: str, *,
             "best_prompt": best_prompt, "best_local_prompt": best_local,
             "best_remote": best_remote, "best_ft": best_ft, "largest_ft": largest_ft,
             "tests": tests, "crossover": cross, "prompt_worth": worth, "curve_points": points}
+
+
+def _best_cheap(by_role: dict, score) -> dict | None:
+    """The cheap non-generative classifier the recommendation weighs (results' "classical" slot
+    and its "classical|..." tests): the TF-IDF arm, or the embedding probe's best training size
+    (mean over its seeds) when it scores higher; {"name", "score", "what", "preds"(, "size")}."""
+    cands = []
+    for r in by_role[ArmRole.CLASSICAL][:1]:
+        cands.append({"name": r.name, "score": score([r.preds]), "preds": [r.preds],
+                      "what": "TF-IDF + logistic regression", "cost": "a fraction of a "
+                      "language model"})
+    sizes: dict[int, list[ArmRecord]] = defaultdict(list)
+    for r in by_role[ArmRole.PROBE]:
+        sizes[r.train_size].append(r)
+    for size, runs in sorted(sizes.items()):
+        p = [r.preds for r in sorted(runs, key=lambda r: r.seed or 0)]
+        cands.append({"name": f"embedding probe on {size} examples", "score": score(p),
+                      "preds": p, "size": size, "model": runs[0].model,
+                      "what": f"the embedding probe (logistic regression on "
+                              f"{runs[0].model or 'the base model'}'s frozen features, "
+                              f"{size} training examples)",
+                      "cost": "one forward pass of the base model, without decoding,"})
+    # ties: the TF-IDF arm (cheaper still), then the smaller size
+    return max(cands, key=lambda c: c["score"]) if cands else None
 
 
 def _paired_tests(preds: dict, remote: Sequence[ArmRecord], test) -> dict[str, dict]:

@@ -62,5 +62,6 @@ def check_compare_outputs(cfg, out: str | os.PathLike, planned: Sequence, cache,
     for p in planned:
         outs.append((f"predictions of arm {p.name!r}", predictions_path(out, p.name)))
         outs.append((f"cached result of arm {p.name!r}", cache.path(p.name)))
+        outs += list(getattr(p, "files", ()))
     check_outputs(input_files(cfg, config), outs,
                   fix="choose another output folder (-o) or move the input out of it")

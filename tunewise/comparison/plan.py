@@ -1,6 +1,6 @@
 """The arms of a compare config, in run order: majority -> classical -> zero-shot -> k-shot ->
-remote models (``arms.remote``: one arm per model and k) -> fine-tuning at every training size and
-seed. Each is a ``PlannedArm``: its name, what its result depends on (the cache key) and the Arm
+the embedding probe at every training size and seed (``arms.probe``) -> remote models
+(``arms.remote``: one arm per model and k) -> fine-tuning at every training size and seed. Each is a ``PlannedArm``: its name, what its result depends on (the cache key) and the Arm
 object (``tunewise.evaluation.arms``) that runs it."""
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ from typing import Any, Callable
 from tunewise.arm_record import ArmRole
 from tunewise.comparison.finetune_step import Training
 from tunewise.fileio import safe_filename
-from tunewise.evaluation.arms import Arm, ClassicalArm, FineTunedArm, MajorityArm, PromptArm
+from tunewise.evaluation.arms import (Arm, ClassicalArm, FineTunedArm, MajorityArm, ProbeArm,
+                                      PromptArm)
 
 
 #: where compare keeps the remote arms' responses (inside OUT): an interrupted run resumes there
@@ -28,6 +29,8 @@ class PlannedArm:
     #: the base model of a prompting or fine-tuned arm when a compare has several (recorded in
     #: its results.json arm); None: one model, or an arm of no base model
     model: str | None = None
+    #: files the arm writes besides its predictions and cached result: (description, path)
+    files: tuple = ()
 
     @property
     def role(self) -> ArmRole:
@@ -56,10 +59,19 @@ class PlanContext:
     #: with several models: the model's label, the first word of its arms' names
     #: ("gemma-3-270m zero-shot"); None with one model (names as they always were)
     tag: str | None = None
+    #: the probe arms' feature cache of this model (``probe_features``), made on first use
+    features: Any = None
 
     @property
     def model_name(self) -> str:
         return self.model or self.cfg.model.name
+
+    def feature_cache(self):
+        if self.features is None:
+            from tunewise.comparison.probe_features import FeatureCache
+            self.features = FeatureCache(self.out, self.model_name, self.base_model,
+                                         bf16=self.bf16, progress=self.progress)
+        return self.features
 
     def arm_name(self, base: str) -> str:
         return f"{self.tag} {base}" if self.tag else base
@@ -93,10 +105,11 @@ def plan_arms(ctx: PlanContext | list[PlanContext], sizes: list[int]) -> list[Pl
     ctxs = ctx if isinstance(ctx, list) else [ctx]
     if len(ctxs) == 1:
         c = ctxs[0]
-        return [*_baselines(c), *_prompting(c), *_remote(c), *_fine_tuning(c, sizes)]
+        return [*_baselines(c), *_prompting(c), *_probing(c, sizes), *_remote(c),
+                *_fine_tuning(c, sizes)]
     out = [*_baselines(ctxs[0]), *_remote(ctxs[0])]
     for c in ctxs:
-        own = [*_prompting(c), *_fine_tuning(c, sizes)]
+        own = [*_prompting(c), *_probing(c, sizes), *_fine_tuning(c, sizes)]
         for p in own:
             p.model = c.model_name
         out += own
@@ -113,6 +126,40 @@ def _baselines(ctx: PlanContext) -> list[PlannedArm]:
         arms.append(PlannedArm("classical", {"arm": "classical", "train": ctx.train_fp,
                                              "seed": cfg.seed},
                                ClassicalArm(train, seed=cfg.seed)))
+    return arms
+
+
+def probe_skip_reason(cfg, task) -> str | None:
+    """Why the embedding-probe arm does not run although ``arms.probe`` is on (results.json's
+    warnings say it, so it is never skipped silently), or None."""
+    if cfg.arms.probe and not task.supports_classical:
+        return (f"the embedding-probe arm (arms.probe) was skipped: it fits a classifier to "
+                f"labels, and this is a {task.kind} task, not classification")
+    return None
+
+
+def _probing(ctx: PlanContext, sizes: list[int]) -> list[PlannedArm]:
+    """The embedding probe at the fine-tuning curve's sizes and seeds, on the same subsets
+    (no curve with ``fine_tune: false``: no probe either); every arm reads the model's one
+    feature cache (each text embedded once)."""
+    from tunewise.comparison import datasets
+    from tunewise.comparison.probe_features import FEATURES_VERSION
+    from tunewise.quality.oof_probs import LM_PROBE_C
+    cfg, ft, train = ctx.cfg, ctx.cfg.arms.fine_tune, ctx.splits.train
+    if not cfg.arms.probe or not ctx.task.supports_classical:
+        return []
+    feats = ctx.feature_cache()
+    arms = []
+    for size in sizes:
+        for s in range(ft.seeds_for("all" if size == len(train) else size)):
+            name = ctx.arm_name(f"probe-n{size}-s{s}")
+            subset = datasets.stratified_order(train, seed=cfg.seed * 1000 + s)[:size]
+            inputs = {"arm": "probe", "model": ctx.model_name, "size": size, "seed": s,
+                      "data_seed": cfg.seed, "train": ctx.train_fp, "bf16": ctx.bf16,
+                      "features": FEATURES_VERSION, "C": LM_PROBE_C}
+            arm = ProbeArm(feats, subset, seed=s, name=name, model=ctx.model_name)
+            arms.append(PlannedArm(name, inputs, arm,
+                                   files=((f"probe features of {ctx.model_name}", feats.path),)))
     return arms
 
 

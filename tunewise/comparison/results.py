@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as _dt
 from pathlib import Path
 
-from tunewise.arm_record import ArmRecord, records
+from tunewise.arm_record import ArmRecord, ArmRole, records
 from tunewise.comparison import analysis, costing, datasets, findings, remote_arms
 from tunewise.comparison.config import CompareConfig
 from tunewise.errors import UsageError
@@ -21,6 +21,7 @@ def build_results(cfg: CompareConfig, task, splits, test, golds,
     kw = {"n_resamples": cfg.n_resamples, "alpha": cfg.alpha, "seed": cfg.seed}
     scored = findings.score_arms(task, golds, raws, **kw)
     curve = findings.learning_curve(task, golds, raws, metric, **kw)
+    probe_curve = findings.learning_curve(task, golds, raws, metric, role=ArmRole.PROBE, **kw)
     cmp = findings.compare_arms(task, golds, raws, metric, **kw)
     sizes_run = [p["train_size"] for p in curve]
     cross = findings.crossover_section(cmp, metric, sizes_run)
@@ -61,7 +62,7 @@ def build_results(cfg: CompareConfig, task, splits, test, golds,
         "model": cfg.model.name,
         "task": {"kind": task.kind, "labels": task.class_names(), "config": task.to_config()},
         "metric": metric, "headline_rule": head.get("reason"), "data": data, "arms": scored,
-        "learning_curve": curve, "crossover": cross, "prompt_worth": worth,
+        "learning_curve": curve, "probe_curve": probe_curve, "crossover": cross, "prompt_worth": worth,
         "curve_prediction": curve_pred, "tests": cmp["tests"], "cost": cost, "extra_costs": extra,
         "break_even": cost["break_even"], "cascade": casc,
         "recommendation": {"action": action, "headline": rec["text"], "reasons": rec["reasons"],

@@ -4,11 +4,12 @@
 2. data: clean + split (or read pre-made splits); a stratified, seeded test sample of ``max_eval``;
 3. the task (shared by every arm) and the headline metric (macro-F1 when labels are imbalanced);
 4. arms, each cached in OUT/arms/<name>.json as soon as it finishes (a rerun reuses them):
-   majority baseline -> classical -> zero-shot -> k-shot -> remote models -> fine-tuning at
-   every training size and seed (stratified, seeded, nested subsets of the training split); the
-   remote arms' estimated cost is checked against ``max_cost_usd`` before any arm runs; an arm
-   that raises a typed error is recorded as failed (``failed_arms``: reason and fix, named in
-   compare's settings) and the others still run (a rerun tries it again);
+   majority baseline -> classical -> zero-shot -> k-shot -> embedding probe -> remote models ->
+   fine-tuning at every training size and seed (stratified, seeded, nested subsets of the
+   training split); the remote arms' estimated cost is checked against ``max_cost_usd``
+   before any arm runs; an arm that raises a typed error is recorded as failed
+   (``failed_arms``: reason and fix, named in compare's settings) and the others still run
+   (a rerun tries it again);
 5. findings on the SAME test examples: metrics with bootstrap CIs, learning curve, paired tests,
    crossover, prompt worth; cost and break-even; a recommendation that follows from them;
 6. results.json, report.md, report.html.
@@ -27,7 +28,7 @@ from tunewise.comparison.cache import ArmCache, examples_fingerprint
 from tunewise.comparison.config import KNOBS, CompareConfig, load_config
 from tunewise.comparison.outputs import check_compare_outputs, predictions_path
 from tunewise.comparison.plan import (PlanContext, PlannedArm, model_label, plan_arms,
-                                      training_sizes)
+                                      probe_skip_reason, training_sizes)
 from tunewise.comparison.results import build_results, write_outputs  # noqa: F401 (API)
 from tunewise.errors import OutputError, TunewiseError, UsageError
 from tunewise.knobs import knob_style
@@ -96,6 +97,7 @@ def compare(config: str | os.PathLike | dict | CompareConfig, *, out: str | os.P
             f"(limit max_cost_usd=${cfg.max_cost_usd:g})"
             + (f"; no price for {', '.join(est['unpriced'])}" if est["unpriced"] else ""))
     s.warnings += remote_arms.retirement_notes(cfg)
+    s.warnings += [n for n in [probe_skip_reason(cfg, s.task)] if n]
     raws = records(runner.run_all(planned), model=cfg.model.name)   # read once, asked after
     if runner.failed:
         s.warnings.append(failures_warning(runner.failed))
@@ -372,8 +374,9 @@ def raw_record(result, task) -> dict:
 
 def _hardware(role: ArmRole) -> str:
     """Where an arm's timing was measured: a remote model on its servers; the local language
-    model on the device compare loads it on (``auto``); the baselines on the CPU."""
+    model (prompted, fine-tuned, or its features probed) on the device compare loads it on
+    (``auto``); the baselines on the CPU."""
     from tunewise.models.device import device_label, resolve_device
     if role is ArmRole.REMOTE:
         return "remote"
-    return device_label(None if role.is_language_model else resolve_device("cpu"))
+    return device_label(None if role.uses_base_model else resolve_device("cpu"))

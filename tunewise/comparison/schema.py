@@ -17,7 +17,8 @@ Conventions
   classification (always when labels are imbalanced), ``f1`` for NER, ``rouge_l`` for generation.
 * Arm names are unique strings: ``"majority"``, ``"classical"``, ``"zero-shot"``, ``"4-shot"``
   (``f"{k}-shot"``), remote arms (``"gpt-4.1-mini 0-shot"`` or their configured name), and
-  fine-tuned runs ``f"finetune-n{train_size}-s{seed}"``.
+  fine-tuned runs ``f"finetune-n{train_size}-s{seed}"``, embedding-probe runs
+  ``f"probe-n{train_size}-s{seed}"`` (with several models: ``"<model> "`` before each).
 * Money is US dollars (``usd``); token counts are per request means unless named ``*_total``.
 * Unknown extra keys are allowed anywhere (the report ignores what it does not know).
 """
@@ -69,10 +70,10 @@ class ResultsArm(TypedDict, total=False):
 
     name: str                         #: unique, see module docstring (required)
     #: (required) ``ArmRole``'s value: which arm this is
-    kind: Literal["majority", "classical", "prompt", "remote", "finetune"]
+    kind: Literal["majority", "classical", "probe", "prompt", "remote", "finetune"]
     shots: int                        #: prompting and remote arms: k (0 = zero-shot)
-    train_size: int                   #: examples the arm learned from (finetune, classical)
-    seed: int                         #: finetune runs (and shot sampling)
+    train_size: int                   #: examples the arm learned from (finetune, probe, classical)
+    seed: int                         #: finetune and probe runs (and shot sampling)
     metrics: dict[str, MetricValue]   #: must include results["metric"] (required)
     per_class: dict[str, ClassScores] #: classification: per label; NER: per entity type
     confusion: Confusion              #: classification only
@@ -160,7 +161,7 @@ class TrainingCost(TypedDict, total=False):
 
 class ArmCost(TypedDict, total=False):
     arm: str                          #: arm name, or a scenario label such as "4-shot" (required)
-    kind: Literal["prompt", "remote", "finetune", "classical"]   #: (required)
+    kind: Literal["prompt", "remote", "finetune", "classical", "probe"]   #: (required)
     prompt_tokens: float              #: per request
     output_tokens: float              #: per request
     usd_per_request: float | None     #: (required; None: a remote model without a price)
@@ -207,7 +208,9 @@ class TaskSummary(TypedDict, total=False):
 
 
 class Recommendation(TypedDict, total=False):
-    #: (required) "cascade": the best cascade beats the best single arm (``cascade.best``)
+    #: (required) "cascade": the best cascade beats the best single arm (``cascade.best``);
+    #: "classical": a cheap non-generative classifier, TF-IDF or the embedding probe (the
+    #: headline names which; results' "classical|..." tests are that arm's)
     action: Literal["fine-tune", "prompt", "classical", "majority", "undecided", "cascade"]
     headline: str                     #: the recommendation in plain words (required), e.g.
     #: "fine-tune: from ~64 examples it beats 4-shot by 12 ± 4 points and pays back after 2,500
@@ -280,7 +283,9 @@ class Results(TypedDict, total=False):
     #: "kind" (built-in models: instruction-tuned / base (pretrained...)), "base", "parameters",
     #: "weights_mb", "best_arm", "best" (in words), "metric", "value", "ci", "best_prompt",
     #: "crossover" ({found, train_size, versus}), "train_seconds", "usd_per_1k_requests",
-    #: "seconds_per_request", "device", "learning_curve" (its CurvePoints), "action",
+    #: "seconds_per_request", "device", "learning_curve" (its CurvePoints), "probe" (its
+    #: embedding probe's best size: train_size, value, ci, usd_per_1k_requests,
+    #: seconds_per_request; None without one), "probe_curve", "action",
     #: "recommendation" (its own headline), "vs_lead" (paired test of its best arm minus the
     #: best-scoring model's; None for that one), "chosen"
     models: list[dict]
@@ -289,6 +294,8 @@ class Results(TypedDict, total=False):
     data: DataSummary                 #: (required)
     arms: list[ResultsArm]            #: every arm, every size, every seed (required)
     learning_curve: list[CurvePoint]  #: fine-tuned arms aggregated per size, ascending (required)
+    #: the embedding-probe arms aggregated per size, ascending ([] when none ran)
+    probe_curve: list[CurvePoint]
     crossover: Crossover              #: (required)
     prompt_worth: PromptWorth
     cost: CostSection                 #: the main cost comparison (required)

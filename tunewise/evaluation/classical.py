@@ -105,6 +105,21 @@ class ClassicalClassifier:
         return self._pipe.predict_proba([t or "" for t in texts])
 
 
+def check_label_task(task, train_examples: Sequence[Example], *, arm: str) -> None:
+    """A classifier trained on labels (the classical arm, the embedding probe) needs a
+    classification task and training examples whose labels are the task's."""
+    if not task.supports_classical:
+        raise UsageError(f"the {arm} only handles classification; this is a {task.kind} task",
+                         fix="use the prompt or fine-tuned arms for NER and generation")
+    if not train_examples:
+        raise UsageError(f"the {arm} needs training examples", fix="pass --train FILE")
+    from tunewise.tasks.factory import classification_label_problems
+    bad = classification_label_problems(task, train_examples)
+    if bad:
+        raise DataError(f"{len(bad)} training example(s) have labels outside the task's labels "
+                        f"{task.labels}", bad)
+
+
 def classical_predictions(task, train_examples: Sequence[Example],
                           eval_examples: Sequence[Example], *, seed: int = 0,
                           **kwargs) -> list[Prediction]:
@@ -113,17 +128,8 @@ def classical_predictions(task, train_examples: Sequence[Example],
     Each Prediction carries the label, the per-label probabilities (``extra["scores"]``) and an
     even share of the batch prediction time as ``latency_s`` (``extra["fit_s"]`` = fit time).
     """
-    if not task.supports_classical:
-        raise UsageError(f"the classical arm (TF-IDF + logistic regression) only handles "
-                         f"classification; this is a {task.kind} task",
-                         fix="use the prompt or fine-tuned arms for NER and generation")
-    if not train_examples:
-        raise UsageError("the classical arm needs training examples", fix="pass --train FILE")
-    from tunewise.tasks.factory import classification_label_problems
-    bad = classification_label_problems(task, train_examples)
-    if bad:
-        raise DataError(f"{len(bad)} training example(s) have labels outside the task's labels "
-                        f"{task.labels}", bad)
+    check_label_task(task, train_examples,
+                     arm="classical arm (TF-IDF + logistic regression)")
     t0 = time.perf_counter()
     clf = ClassicalClassifier(seed=seed, **kwargs).fit(
         [ex.input for ex in train_examples], [task.gold(ex) for ex in train_examples])

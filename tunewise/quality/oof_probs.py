@@ -56,15 +56,21 @@ def oof_tfidf(texts: Sequence[str], y: np.ndarray, k: int, *, folds: int = 5, se
     return probs
 
 
-def oof_probe(features: np.ndarray, y: np.ndarray, k: int, *, folds: int = 5, seed: int = 0,
-              C: float = LM_PROBE_C, advance=lambda n=1, info="": None) -> np.ndarray:
-    """(n, k) out-of-fold probabilities of a standardised logistic-regression probe."""
+def probe_classifier(C: float = LM_PROBE_C):
+    """The probe: standardised features, then an L2 logistic regression (unfitted). Also compare's
+    embedding-probe arm (``tunewise.evaluation.arms.probe``)."""
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
+    return make_pipeline(StandardScaler(), LogisticRegression(C=C, max_iter=2000))
+
+
+def oof_probe(features: np.ndarray, y: np.ndarray, k: int, *, folds: int = 5, seed: int = 0,
+              C: float = LM_PROBE_C, advance=lambda n=1, info="": None) -> np.ndarray:
+    """(n, k) out-of-fold probabilities of a standardised logistic-regression probe."""
     probs = np.zeros((len(y), k))
     for train_idx, test_idx in _folds(y, folds, seed):
-        clf = make_pipeline(StandardScaler(), LogisticRegression(C=C, max_iter=2000))
+        clf = probe_classifier(C)
         clf.fit(features[train_idx], y[train_idx])
         probs[test_idx] = _place(clf.predict_proba(features[test_idx]),
                                  clf.classes_, k)

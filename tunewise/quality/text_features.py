@@ -56,12 +56,14 @@ def embed_texts(texts: Sequence[str], *, model: str | None = None, lm=None,
 
     from tunewise import progress as prog
     from tunewise.models.load import load_model
-    from tunewise.models.device import cpu_supports_bf16
+    from tunewise.models.device import cpu_supports_bf16, model_device
     if lm is None:
         lm = load_model(model, memo=True)
     tok, net = lm.tokenizer, lm.model
+    dev = model_device(net)          # inputs go where the weights are (a GPU model too)
     if bf16 is None:
         bf16 = cpu_supports_bf16()
+    bf16 = bool(bf16) and dev.type == "cpu"   # a GPU model is loaded in its compute dtype
     ids = [tok(t or " ", add_special_tokens=False, truncation=True,
                max_length=max_tokens)["input_ids"] or [tok.eos_token_id] for t in texts]
     order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
@@ -89,6 +91,7 @@ def embed_texts(texts: Sequence[str], *, model: str | None = None, lm=None,
                 for row, i in enumerate(batch):
                     x[row, :len(ids[i])] = torch.tensor(ids[i])
                     mask[row, :len(ids[i])] = 1
+                x, mask = x.to(dev), mask.to(dev)
                 try:
                     res = net(input_ids=x, attention_mask=mask, output_hidden_states=True,
                               logits_to_keep=1)
@@ -98,8 +101,8 @@ def embed_texts(texts: Sequence[str], *, model: str | None = None, lm=None,
                 hidden = hidden.float()
                 m = mask.unsqueeze(-1).float()
                 mean = (hidden * m).sum(1) / m.sum(1)
-                last = hidden[torch.arange(len(batch)), mask.sum(1) - 1]
-                out[batch] = torch.cat([last, mean], dim=-1).numpy()
+                last = hidden[torch.arange(len(batch), device=dev), mask.sum(1) - 1]
+                out[batch] = torch.cat([last, mean], dim=-1).cpu().numpy()
                 advance(len(batch))
     finally:
         if hook is not None:

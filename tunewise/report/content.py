@@ -8,6 +8,7 @@ from tunewise import formatting as fmt
 from tunewise.arm_record import ArmRecord, records
 from tunewise.report.cascade import cascade_blocks
 from tunewise.report.models import models_blocks
+from tunewise.report.probe import probe_blocks
 from tunewise.report.remote import remote_blocks
 from tunewise.report.data_audit import data_audit_blocks
 from tunewise.report.blocks import (  # noqa: F401  (markdown.py and html.py import them here)
@@ -82,8 +83,8 @@ def build(results: dict) -> list[Block]:
     svg = plots.learning_curve_svg(results)
     if svg:
         blocks.append(Figure("learning_curve", f"{metric} against training examples; "
-                             "horizontal bands: prompting (local and remote), classical and "
-                             "majority arms (95% CI)",
+                             "dashed: the embedding probe; horizontal bands: prompting (local "
+                             "and remote), classical and majority arms (95% CI)",
                              svg))
     curve = sorted(results.get("learning_curve") or [], key=lambda p: p["train_size"])
     if curve:
@@ -99,6 +100,7 @@ def build(results: dict) -> list[Block]:
                             [True, True, True, False, True, False]))
     else:
         blocks.append(Paragraph("No fine-tuned runs in these results.", "note"))
+    blocks += probe_blocks(results)
     blocks += _lr_search(results)
     blocks += _crossover(results)
     blocks += _curve_prediction(results)

@@ -27,6 +27,7 @@ def models_blocks(results: dict) -> list[Block]:
             "best" if t is None else f"{fmt.points(t['diff'])}, p = {t['p_value']:.3g}",
             (f"{cross['train_size']:,} (vs {cross.get('versus')})" if cross.get("found")
              else "not crossed"),
+            _probe(m.get("probe")),
             f"{m.get('train_seconds') or 0:,.0f} s",
             fmt.usd(m.get("usd_per_1k_requests")),
             "n/a" if m.get("seconds_per_request") is None
@@ -35,13 +36,15 @@ def models_blocks(results: dict) -> list[Block]:
     out: list[Block] = [
         Heading("Models"),
         Table(["model", "kind", "parameters", "best arm", f"{metric} [95% CI]",
-               "vs the best model", "fine-tuning crosses prompting at", "training time",
+               "vs the best model", "fine-tuning crosses prompting at",
+               "embedding probe (best size)", "training time",
                "$ per 1,000 requests", "latency per request", "device"], rows,
-              [False, False, True, False, True, True, False, True, True, True, False],
+              [False, False, True, False, True, True, False, True, True, True, True, False],
               caption="each model's own prompting arms and fine-tuning curve on the same test "
                       "examples; vs the best model: its best arm minus the best-scoring model's "
                       "(paired bootstrap); cost and latency of its best arm from its measured "
-                      "time per token on the device named")]
+                      "time per token on the device named; the embedding probe's cost: its "
+                      "measured forward pass per text")]
     curve_rows = [[m["model"], fmt.count(p["train_size"]), fmt.metric_ci(p["mean"], p.get("ci")),
                    ", ".join(fmt.metric(v) for v in p.get("values") or [])]
                   for m in rows_in for p in sorted(m.get("learning_curve") or [],
@@ -60,6 +63,14 @@ def models_blocks(results: dict) -> list[Block]:
             "instruction-tuned model this shows what instruction tuning buys on your task.",
             "note"))
     return out
+
+
+def _probe(p: dict | None) -> str:
+    """The model's embedding probe at its best size, and its serving cost per 1,000 requests."""
+    if not p:
+        return "not run"
+    return (f"{fmt.metric_ci(p.get('value'), p.get('ci'))} on {p['train_size']:,} "
+            f"({fmt.usd(p.get('usd_per_1k_requests'))} per 1,000)")
 
 
 def _params(n) -> str:

@@ -1,8 +1,8 @@
 """The report's plots, drawn with matplotlib's object API (Agg, no pyplot global state) and
 returned as inline SVG strings (no XML prolog, no external references).
 
-* ``learning_curve_svg``: fine-tuned metric against training size with its CI band; every
-  prompting arm (local, and remote models), the classical and the majority baseline as horizontal
+* ``learning_curve_svg``: fine-tuned metric against training size with its CI band, the
+  embedding probe's curve dashed; every prompting arm (local, and remote models), the classical and the majority baseline as horizontal
   bands (value and CI).
 * ``cost_svg``: cumulative cost against request volume for each arm, break-even point marked.
 * ``confusion_svg``: confusion matrices of the selected arms side by side.
@@ -22,6 +22,8 @@ from tunewise import formatting as fmt
 from tunewise.arm_record import ArmRole, records
 
 FT_COLOR = "#1f77b4"
+#: the embedding probe's curve (one model; with several, each model's color, dashed)
+PROBE_COLOR = "#393b79"
 ROLE_COLORS = {ArmRole.CLASSICAL: "#2ca02c", ArmRole.MAJORITY: "#7f7f7f"}
 #: horizontal reference lines: local prompting solid, remote models dash-dot, baselines dashed
 LINE_STYLES = {ArmRole.PROMPT: "-", ArmRole.REMOTE: "-."}
@@ -95,7 +97,15 @@ def learning_curve_svg(results: dict) -> str | None:
     metric = results["metric"]
     curve = sorted(results.get("learning_curve") or [], key=lambda p: p["train_size"])
     baselines = [a for a in records(results.get("arms", []), where="results.json arms")
-                 if not a.is_finetune and a.value(metric) is not None]
+                 if not a.role.is_curve and a.value(metric) is not None]
+    several = [m for m in results.get("models") or [] if m.get("learning_curve")
+               or m.get("probe_curve")] if len(results.get("models") or []) > 1 else []
+    probes = ([(f"{m.get('label') or m['model']} ", m.get("probe_curve") or [],
+                MODEL_COLORS[i % len(MODEL_COLORS)]) for i, m in enumerate(several)]
+              if several else [("", results.get("probe_curve") or [], PROBE_COLOR)])
+    probes = [(label, sorted(pts, key=lambda p: p["train_size"]), c) for label, pts, c in probes
+              if pts]
+    curve = curve or [p for _, pts, _ in probes for p in pts]
     if not curve and not baselines:
         return None
     fig = _figure(7.5, 4.4)
@@ -110,13 +120,17 @@ def learning_curve_svg(results: dict) -> str | None:
                    label=_tex(f"{arm.name} {fmt.metric(v)}"))
     if curve:
         # several base models: one curve per model (results.json ``models``), labelled
-        several = [m for m in results.get("models") or [] if m.get("learning_curve")]
-        curves = ([(f"{m.get('label') or m['model']} ", m["learning_curve"],
+        curves = ([(f"{m.get('label') or m['model']} ", m.get("learning_curve") or [],
                     MODEL_COLORS[i % len(MODEL_COLORS)]) for i, m in enumerate(several)]
-                  if len(results.get("models") or []) > 1 else [("", curve, FT_COLOR)])
+                  if several else [("", results.get("learning_curve") or [], FT_COLOR)])
         for label, pts, color in curves:
-            _draw_curve(ax, sorted(pts, key=lambda p: p["train_size"]), label, color)
-        xs = sorted({p["train_size"] for _, pts, _ in curves for p in pts})
+            if pts:
+                _draw_curve(ax, sorted(pts, key=lambda p: p["train_size"]), label, color)
+        for label, pts, color in probes:       # the embedding probe: dashed, no band
+            ax.plot([p["train_size"] for p in pts], [p["mean"] for p in pts], color=color,
+                    lw=1.8, ls="--", marker="s", ms=4,
+                    label=_tex(f"{label}embedding probe (mean over seeds)"))
+        xs = sorted({p["train_size"] for _, pts, _ in curves + probes for p in pts})
         if len(xs) > 1 and min(xs) > 0 and max(xs) / min(xs) >= 8:
             ax.set_xscale("log", base=2)
         ax.set_xticks(xs, [f"{x:,}" for x in xs])

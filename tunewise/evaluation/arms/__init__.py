@@ -17,6 +17,7 @@ from tunewise.evaluation.arms import classical  # noqa: E402,F401
 from tunewise.evaluation.arms import prompt  # noqa: E402,F401
 from tunewise.evaluation.arms import finetuned  # noqa: E402,F401
 from tunewise.evaluation.arms import remote  # noqa: E402,F401
+from tunewise.evaluation.arms import probe  # noqa: E402,F401
 
 
 def arm_class(kind: str) -> type:
@@ -32,7 +33,8 @@ def arm_class(kind: str) -> type:
 from tunewise.evaluation.arms.classical import ClassicalArm  # noqa: E402
 from tunewise.evaluation.arms.finetuned import FineTunedArm  # noqa: E402
 from tunewise.evaluation.arms.majority import MajorityArm  # noqa: E402
+from tunewise.evaluation.arms.probe import ProbeArm  # noqa: E402
 from tunewise.evaluation.arms.prompt import PromptArm  # noqa: E402
 
 __all__ = ["ARM_KINDS", "Arm", "ArmResult", "ClassicalArm", "FineTunedArm", "MajorityArm",
-           "PromptArm", "arm_class", "register", "timed_predictions"]
+           "ProbeArm", "PromptArm", "arm_class", "register", "timed_predictions"]
