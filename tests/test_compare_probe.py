@@ -133,6 +133,9 @@ def test_recommendation_weighs_the_probe_as_the_cheap_classifier(probed):
     best_probe = max(p["mean"] for p in res["probe_curve"])
     assert cheap["diff"] == pytest.approx(max(scores["classical"], best_probe)
                                           - scores["majority"], abs=1e-9)
+    picked = any("embedding probe at its best size" in c
+                 for c in res["recommendation"]["caveats"])
+    assert picked == (best_probe > scores["classical"])     # a probe picked on test is said
 
 
 def test_a_probe_better_than_tfidf_is_the_classical_recommendation():

@@ -44,6 +44,10 @@ def build_results(cfg: CompareConfig, task, splits, test, golds,
     if cmp["best_prompt"]:
         caveats.append(f"the best prompting arm ({cmp['best_prompt']['name']}) was chosen on the "
                        "test split itself, which favours prompting slightly")
+    if (cmp["classical"] or {}).get("size"):
+        caveats.append(f"the cheap classifier weighed is the embedding probe at its best size "
+                       f"({cmp['classical']['size']}), picked on the test split like the best "
+                       "prompting arm")
     action = "undecided" if rec.get("weak") else rec["action"]
     counts = task.class_counts(golds)
     data = {"train": len(splits.train), "val": len(splits.val), "test": len(test),
