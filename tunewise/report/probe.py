@@ -25,7 +25,7 @@ def probe_blocks(results: dict) -> list[Block]:
     return [Heading("Embedding probe", 3),
             Paragraph("A logistic regression on the base model's frozen features (the middle "
                       "layer's hidden state at the last token and its mean over the tokens, as "
-                      "`tunewise data noise` computes them), fitted on the same training "
+                      "tunewise data noise computes them), fitted on the same training "
                       "subsets as the fine-tuning runs. A request costs one forward pass up to "
                       "that layer, no decoding; each text is embedded once per model."),
             Table(headers, rows, ([False] if several else []) + [True, True, True, False],
