@@ -75,6 +75,10 @@ def test_the_probe_curve_has_one_point_per_size_over_the_curves_seeds(probed):
     for a in probes:           # scored on the same test split as every other arm
         assert a.raw["n_test"] == 16 and a.ci(metric) is not None
         assert a.examples_per_second > 0 and a.hardware.startswith("cpu")
+    for p in res["probe_curve"]:   # a request: its measured forward pass, at the CPU's $/hour
+        eps = by_name[p["arms"][0]].examples_per_second
+        assert p["seconds_per_request"] == pytest.approx(1 / eps)
+        assert p["usd_per_1k_requests"] > 0
 
 
 def test_each_text_is_embedded_once_and_a_rerun_embeds_nothing(probed, counted):
@@ -101,7 +105,9 @@ def test_each_text_is_embedded_once_and_a_rerun_embeds_nothing(probed, counted):
     n24 = {ex.input for ex in datasets.stratified_order(train, seed=0)[:24]}
     assert sorted(counted) == sorted(n24 - set(seen))
     assert [p["train_size"] for p in bigger["probe_curve"]] == [*SIZES, 24]
-    assert bigger["probe_curve"][:2] == res["probe_curve"]       # same features, same fits
+    def fits(curve):
+        return [(p["train_size"], p["values"], p["ci"]) for p in curve]
+    assert fits(bigger["probe_curve"][:2]) == fits(res["probe_curve"])   # same features, fits
 
 
 def test_results_json_round_trips_through_arm_record(probed):

@@ -117,26 +117,23 @@ def _row(cfg, ctx, res: dict, own: list[ArmRecord], metric: str, token_rate,
            else 1000 * unit["usd_per_request"],
            "seconds_per_request": unit["seconds_per_request"],
            "device": arm.hardware, "learning_curve": curve,
-           "probe": _probe(cfg, own, res, token_rate, ctx),
+           "probe": _probe(res),
            "probe_curve": res.get("probe_curve") or [],
            "action": res["recommendation"]["action"],
            "recommendation": res["recommendation"]["headline"]}
     return row, preds
 
 
-def _probe(cfg, own, res: dict, token_rate, ctx) -> dict | None:
+def _probe(res: dict) -> dict | None:
     """The model's embedding probe at its best size (mean over seeds, CI) and its serving cost
-    per 1,000 requests (its measured forward pass per text); None without probe arms."""
+    (``probe_curve``'s, its measured forward pass per text); None without probe arms."""
     best = max(res.get("probe_curve") or [], key=lambda p: (p["mean"], -p["train_size"]),
                default=None)
     if best is None:
         return None
-    arm = next(r for r in own if r.name == best["arms"][0])
-    unit = _unit_cost(cfg, own, arm, lambda _c: None, ctx)
     return {"train_size": best["train_size"], "value": best["mean"], "ci": best.get("ci"),
-            "usd_per_1k_requests": None if unit["usd_per_request"] is None
-            else 1000 * unit["usd_per_request"],
-            "seconds_per_request": unit["seconds_per_request"]}
+            "usd_per_1k_requests": best.get("usd_per_1k_requests"),
+            "seconds_per_request": best.get("seconds_per_request")}
 
 
 def _v(scored: dict, name: str, metric: str) -> float:

@@ -22,6 +22,7 @@ def build_results(cfg: CompareConfig, task, splits, test, golds,
     scored = findings.score_arms(task, golds, raws, **kw)
     curve = findings.learning_curve(task, golds, raws, metric, **kw)
     probe_curve = findings.learning_curve(task, golds, raws, metric, role=ArmRole.PROBE, **kw)
+    _price_probe(cfg, raws, probe_curve)
     cmp = findings.compare_arms(task, golds, raws, metric, **kw)
     sizes_run = [p["train_size"] for p in curve]
     cross = findings.crossover_section(cmp, metric, sizes_run)
@@ -73,6 +74,27 @@ def build_results(cfg: CompareConfig, task, splits, test, golds,
                            "caveats": caveats},
         "warnings": warnings,
     }
+
+
+def _price_probe(cfg, raws: list[ArmRecord], curve: list[dict]) -> None:
+    """Each probe point's serving cost (its lowest seed's arm): seconds per request = its
+    measured forward pass per text (plus the classifier), priced at the compute entry's $/hour
+    like the other local arms (``costing.unit_costs``; None where no entry applies)."""
+    if not curve:
+        return
+    from tunewise.comparison.plan import price_table
+    from tunewise.cost.compute_entry import resolve_compute
+    from tunewise.cost.prices import get_price
+    try:
+        compute = get_price(resolve_compute(cfg.cost.compute), price_table(cfg))
+    except UsageError:           # a GPU without a $/hour entry: the cost is unknown, not 0
+        compute = None
+    by_name = {r.name: r for r in raws}
+    for p in curve:
+        u = costing.unit_costs([by_name[p["arms"][0]]], compute)[p["arms"][0]]
+        p["seconds_per_request"] = u["seconds_per_request"]
+        p["usd_per_1k_requests"] = (None if u["usd_per_request"] is None
+                                    else 1000 * u["usd_per_request"])
 
 
 def _cascade(cfg, task, golds, raws, metric, token_rate, kw) -> dict:

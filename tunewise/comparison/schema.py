@@ -116,7 +116,10 @@ class CurvePoint(TypedDict, total=False):
     #: seed; with several seeds the mean of the seeds' CI bounds (required, may be None)
     values: list[float]               #: one value per seed, same order as ``seeds``
     seeds: list[int]
-    arms: list[str]                   #: names of the finetune arms aggregated here
+    arms: list[str]                   #: names of the finetune (or probe) arms aggregated here
+    #: ``probe_curve`` only: the lowest seed's serving cost, its measured forward pass per text
+    usd_per_1k_requests: float | None
+    seconds_per_request: float | None
 
 
 class Crossover(TypedDict, total=False):
