@@ -269,3 +269,30 @@ def test_style_features_big_set_path_matches_one_piece(reviews, monkeypatch):
     monkeypatch.setattr(ots, "FIT_ROWS", 100)
     sampled, other = ots.style_features(texts, texts[:7])
     assert sampled.shape[0] == 300 and other.shape == (7, sampled.shape[1])
+
+
+def test_form_tokens_say_how_a_row_starts_and_ends():
+    """The form block: first word(s), last word(s), the kind of the first character; rows of
+    one template share them whatever their words in between."""
+    from tunewise.audit import offtask_signals as ots
+    a = ots.form_tokens("Create a list of salty snacks.")
+    assert {"^create", "^create a", "$.", "$snacks .", "^shape:Aa"} == set(a)
+    assert "^shape:@" in ots.form_tokens("@user this is #awful") and ots.form_tokens("  ") == []
+    b = set(ots.form_tokens("Create a birthday checklist."))
+    assert {"^create", "^create a", "$.", "^shape:Aa"} <= b
+    texts = ["Create a list.", "Create a plan.", "@user wow", "@user no"]
+    x, x_other = ots.form_features(texts, ["Create a poem."], min_df=1)
+    assert x.shape[0] == 4 and x_other.shape == (1, x.shape[1])
+    assert abs(np.linalg.norm(x[0].toarray()) - ots.FORM_WEIGHT) < 1e-5
+
+
+def test_self_training_folds_in_parallel_give_the_same_scores(reviews, monkeypatch):
+    """Above PARALLEL_FITS the 5 folds of a round are fitted on every core: same scores as one
+    after the other (same fold assignment, same fits)."""
+    from tunewise.audit import relevance
+    texts = [t for t, _ in reviews[:200]] + UTTERANCES
+    monkeypatch.setattr(relevance, "PARALLEL_FITS", 10 ** 9)
+    one = relevance.outlier_scores(texts, rounds=2)
+    monkeypatch.setattr(relevance, "PARALLEL_FITS", 0)
+    both = relevance.outlier_scores(texts, rounds=2)
+    assert np.allclose(one, both, atol=1e-8)

@@ -39,6 +39,15 @@ SEED_SHARE = 0.05
 #: MAX_NEGATIVES of them
 NEGATIVES_FROM = 2 * SEED_SHARE
 MAX_NEGATIVES = 20000
+#: weight of a reference row among the negatives, against 1 for a training row: a reference row
+#: is surely of the task, a row below the top share only probably (a fifth of the planted rows
+#: still sit there after the first round). precision@k on tweets + alpaca instructions, seeds
+#: 0-3: 0.83 0.80 0.70 0.79 at 1, 0.85 0.81 0.74 0.80 at 10, 0.84 0.83 0.75 0.84 at 1,000
+#: (the reference alone); other pairs likewise, none lower
+REFERENCE_WEIGHT = 10.0
+#: rows x folds from which the 5 folds' fits of a round run in parallel, and how
+PARALLEL_FITS = 50000
+FIT_BACKEND = "threads"
 Z = 3.5
 #: precision@k (k = planted rows) measured by bench/audit_bench.py, quoted in the finding
 MEASURED = ("measured precision of the top 5% with a test split: 0.87 on movie reviews with 5% "
@@ -95,6 +104,12 @@ def outlier_scores(texts: list[str], seed: int = 0, rounds: int = ROUNDS,
     if share is not None:
         parts.append(share)
     scores = np.sum([rankdata(p) for p in parts], axis=0)
+    form = offtask_signals.form_features(texts, *([reference] if use_ref else []),
+                                         min_df=2 if n >= 200 else 1)
+    if form is not None:
+        import scipy.sparse as sp
+        x = sp.hstack([x, form[0]]).tocsr()
+        x_ref = sp.hstack([x_ref, form[1]]).tocsr() if use_ref else None
     for r in range(rounds):
         scores = _self_train_round(x, x_ref if share is not None else None, scores, seed + r)
     return scores
@@ -105,7 +120,6 @@ def _self_train_round(x, x_ref, scores: np.ndarray, seed: int) -> np.ndarray:
     (positives) vs the rows below the top ``NEGATIVES_FROM`` and the reference rows
     (negatives)."""
     import scipy.sparse as sp
-    from sklearn.linear_model import LogisticRegression
     n = x.shape[0]
     n_pos = max(2, int(SEED_SHARE * n))
     rng = np.random.default_rng(seed)
@@ -115,19 +129,40 @@ def _self_train_round(x, x_ref, scores: np.ndarray, seed: int) -> np.ndarray:
         low = np.sort(rng.choice(low, MAX_NEGATIVES, False))
     m = 0 if x_ref is None else x_ref.shape[0]
     both = x if x_ref is None else sp.vstack([x, x_ref]).tocsr()
+    pos_all = order[:n_pos]
+    tasks = []
     folds = rng.integers(0, 5, n)
     ref_folds = rng.integers(0, 5, m)
-    new = np.zeros(n)
     for f in range(5):
-        pos = order[:n_pos][folds[order[:n_pos]] != f]
+        pos = pos_all[folds[pos_all] != f]
         neg = np.r_[low[folds[low] != f], n + np.flatnonzero(ref_folds != f)].astype(np.int64)
-        if not len(pos) or not len(neg):
-            continue
-        clf = LogisticRegression(C=1.0, max_iter=1000, class_weight="balanced")
-        clf.fit(both[np.r_[pos, neg]], np.r_[np.ones(len(pos)), np.zeros(len(neg))])
-        rows = np.flatnonzero(folds == f)
-        new[rows] = clf.decision_function(x[rows])
+        if len(pos) and len(neg):
+            tasks.append((np.r_[pos, neg], len(pos), np.flatnonzero(folds == f)))
+    new = np.zeros(n)
+    if n * len(tasks) >= PARALLEL_FITS:          # the folds on every core (each fit: one)
+        from joblib import Parallel, delayed
+        got = Parallel(n_jobs=-1, prefer=FIT_BACKEND)(delayed(_fold_fit)(both, x, *t)
+                                                      for t in tasks)
+    else:
+        got = [_fold_fit(both, x, *t) for t in tasks]
+    for (_, _, rows), values in zip(tasks, got):
+        new[rows] = values
     return new
+
+
+def _fold_fit(both, x, train_rows: np.ndarray, n_pos: int, rows: np.ndarray) -> np.ndarray:
+    """One fold: fit on ``train_rows`` of ``both`` (the first ``n_pos`` positive; rows past
+    ``x``'s are reference rows, weighted ``REFERENCE_WEIGHT``; each class weighs half), the
+    decision values of ``rows`` of ``x``."""
+    from sklearn.linear_model import LogisticRegression
+    y = np.zeros(len(train_rows))
+    y[:n_pos] = 1
+    w = np.where(train_rows >= x.shape[0], REFERENCE_WEIGHT, 1.0)
+    w[:n_pos] *= len(w) / (2 * w[:n_pos].sum())
+    w[n_pos:] *= len(w) / (2 * w[n_pos:].sum())
+    clf = LogisticRegression(C=1.0, max_iter=1000)
+    clf.fit(both[train_rows], y, sample_weight=w)
+    return clf.decision_function(x[rows])
 
 
 def centroid_scores(texts: list[str]) -> np.ndarray:
