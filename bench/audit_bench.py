@@ -29,28 +29,58 @@ Measured 2026-12-06 on the 2-core machine, seed 0 (audit / baseline):
 |---|---|---|---|
 | leakage, 30 edited copies: precision / recall | 0.97 / 1.00 (exact match: 1.00 / 0.30) | 0.91 / 0.97 (exact: 1.00 / 0.07) | recall >= 0.95 at precision >= 0.9 |
 | personal data, 50 rows: recall (right kind) / precision | 1.00 (1.00) / 1.00; 0 of 10 look-alikes (plain regex list: 0.70 / 0.92; 2 of 10) | 1.00 (1.00) / 0.98; 0 of 10 (plain: 0.62 / 0.91; 2 of 10) | recall >= 0.95 |
-| off-task, 5% planted: precision@k | 0.87 (TF-IDF centroid distance: 0.13) | 0.78 (centroid: 0.07) | >= 0.8: met on mr only |
+| off-task, 5% planted: precision@k | 0.88 (TF-IDF centroid distance: 0.13) | 0.85 (centroid: 0.07) | >= 0.8 |
 | domain AUC, other domain / random resplit | 0.98 / 0.50 (length alone: 0.62 / 0.51) | 0.98 / 0.51 (length: 0.84 / 0.52) | >= 0.9 / <= 0.6 |
 
-Off-task before 2026-12-06's change to the seed and features (relevance.outlier_scores): 0.79 /
-0.45. The cause of the weak ranking: its seed (rarest content word + label entropy) had
+Off-task history (relevance.outlier_scores). First change, 2026-12-06: 0.79 / 0.45 -> 0.87 /
+0.78. The cause of the weak ranking: its seed (rarest content word + label entropy) had
 precision@k 0.22 / 0.12 (the rarest word says little when planted rows use everyday words; a
 weak 4-emotion classifier is unsure of many genuine tweets), and the word-only self-training
-drifted onto formal-looking rows of the task (quotes among the tweets). Now the seed adds the
+drifted onto formal-looking rows of the task (quotes among the tweets). The seed then added the
 own-label surprise and the share of test rows among a row's neighbours (0.46 / 0.39), and the
-self-training uses character 2-4-grams, the test rows and all rows below the top 10% as
-negatives. Same seed, other pairs (not tuned on): emotion + movie reviews 0.43 -> 0.84,
-emotion + clinc150 0.38 -> 0.59; without a test split 0.80 / 0.70. Rows flagged by the finding
-(robust z > 3.5): 389 of which 355 planted (mr), 48 of which 45 (emotion). Off-task figures from
-relevance.outlier_scores on this file's build(), seed 0; the other rows of the table are from
-the run before the change (their code is unchanged).
+self-training character 2-4-grams, the test rows and all rows below the top 10% as negatives
+(other pairs, not tuned on: emotion + movie reviews 0.43 -> 0.84, emotion + clinc150 0.38 ->
+0.59).
 
-100,000 chat rows + 5,000 test + 5,000 production, --features tfidf, 2026-12-06 on the quiet
-2-core machine (nothing else running), after the off-task change: 187 s wall clock, over the
-3-minute target by 7 s (representativeness 44 s, relevance 86 s, leakage 34 s, diversity 9 s,
-personal data 6 s). Before the change: 76 s (relevance 15 s). The off-task step's new cost is the
-character n-grams and the test-neighbour share; the cheapest cuts are the neighbour pool
-(POOL_TRAIN, 10,000) or fewer feature dimensions, both of which change the figures above.
+Second change, 2026-12-06 (0.87 / 0.78 -> 0.88 / 0.85): the emotion misses were short
+instructions ("Create a birthday planning checklist.", "Make up a new flavor of ice cream.")
+whose words and character n-grams are everyday ones: n-grams have no position, and what gives
+them away is how they start and end. The self-training now adds a small block of form tokens
+(first word and first two, last word and last two, the kind of the first character;
+offtask_signals.FORM_WEIGHT says why its weight is 0.3), and weighs the test rows 10x among its
+negatives (a test row is surely of the task, a row below the top 10% only probably:
+relevance.REFERENCE_WEIGHT). Tried and not kept: averaging the out-of-fold scores over 3 fold
+assignments (+0.00-0.03, noise-level once the form block is in, 3x the fits); the length as a
+form token (the classifier drifted onto capitalised sentences among the tweets).
+precision@k before -> after, with the test split, seed 0 / seed 1 (seeds 2 / 3 where run):
+
+| set | before | after |
+|---|---|---|
+| mr (reviews + clinc150) | 0.87 / 0.85 | 0.88 / 0.87 |
+| emotion (tweets + alpaca) | 0.78 / 0.80 (0.69 / 0.81) | 0.85 / 0.81 (0.73 / 0.80) |
+| emotion + movie reviews (not tuned on) | 0.84 / 0.64 (0.70 / 0.86) | 0.91 / 0.85 (0.84 / 0.88) |
+| emotion + clinc150 (not tuned on) | 0.59 / 0.60 (0.70 / 0.65) | 0.72 / 0.77 (0.78 / 0.73) |
+| without a test split: mr / emotion | 0.80 / 0.70 (seed 0), 0.55 emotion seed 1 | 0.80 / 0.76 (seed 0), 0.73 / 0.59 (seed 1) |
+| without a test split: emotion + movie reviews / + clinc150 | 0.76 / 0.57 (seed 0), 0.55 / 0.62 (seed 1) | 0.90 / 0.70 (seed 0), 0.77 / 0.79 (seed 1) |
+
+The emotion figure moves with the seed (0.73-0.85 over seeds 0-3): k is 98 rows, so one row is
+0.01, and part of what counts as a miss is TweetEval's own off-task rows: the clean base holds 13
+word-salad SEO spam tweets ("...: xbeUJGB"), of which 1-2 sit in the top k with the test split
+(4-5 without), counted as false positives. Rows flagged by the finding (robust z > 3.5), seed 0:
+409 of which 375 planted (mr), 50 of which 49 (emotion). Off-task figures from
+relevance.outlier_scores on this file's build(), seeds as said ("other pairs": build() with the
+off-task texts swapped); the other rows of the table are from the run before the first change
+(their code is unchanged).
+
+100,000 chat rows + 5,000 test + 5,000 production, --features tfidf, on the 2-core machine under
+the CPU lock (nothing else running; load average 1.27 before, from the test suite that had just
+finished, 1.47 after): 157 s wall clock on 2026-12-06 after the second change (representativeness
+35 s, relevance 76 s, leakage 25 s, diversity 9 s, personal data 5 s), target 3 minutes. The
+relevance step fits each self-training round's 5 folds on both cores (threads; liblinear/lbfgs on
+sparse data use one core) and now also builds the form block. Earlier the same day: 187 s after
+the first change (relevance 86 s; representativeness 44 s, leakage 34 s), 76 s before it
+(relevance 15 s). The steps this change did not touch ran 18 s faster than in the 187-s run, so
+part of the 30 s gained is run-to-run variation of the shared machine, not the change.
 """
 from __future__ import annotations
 

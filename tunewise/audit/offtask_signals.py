@@ -22,7 +22,10 @@ Measured on bench/audit_bench.py (2026-12-06): the seed before self-training had
 0.12 (tweets + alpaca instructions) and 0.22 (reviews + clinc150), because the rarest content
 word says little when the planted rows use everyday words, and a weak 4-emotion classifier is
 unsure of many genuine tweets; these signals and the reference raise it and let the
-self-training lock on the planted group rather than on formal-looking rows of the task.
+self-training lock on the planted group rather than on formal-looking rows of the task. The form
+block then took the self-training from 0.78 to 0.85 on tweets + alpaca (short instructions with
+everyday words: "Make up a new flavor of ice cream.") and from 0.64-0.84 to 0.85-0.91 on tweets
++ movie reviews (the bench docstring has the table).
 """
 from __future__ import annotations
 

@@ -9,8 +9,9 @@ Two signals:
 - ``off_task``: inputs unlike the bulk of the data (``outlier_scores``): a seed score (content
   words all rare in the data; for classification, labels a classifier cannot predict from the
   input; with a test split, few test rows among the row's nearest neighbours: see
-  ``offtask_signals``) picks the rows a classifier on words and characters then learns, in a
-  few self-training rounds, to set apart; its out-of-fold scores rank the rows. (Distances to
+  ``offtask_signals``) picks the rows a classifier on words, characters and the row's form (how
+  it starts and ends) then learns, in a few self-training rounds, to set apart from the rest
+  and, weighted more, from the test rows; its out-of-fold scores rank the rows. (Distances to
   the nearest neighbours alone fail here: rows planted from another dataset are dense among
   themselves, and movie reviews are sparse.) Flagged: scores above median + ``Z`` x the
   scaled median absolute deviation.
@@ -50,10 +51,10 @@ PARALLEL_FITS = 50000
 FIT_BACKEND = "threads"
 Z = 3.5
 #: precision@k (k = planted rows) measured by bench/audit_bench.py, quoted in the finding
-MEASURED = ("measured precision of the top 5% with a test split: 0.87 on movie reviews with 5% "
-            "planted clinc150 utterances, 0.78 on TweetEval tweets with planted alpaca "
-            "instructions (bench/audit_bench.py, 2026-12-06): read them, do not drop them "
-            "blindly")
+MEASURED = ("measured precision of the top 5% with a test split: 0.88 on movie reviews with 5% "
+            "planted clinc150 utterances, 0.85 on TweetEval tweets with planted alpaca "
+            "instructions (0.73-0.85 over 4 seeds; bench/audit_bench.py, 2026-12-06): read "
+            "them, do not drop them blindly")
 #: answers that cover this share of rows, each short and repeated, make a label-like task
 LABEL_COVERAGE = 0.9
 SHOWN = 20
