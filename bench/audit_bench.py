@@ -81,6 +81,12 @@ sparse data use one core) and now also builds the form block. Earlier the same d
 the first change (relevance 86 s; representativeness 44 s, leakage 34 s), 76 s before it
 (relevance 15 s). The steps this change did not touch ran 18 s faster than in the 187-s run, so
 part of the 30 s gained is run-to-run variation of the shared machine, not the change.
+Where the relevance step's time goes (in-process, same 100k rows, 2026-12-06, load ~2 from a
+suite that had just ended, so slower than the run above: 104 s): style features 27 s (the
+character analyzer, 105k rows in chunks on both cores), the test-neighbour share 20 s, the three
+self-training rounds 16 + 20 + 13 s wall for 22 + 21 + 13 s of the main process's CPU: the
+threads overlap the 5 fits only in part (lbfgs holds the GIL between its sparse products). Next
+cuts, not tried: the folds in processes (loky) or on a sample of the negatives per fold.
 """
 from __future__ import annotations
 
