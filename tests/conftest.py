@@ -18,6 +18,10 @@ os.environ["TUNEWISE_NO_PROGRESS"] = "1"
 import tempfile as _tempfile
 os.environ["TUNEWISE_RUNS_DB"] = os.path.join(_tempfile.mkdtemp(prefix="tunewise-test-"), "runs.db")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+# under pytest-xdist (`make test` runs a worker per core) each worker, and every CLI process it
+# starts, uses one thread: two workers x two torch threads on two cores run slower than one
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    os.environ["OMP_NUM_THREADS"] = "1"
 
 
 @pytest.fixture(scope="session")
