@@ -81,3 +81,12 @@ def run_cli(*args: str, cwd: str | os.PathLike | None = None, timeout: int = 600
 @pytest.fixture
 def cli():
     return run_cli
+
+
+def pytest_collection_modifyitems(config, items):
+    """The tests marked ``slow`` (minutes on the real model) go first, in their collected order,
+    the rest after them in theirs: with a worker per core (``make test``) a long test started
+    last would leave the other worker idle until it ends (longest first is the usual cure for
+    that tail). The order is a pure function of the collected items, so every xdist worker
+    collects the same list, as xdist requires."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
