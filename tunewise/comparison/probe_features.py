@@ -23,7 +23,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from tunewise.fileio import safe_filename
+from tunewise.fileio import atomic_write, safe_filename
 
 #: where compare keeps the features (inside OUT)
 FEATURES_DIR = "probe-features"
@@ -97,8 +97,6 @@ class FeatureCache:
 
     def _save(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
-        with open(tmp, "wb") as fh:
+        with atomic_write(self.path, "wb", encoding=None) as fh:
             np.savez(fh, keys=np.array(list(self._index), dtype="U64"), features=self._x,
                      seconds=self._secs)
-        os.replace(tmp, self.path)
