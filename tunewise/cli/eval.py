@@ -1,7 +1,9 @@
 """`tunewise eval`: run one arm on a split, or compare two predictions files.
 
 A thin layer over ``tunewise.evaluation.evaluate`` and
-``tunewise.evaluation.compare_predictions.compare_files``.
+``tunewise.evaluation.compare_predictions.compare_files``. The flags of the ``EvalOptions``
+fields are generated from them (``cli/eval_flags.py``); the ones written here are not one field
+each (--data, --labels, --calibrate, --bf16/--fp32, --format..., --compare, --json).
 """
 from __future__ import annotations
 
@@ -10,46 +12,19 @@ import click
 from tunewise.cli.options import device_option
 
 from tunewise.errors import UsageError
-from tunewise.cli.eval_remote import remote_fields, remote_options, render_usage, with_price
-from tunewise.evaluation.arms import ARM_KINDS
-
-#: ``--arm``: every registered arm kind ("finetuned" is chosen by ``--adapter``)
-_ARM_CHOICES = ["prompt", *sorted(k for k in ARM_KINDS if k not in ("prompt", "finetuned"))]
+from tunewise.cli.eval_flags import field_options, option_fields
+from tunewise.cli.eval_remote import render_usage, with_price
+from tunewise.evaluation.options import EvalOptions, PromptOptions, RemoteOptions
 
 
 @click.command("eval")
 @device_option
 @click.option("--data", "data", default=None, metavar="FILE",
               help="the split to evaluate (chat JSONL, prompt/completion, alpaca, CSV/TSV, CoNLL)")
-@click.option("--model", default=None, metavar="M",
-              help="smollm2-135m-instruct (default, embedded), gemma-3-270m, tiny-random, a "
-                   "local folder or a hub id; a remote model: openai:NAME, or NAME with --base-url")
-@click.option("--adapter", default=None, metavar="RUN_DIR",
-              help="a run directory from `tunewise train` (its base model and task are used)")
-@click.option("--arm", type=click.Choice(_ARM_CHOICES), default="prompt",
-              show_default=True, help="prompting (zero/k-shot; with --adapter the fine-tuned "
-                                      "run), TF-IDF + logistic regression, majority baseline")
-@click.option("--train", "train", default=None, metavar="FILE",
-              help="training data: for --arm classical, and the default source of shots")
-@click.option("--shots", type=int, default=0, show_default=True,
-              help="examples shown before each input (k-shot)")
-@click.option("--shots-from", default=None, metavar="FILE", help="where shots come from")
-@click.option("--shot-selection", type=click.Choice(["random", "balanced", "nearest"]),
-              default="random", show_default=True,
-              help="random, class-balanced, or nearest neighbours by TF-IDF similarity")
-@click.option("--task", "task", default=None, metavar="T",
-              help="classification | ner | generation, or a preset (sentiment, topic); "
-                   "default: inferred from the data")
+@field_options(EvalOptions)
 @click.option("--labels", default=None, metavar="a,b",
               help="classification labels / NER types, comma-separated (default: from the data)")
-@click.option("--method", type=click.Choice(["auto", "score", "generate"]), default="auto",
-              show_default=True,
-              help="classification: score each label's log-likelihood, or generate and parse")
-@click.option("--limit", type=int, default=None, metavar="N", help="evaluate the first N examples")
-@click.option("--batch-size", type=int, default=32, show_default=True,
-              help="examples per forward pass (label scoring and generation)")
-@click.option("--max-new-tokens", type=int, default=None, metavar="N",
-              help="generation budget (default: from the task)")
+@field_options(PromptOptions)
 @click.option("--calibrate", type=click.Choice(["content-free", "prior"]), is_flag=False,
               flag_value="content-free", default=None,
               help="divide the prompt's label bias out of the label scores: content-free "
@@ -58,9 +33,6 @@ _ARM_CHOICES = ["prompt", *sorted(k for k in ARM_KINDS if k not in ("prompt", "f
 @click.option("--bf16/--fp32", default=None,
               help="precision; default: label scoring in bf16 where the CPU has bf16 math, "
                    "close calls re-scored in fp32; generation in fp32")
-@click.option("--seed", type=int, default=0, show_default=True,
-              help="shot selection and bootstrap seed")
-@click.option("--out", default=None, metavar="PRED.jsonl", help="write the predictions here")
 @click.option("--format", "fmt", default=None, metavar="F",
               help="input format (default: detect)")
 @click.option("--text-column", default=None, metavar="C", help="CSV: the text column")
@@ -68,10 +40,9 @@ _ARM_CHOICES = ["prompt", *sorted(k for k in ARM_KINDS if k not in ("prompt", "f
 @click.option("--compare", nargs=2, default=None, metavar="A.jsonl B.jsonl",
               help="paired test of two predictions files instead of an evaluation")
 @click.option("--json", "as_json", is_flag=True, help="print one JSON object on stdout")
-@remote_options
-def eval_cmd(data, model, adapter, arm, train, shots, shots_from, shot_selection, task, labels,
-             method, limit, batch_size, max_new_tokens, calibrate, bf16, seed, out, fmt,
-             text_column, label_column, compare, as_json, **remote):
+@field_options(RemoteOptions)
+def eval_cmd(data, labels, calibrate, bf16, fmt, text_column, label_column, compare, as_json,
+             **fields):
     """Evaluate one arm on a split: metrics with 95% bootstrap CIs, per-class report,
     confusion matrix and timing.
 
@@ -88,7 +59,7 @@ def eval_cmd(data, model, adapter, arm, train, shots, shots_from, shot_selection
         if data:
             raise UsageError("--compare takes two predictions files and no --data")
         from tunewise.evaluation.compare_predictions import compare_files
-        res = compare_files(compare[0], compare[1], seed=seed)
+        res = compare_files(compare[0], compare[1], seed=fields["seed"])
         if as_json:
             from tunewise.cli.output import emit_json
             emit_json(res)
@@ -98,16 +69,12 @@ def eval_cmd(data, model, adapter, arm, train, shots, shots_from, shot_selection
     if not data:
         raise UsageError("missing --data FILE", fix="tunewise eval --data test.csv "
                          "(or --compare A.jsonl B.jsonl)")
-    from tunewise.evaluation.evaluator import EvalOptions, evaluate
+    from tunewise.evaluation.evaluator import evaluate
     read_options = {k: v for k, v in (("format", fmt), ("text_column", text_column),
                                       ("label_column", label_column)) if v}
     label_list = [x.strip() for x in labels.split(",") if x.strip()] if labels else None
-    options = EvalOptions(model=model, adapter=adapter, arm=arm, shots=shots,
-                          shots_from=shots_from, shot_selection=shot_selection, train=train,
-                          task=task, labels=label_list, method=method, seed=seed, limit=limit,
-                          out=out, batch_size=batch_size, max_new_tokens=max_new_tokens,
-                          bf16=bf16, calibrate=calibrate, read_options=read_options,
-                          progress=True, **remote_fields(remote))
+    options = EvalOptions(**option_fields(fields), labels=label_list, bf16=bf16,
+                          calibrate=calibrate, read_options=read_options, progress=True)
     warnings: list[str] = []
     if options.is_remote():
         options, warnings = with_price(options)

@@ -14,6 +14,7 @@
     r.usage["cost_usd"], r.usage["requests"], r.usage["cache_hits"]
 
     opts = EvalOptions(shots=4, shots_from="train.csv"); evaluate("test.csv", opts)
+    opts.prompt.shots, opts.remote.max_cost_usd          # the options' parts (``options.py``)
 
 Arms (``tunewise.evaluation.arms``, any registered kind): ``prompt`` (zero/k-shot prompting of a
 model, or of a fine-tuned run with ``adapter``: the ``finetuned`` arm), ``classical``
@@ -25,158 +26,16 @@ the warm-up are reported separately as ``load_seconds`` (``arms.timed_prediction
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field, fields, replace
-from typing import Any, Sequence
+from dataclasses import dataclass, field
 
 from tunewise.data.records import Example
 from tunewise.errors import UsageError
+# the options live in their own module; imported from here as before
+from tunewise.evaluation.options import (EvalOptions, PromptOptions,  # noqa: F401
+                                         RemoteOptions, eval_options)
 from tunewise.tasks.base import Prediction, Task
 
 ARMS = ("prompt", "classical")   # the documented ones; any registered arm kind is accepted
-
-
-@dataclass
-class EvalOptions:
-    """Everything ``evaluate`` can be told besides the data (``tunewise eval`` builds one)."""
-
-    #: model name (None: the embedded model)
-    model: str | None = None
-    #: a ``tunewise train`` run directory (its task and base model are used) or a PEFT adapter
-    #: folder: the ``finetuned`` arm
-    adapter: str | os.PathLike | None = None
-    #: arm kind: "prompt" (default), "classical" (needs ``train``), "majority", or any kind
-    #: registered in ``tunewise.evaluation.arms``
-    arm: str = "prompt"
-    #: k examples shown before each input, from ``shots_from`` (default: ``train``)
-    shots: int = 0
-    shots_from: Any = None
-    #: "random", "balanced" or "nearest"
-    shot_selection: str = "random"
-    #: training examples (file or list of Example): classical fit, shots, generation budget
-    train: Any = None
-    #: kind ("classification", "ner", "generation"), preset ("sentiment"...) or a Task;
-    #: None = inferred from the data (or the run's task with ``adapter``)
-    task: str | Task | None = None
-    #: classification labels / NER types
-    labels: Sequence[str] | None = None
-    #: "auto", "score" (label log-likelihood) or "generate" (generate and parse)
-    method: str = "auto"
-    seed: int = 0
-    #: evaluate only the first N examples
-    limit: int | None = None
-    #: predictions JSONL path
-    out: str | os.PathLike | None = None
-    #: examples per forward pass (32: measured fastest for label scoring on 2 CPU cores)
-    batch_size: int = 32
-    #: None = from the longest answer in ``train`` / the shots (see ``predict``)
-    max_new_tokens: int | None = None
-    #: None = bf16 label scoring where the CPU has bf16 math, close calls re-scored in fp32
-    bf16: bool | None = None
-    #: calibration of label scores: False, "content-free" (or True), "prior" (see ``predict``)
-    calibrate: bool | str = False
-    #: bootstrap resamples for the confidence intervals
-    n_resamples: int = 1000
-    #: keyword arguments for ``tunewise.data.read``
-    read_options: dict | None = None
-    progress: bool = True
-    # -- remote models (``openai:NAME``, or any NAME with ``base_url``): the remote arm --------
-    #: an OpenAI-compatible API root (vLLM, llama.cpp, Ollama, ``tunewise serve``): .../v1
-    base_url: str | None = None
-    #: the environment variable holding the API key (default OPENAI_API_KEY); never the key
-    api_key_env: str | None = None
-    #: refuse a run whose uncached requests are estimated above this many US dollars
-    #: (None: no limit)
-    max_cost_usd: float | None = 5.0
-    #: classification: "auto", "logprobs" or "generate" (None: from ``method``)
-    scoring: str | None = None
-    #: requests in flight at most
-    concurrency: int = 8
-    #: seconds one request may take
-    timeout_s: float = 60.0
-    #: retries per request on 429 / 5xx / timeouts / dropped connections
-    max_retries: int = 6
-    #: the response cache (None: ``$TUNEWISE_HOME/remote-cache``)
-    cache_dir: str | os.PathLike | None = None
-    #: a ``tunewise.remote.RemotePrice`` (``tunewise.cost.remote_prices.remote_price(model)``;
-    #: ``tunewise eval`` looks it up in the price table); None: cost unknown
-    price: Any = None
-
-    def is_remote(self) -> bool:
-        """A model on an OpenAI-compatible server: a provider prefix or a ``base_url``."""
-        from tunewise.remote.spec import split_provider
-        if self.base_url is not None:
-            return True
-        return isinstance(self.model, str) and split_provider(self.model)[0] is not None
-
-    def arm_kind(self) -> str:
-        """The registry kind: ``arm``, with "prompt" on an ``adapter`` meaning "finetuned" and
-        on a remote model (``is_remote``) meaning "remote"."""
-        if self.arm == "prompt" and self.is_remote():
-            return "remote"
-        return "finetuned" if self.arm == "prompt" and self.adapter is not None else self.arm
-
-    def check(self) -> None:
-        """The option problems found without reading any file."""
-        from tunewise.evaluation.arms import arm_class
-        arm_class(self.arm_kind())
-        if self.shots < 0:
-            raise UsageError(f"--shots must be >= 0, got {self.shots}")
-        if self.limit is not None and self.limit < 1:
-            raise UsageError(f"--limit must be >= 1, got {self.limit}")
-        if self.arm_kind() == "classical":
-            if self.train is None:
-                raise UsageError("the classical arm needs training data",
-                                 fix="pass --train FILE")
-            if self.adapter is not None or self.shots:
-                raise UsageError("the classical arm takes no --adapter and no --shots")
-        if self.shots and self.shots_from is None and self.train is None:
-            raise UsageError(f"--shots {self.shots} needs examples to show",
-                             fix="pass --shots-from FILE (or --train FILE)")
-        from tunewise.prompting.shots import SELECTIONS
-        if self.shot_selection not in SELECTIONS:
-            raise UsageError(f"unknown shot selection {self.shot_selection!r}",
-                             fix=f"use one of: {', '.join(SELECTIONS)}")
-        self._check_remote()
-
-    def _check_remote(self) -> None:
-        remote = self.arm_kind() == "remote"
-        if not remote:
-            given = [flag for flag, v in (("--api-key-env", self.api_key_env),
-                                          ("--scoring", self.scoring),
-                                          ("--cache-dir", self.cache_dir)) if v is not None]
-            if given:
-                raise UsageError(f"{', '.join(given)} apply to remote models only",
-                                 fix="give --model openai:NAME, or --model NAME --base-url "
-                                     "http://HOST:PORT/v1")
-            return
-        if self.adapter is not None:
-            raise UsageError("--adapter runs a local fine-tune; a remote model takes none",
-                             fix="serve the run (tunewise serve) and evaluate it with --model "
-                                 "NAME --base-url URL, or drop --base-url")
-        if self.calibrate:
-            raise UsageError("--calibrate applies to local label scoring, not a remote model")
-        if self.concurrency < 1:
-            raise UsageError(f"--concurrency must be >= 1, got {self.concurrency}")
-        if not self.timeout_s > 0 or self.timeout_s == float("inf"):   # NaN fails > 0 too
-            raise UsageError(f"--timeout must be a finite number of seconds > 0, got "
-                             f"{self.timeout_s}")
-        if self.max_retries < 0:
-            raise UsageError(f"--retries must be >= 0, got {self.max_retries}")
-        if self.max_cost_usd is not None and not 0 <= self.max_cost_usd < float("inf"):
-            raise UsageError(f"--max-cost must be a finite number of US dollars >= 0, got "
-                             f"{self.max_cost_usd}", fix="or --max-cost none for no limit")
-
-
-def eval_options(options: EvalOptions | None = None, **fields_) -> EvalOptions:
-    """``options`` (default: all defaults) with ``fields_`` set; an unknown field is a
-    UsageError naming the known ones."""
-    known = {f.name for f in fields(EvalOptions)}
-    unknown = sorted(set(fields_) - known)
-    if unknown:
-        from tunewise.registry import did_you_mean
-        raise UsageError(f"evaluate: unknown option(s) {', '.join(unknown)}",
-                         fix=did_you_mean(unknown[0], sorted(known)))
-    return replace(options or EvalOptions(), **fields_)
 
 
 @dataclass
@@ -285,7 +144,7 @@ def evaluate(data, options: EvalOptions | None = None, **fields_) -> EvalResult:
         # before any work: the predictions must not replace an input, and must be writable
         from tunewise.outputs_guard import check_outputs
         check_outputs({"--data file": data, "--train file": opts.train,
-                       "--shots-from file": opts.shots_from},
+                       "--shots-from file": opts.prompt.shots_from},
                       {"predictions file (--out)": opts.out})
     # read everything before loading a model: data problems surface first
     examples = _read(data, "data", opts.read_options)
@@ -295,8 +154,8 @@ def evaluate(data, options: EvalOptions | None = None, **fields_) -> EvalResult:
     if opts.limit is not None:
         examples = examples[:opts.limit]
     train_ex = _read(opts.train, "train", opts.read_options)
-    pool = (_read(opts.shots_from, "shots-from", opts.read_options)
-            if opts.shots_from is not None else train_ex)
+    pool = (_read(opts.prompt.shots_from, "shots-from", opts.read_options)
+            if opts.prompt.shots_from is not None else train_ex)
 
     from tunewise.evaluation.arms import arm_class
     cls = arm_class(opts.arm_kind())
@@ -307,7 +166,7 @@ def evaluate(data, options: EvalOptions | None = None, **fields_) -> EvalResult:
         the_task = own
     else:
         the_task = _resolve_task(opts.task, examples,
-                                 [*train_ex, *(pool if opts.shots else [])], opts.labels)
+                                 [*train_ex, *(pool if opts.prompt.shots else [])], opts.labels)
     from tunewise.tasks import validate_examples
     validate_examples(the_task, examples)
     ran = arm.predict(the_task, examples, progress=opts.progress)
@@ -340,8 +199,8 @@ def _result(data, opts: EvalOptions, task: Task, examples, ran) -> EvalResult:
     if t.get("train_seconds") is not None:   # an arm that fits on --train (classical)
         timing["fit_seconds"] = t["train_seconds"]
     settings = {"data": _path(data), "adapter": str(opts.adapter) if opts.adapter else None,
-                "shots": opts.shots, "shots_from": _path(opts.shots_from),
-                "shot_selection": opts.shot_selection if opts.shots else None,
+                "shots": opts.prompt.shots, "shots_from": _path(opts.prompt.shots_from),
+                "shot_selection": opts.prompt.shot_selection if opts.prompt.shots else None,
                 "train": _path(opts.train), "method": ran.kind, "seed": opts.seed,
                 "limit": opts.limit, "batch_size": opts.batch_size, "bf16": False,
                 "fp32_rechecked": 0, "calibrate": False}

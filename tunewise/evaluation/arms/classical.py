@@ -23,7 +23,7 @@ class ClassicalArm:
     def from_options(cls, options, *, train, shots_from=()) -> "ClassicalArm":
         if not train:
             raise UsageError("the classical arm needs training data", fix="pass --train FILE")
-        if options.adapter is not None or options.shots:
+        if options.adapter is not None or options.prompt.shots:
             raise UsageError("the classical arm takes no --adapter and no --shots")
         return cls(train, seed=options.seed)
 

@@ -58,7 +58,7 @@ class ProbeArm:
     def from_options(cls, options, *, train, shots_from=()) -> "ProbeArm":
         if not train:
             raise UsageError("the probe arm needs training data", fix="pass --train FILE")
-        if options.adapter is not None or options.shots:
+        if options.adapter is not None or options.prompt.shots:
             raise UsageError("the probe arm takes no --adapter and no --shots")
         return cls(direct_features(options.model), train, seed=options.seed,
                    model=options.model)

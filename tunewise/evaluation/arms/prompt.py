@@ -136,12 +136,12 @@ class PromptArm:
 def _prompt_kwargs(options, train, shots_from) -> dict:
     """PromptArm keyword arguments from ``EvalOptions`` (shots come from ``shots_from``, else
     ``train``; generation budgets from both)."""
-    pool = list(shots_from) if options.shots_from is not None else list(train)
-    return {"shots": options.shots, "shots_from": pool, "selection": options.shot_selection,
-            "seed": options.seed, "method": options.method, "batch_size": options.batch_size,
-            "max_new_tokens": options.max_new_tokens, "bf16": options.bf16,
-            "calibrate": options.calibrate,
-            "budget_from": [*train, *(pool if options.shots else [])]}
+    p = options.prompt
+    pool = list(shots_from) if p.shots_from is not None else list(train)
+    return {"shots": p.shots, "shots_from": pool, "selection": p.shot_selection,
+            "seed": options.seed, "method": p.method, "batch_size": options.batch_size,
+            "max_new_tokens": p.max_new_tokens, "bf16": p.bf16, "calibrate": p.calibrate,
+            "budget_from": [*train, *(pool if p.shots else [])]}
 
 
 def _bf16_used(bf16, lm, preds) -> bool:

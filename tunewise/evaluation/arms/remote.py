@@ -93,30 +93,29 @@ class RemoteArm:
         """The arm ``evaluate`` / ``tunewise eval`` run for a remote ``options.model``
         (``EvalOptions``): its shots, seed, budget, scoring, price, cost limit and client."""
         from tunewise.errors import UsageError
-        scoring = options.scoring or {"score": "logprobs",
-                                      "generate": "generate"}.get(options.method, "auto")
-        spec = parse_model_spec(options.model, base_url=options.base_url,
-                                api_key_env=options.api_key_env)
-        price = options.price
+        p, r = options.prompt, options.remote
+        scoring = r.scoring or {"score": "logprobs", "generate": "generate"}.get(p.method, "auto")
+        spec = parse_model_spec(options.model, base_url=r.base_url, api_key_env=r.api_key_env)
+        price = r.price
         if spec.provider and price is None:
             # a hosted model: its price from the dated table (a local server is not billed)
             from tunewise.cost.remote_prices import remote_price
             price = remote_price(spec.model)
-        if spec.provider and price is None and options.max_cost_usd is not None:
+        if spec.provider and price is None and r.max_cost_usd is not None:
             # a hosted model bills every call: a limit that cannot be checked is no limit
             raise UsageError(
                 f"no price is known for {spec.display}, so the cost limit (max_cost_usd "
-                f"${options.max_cost_usd:g}) cannot be checked",
+                f"${r.max_cost_usd:g}) cannot be checked",
                 fix="add the model to a price YAML named by $TUNEWISE_PRICES (or pass "
                     "price=RemotePrice(...) in Python); or run without a "
                     "limit: --max-cost none (max_cost_usd=None)")
-        client = ClientOptions(concurrency=options.concurrency, timeout_s=options.timeout_s,
-                               max_retries=options.max_retries)
-        return cls(options.model, base_url=options.base_url, api_key_env=options.api_key_env,
-                   k=options.shots, shots_pool=shots_from or (), seed=options.seed,
-                   shot_selection=options.shot_selection, scoring=scoring,
-                   max_tokens=options.max_new_tokens, price=price,
-                   max_cost_usd=options.max_cost_usd, cache_dir=options.cache_dir,
+        client = ClientOptions(concurrency=r.concurrency, timeout_s=r.timeout_s,
+                               max_retries=r.max_retries)
+        return cls(options.model, base_url=r.base_url, api_key_env=r.api_key_env,
+                   k=p.shots, shots_pool=shots_from or (), seed=options.seed,
+                   shot_selection=p.shot_selection, scoring=scoring,
+                   max_tokens=p.max_new_tokens, price=price,
+                   max_cost_usd=r.max_cost_usd, cache_dir=r.cache_dir,
                    options=client)
 
     def __repr__(self) -> str:
