@@ -28,7 +28,8 @@ from typing import Sequence, Union
 from tunewise import knobs, typed_config as tc
 from tunewise.comparison.config_validate import (  # noqa: F401  (the names compare uses)
     DEMO_NAMES, FT_METHODS, PREDICT_METHODS, SELECTIONS, models_and_model_name, per_size_keys,
-    problems)
+    per_size_value, problems)
+from tunewise.comparison.executor_config import RayConfig
 from tunewise.errors import ConfigError
 from tunewise.training.config import TrainConfig
 
@@ -193,10 +194,10 @@ class FineTuneConfig:
     train: TrainConfig | None = field(default=None, init=False, repr=False, compare=False)
 
     def seeds_for(self, size: Size) -> int:
-        return _per_size(self.seeds, size, 1)
+        return per_size_value(self.seeds, size, 1)
 
     def epochs_for(self, size: Size) -> int | None:
-        return _per_size(self.epochs, size, None)
+        return per_size_value(self.epochs, size, None)
 
 
 @dataclass
@@ -260,6 +261,10 @@ class CompareConfig:
     n_resamples: int = 1000
     #: stop starting new arms after this many minutes (finished arms are kept; rerun to go on)
     max_minutes: float | None = None
+    #: where the fine-tuning trials run: local (this process, one after another) or ray (each a
+    #: Ray task with its own CPU/GPU request, see ray; pip install 'tunewise[ray]')
+    executor: str = "local"
+    ray: RayConfig = field(default_factory=RayConfig)
     #: refuse to start when the remote arms' uncached calls are estimated above this many US
     #: dollars (raise it to run; models without a price count as unknown, not 0)
     max_cost_usd: float = 5.0
@@ -290,17 +295,6 @@ KNOBS = knobs.config_style({"method": "model.method", "shots": "arms.k_shot",
                             "epochs": "arms.fine_tune.epochs",
                             "max_eval_examples": "arms.fine_tune.max_val"},
                            prefix="arms.fine_tune.config.")
-
-
-def _per_size(spec, size, default):
-    if spec is None:
-        return default
-    if isinstance(spec, int):
-        return spec
-    for k, v in spec.items():
-        if str(k) == str(size):
-            return v
-    return spec.get("default", default)
 
 
 # -- reading -----------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 
+from tunewise.comparison.executor_config import executor_problems
 from tunewise.prompting.calibration import CALIBRATIONS
 from tunewise.typed_config import did_you_mean
 
@@ -27,10 +28,23 @@ def per_size_keys(spec):
     return {int(k) if isinstance(k, str) and k.isdigit() else k: v for k, v in spec.items()}
 
 
+def per_size_value(spec, size, default):
+    """The value of a per-size setting (an int, or {size: n, default: n}) at ``size``."""
+    if spec is None:
+        return default
+    if isinstance(spec, int):
+        return spec
+    for k, v in spec.items():
+        if str(k) == str(size):
+            return v
+    return spec.get("default", default)
+
+
 def problems(cfg) -> list[str]:
     """Every problem with the values of the built CompareConfig ``cfg``."""
     p: list[str] = []
     _top(cfg, p)
+    p += executor_problems(cfg)
     _data(cfg.data, p)
     _task(cfg.task, p)
     _model(cfg.model, p)

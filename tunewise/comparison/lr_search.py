@@ -9,7 +9,8 @@ most ``max_val`` examples; never the test split the report is judged on) with th
 metric. The best rate (a tie keeps the one nearest the default) trains every run of the curve.
 
 The trial runs live in OUT/lr-search/ and are reused by a rerun like the curve's runs; every
-trial is recorded in results.json (``lr_search``) and the report.
+trial is recorded in results.json (``lr_search``) and the report. With ``executor: ray`` the
+trial runs train at once, as Ray tasks (``comparison.ray_runner``).
 """
 from __future__ import annotations
 
@@ -74,9 +75,11 @@ def search_size(cfg, sizes: list[int]) -> int:
     return sizes[(len(sizes) - 1) // 2]
 
 
-def choose(ctx, sizes: list[int], metric: str) -> LrSearch | None:
+def choose(ctx, sizes: list[int], metric: str, *, run_trials=None) -> LrSearch | None:
     """Run the search when ``arms.fine_tune.lr`` is "auto" (None otherwise): train the trial
-    runs (reused when finished), score them on the validation split, set ``ctx.lr``."""
+    runs (reused when finished), score them on the validation split, set ``ctx.lr``.
+    ``run_trials(arms, task, examples)``: trains and predicts the trial arms elsewhere, all at
+    once, and returns their ArmResults in order (``executor: ray``); None: here, in turn."""
     ft = ctx.cfg.arms.fine_tune
     if not ft.enabled or ft.lr != "auto" or not sizes:
         return None
@@ -90,11 +93,17 @@ def choose(ctx, sizes: list[int], metric: str) -> LrSearch | None:
     size = search_size(ctx.cfg, sizes)
     default = rates(ft.method)[FACTORS.index(1.0)]
     golds = [ctx.task.gold(ex) for ex in val]
-    trials = []
-    for lr in rates(ft.method):
-        ctx.say(f"lr search: {ctx.model_name} at size {size} with lr {lr:g} ({len(val)} "
-                "validation examples score it)")
-        value, seconds = _trial(ctx, size, lr, val, golds, metric)
+    trials, lrs = [], rates(ft.method)
+    for lr in lrs if run_trials else []:
+        _announce(ctx, size, lr, val)
+    done = run_trials([_trial_arm(ctx, size, lr) for lr in lrs], ctx.task, val) if run_trials \
+        else None
+    for k, lr in enumerate(lrs):
+        if done is None:
+            _announce(ctx, size, lr, val)
+            value, seconds = _trial(ctx, size, lr, val, golds, metric)
+        else:
+            value, seconds = _score(ctx, done[k], golds, metric)
         trials.append({"lr": lr, "value": value, "train_seconds": seconds})
         ctx.say(f"lr search: lr {lr:g} -> {metric} {value:.3f} on validation")
     # best value; a tie goes to the rate nearest the default (log scale)
@@ -105,8 +114,25 @@ def choose(ctx, sizes: list[int], metric: str) -> LrSearch | None:
                     val_size=len(val), trials=trials, model=getattr(ctx, "model", None))
 
 
+def _announce(ctx, size: int, lr: float, val: list) -> None:
+    ctx.say(f"lr search: {ctx.model_name} at size {size} with lr {lr:g} ({len(val)} "
+            "validation examples score it)")
+
+
 def _trial(ctx, size: int, lr: float, val: list, golds: list, metric: str) -> tuple[float, float]:
-    """(validation metric, training seconds) of the run at ``size`` with ``lr``."""
+    """(validation metric, training seconds) of the run at ``size`` with ``lr``, trained here."""
+    res = _trial_arm(ctx, size, lr).predict(ctx.task, val, progress=ctx.progress)
+    return _score(ctx, res, golds, metric)
+
+
+def _score(ctx, res, golds: list, metric: str) -> tuple[float, float]:
+    """(validation metric, training seconds) of a trial run's ArmResult ``res``."""
+    value = ctx.task.metrics(golds, [p.pred for p in res.predictions])[metric]
+    return float(value), float(res.timing.get("train_seconds") or 0.0)
+
+
+def _trial_arm(ctx, size: int, lr: float):
+    """The fine-tuned arm of the trial run at ``size`` with ``lr`` (trained when predicting)."""
     from tunewise.comparison import datasets
     from tunewise.comparison.cache import fingerprint
     from tunewise.comparison.finetune_step import Training
@@ -128,8 +154,5 @@ def _trial(ctx, size: int, lr: float, val: list, golds: list, metric: str) -> tu
     from tunewise.fileio import safe_filename
     run = ctx.out / "lr-search" / safe_filename(f"{tag} n{size}-lr{lr:g}" if tag
                                                 else f"n{size}-lr{lr:g}")
-    arm = FineTunedArm(run, training=training, merge=True, name=run.name,
-                       batch_size=m.batch_size, bf16=ctx.bf16, memo=False)
-    res = arm.predict(ctx.task, val, progress=ctx.progress)
-    value = ctx.task.metrics(golds, [p.pred for p in res.predictions])[metric]
-    return float(value), float(res.timing.get("train_seconds") or 0.0)
+    return FineTunedArm(run, training=training, merge=True, name=run.name,
+                        batch_size=m.batch_size, bf16=ctx.bf16, memo=False)

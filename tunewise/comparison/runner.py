@@ -9,7 +9,8 @@
    training split); the remote arms' estimated cost is checked against ``max_cost_usd``
    before any arm runs; an arm that raises a typed error is recorded as failed
    (``failed_arms``: reason and fix, named in compare's settings) and the others still run
-   (a rerun tries it again);
+   (a rerun tries it again); with ``executor: ray`` the fine-tuning trials run as Ray tasks
+   (``ray_runner``) while the other arms run here;
 5. findings on the SAME test examples: metrics with bootstrap CIs, learning curve, paired tests,
    crossover, prompt worth; cost and break-even; a recommendation that follows from them;
 6. results.json, report.md, report.html.
@@ -22,19 +23,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from tunewise.arm_record import ArmRole, records
-from tunewise.comparison import analysis, costing, datasets, findings, lr_search, remote_arms
+from tunewise.arm_record import records
+from tunewise.comparison import analysis, costing, datasets, lr_search, remote_arms
+from tunewise.comparison.arm_runner import (ArmRunner, failure_record,  # noqa: F401 (API)
+                                            failures_warning, raw_record)
 from tunewise.comparison.cache import ArmCache, examples_fingerprint
-from tunewise.comparison.config import KNOBS, CompareConfig, load_config
-from tunewise.comparison.outputs import check_compare_outputs, predictions_path
-from tunewise.comparison.plan import (PlanContext, PlannedArm, model_label, plan_arms,
+from tunewise.comparison.config import CompareConfig, load_config
+from tunewise.comparison.outputs import check_compare_outputs
+from tunewise.comparison.plan import (PlanContext, model_label, plan_arms,
                                       probe_skip_reason, training_sizes)
 from tunewise.comparison.results import build_results, write_outputs  # noqa: F401 (API)
-from tunewise.errors import OutputError, TunewiseError, UsageError
-from tunewise.knobs import knob_style
-
-#: ArmResult.timing keys a results.json arm keeps
-RECORD_TIMING = ("examples_per_second", "seconds", "train_seconds", "train_examples_per_second")
+from tunewise.errors import UsageError
 
 
 def compare(config: str | os.PathLike | dict | CompareConfig, *, out: str | os.PathLike | None = None,
@@ -60,6 +59,9 @@ def compare(config: str | os.PathLike | dict | CompareConfig, *, out: str | os.P
     say = say or (lambda m: print(m, file=sys.stderr, flush=True))
     t_start = time.perf_counter()
     cfg = load_config(config, overrides=overrides)
+    if cfg.executor == "ray":          # not installed: said before the data is even read
+        from tunewise.comparison.ray_runner import require_ray
+        require_ray()
     if max_minutes is not None:
         cfg.max_minutes = max_minutes
     out = Path(out or "compare-out")
@@ -75,15 +77,17 @@ def compare(config: str | os.PathLike | dict | CompareConfig, *, out: str | os.P
                         progress=progress, say=say, model=m if several else None,
                         tag=model_label(m) if several else None) for m in names]
     ctx = ctxs[0]
-    runner = ArmRunner(task=s.task, test=s.test, metric=s.metric, cache=ArmCache(out),
-                       out=out, say=say, on_arm_done=on_arm_done, progress=progress,
-                       deadline=t_start + 60 * cfg.max_minutes if cfg.max_minutes else None)
+    runner = _runner(cfg, task=s.task, test=s.test, metric=s.metric, cache=ArmCache(out),
+                     out=out, say=say, on_arm_done=on_arm_done, progress=progress,
+                     deadline=t_start + 60 * cfg.max_minutes if cfg.max_minutes else None)
     if isinstance(cfg.arms.fine_tune.lr, float):
         for c in ctxs:
             c.lr = cfg.arms.fine_tune.lr
     # lr: auto -> each model's trial runs (validation split) set its ctx.lr before the curve
     # is planned; one model's search is results.json's lr_search, several a list of them
-    searches = [lr_search.choose(c, sizes, s.metric) for c in ctxs]
+    searches = [lr_search.choose(c, sizes, s.metric,
+                                 run_trials=getattr(runner, "predict_trials", None))
+                for c in ctxs]
     search = searches[0] if not several else (
         lr_search.LrSearches([x for x in searches if x is not None]) if any(searches) else None)
     planned = plan_arms(ctxs, sizes)
@@ -132,6 +136,14 @@ def compare(config: str | os.PathLike | dict | CompareConfig, *, out: str | os.P
                         "arms": "arms/", "predictions": "predictions/"}
     write_outputs(results, out, render=render)
     return results
+
+
+def _runner(cfg: CompareConfig, **kw) -> ArmRunner:
+    """The arm runner of ``cfg.executor``: local (here, in order) or ray (``ray_runner``)."""
+    if cfg.executor == "ray":
+        from tunewise.comparison.ray_runner import RayArmRunner
+        return RayArmRunner(settings=cfg.ray, **kw)
+    return ArmRunner(**kw)
 
 
 # -- data, task, headline -----------------------------------------------------------------------
@@ -233,150 +245,3 @@ def _bf16(m) -> bool:
         return False
     from tunewise.models.device import cpu_supports_bf16
     return bool(cpu_supports_bf16())
-
-
-# -- the one runner ------------------------------------------------------------------------------
-
-class _OutOfTime(Exception):
-    pass
-
-
-class _ArmFailed(Exception):
-    def __init__(self, record: dict):
-        super().__init__(record["reason"])
-        self.record = record
-
-
-def failure_record(p: PlannedArm, e: TunewiseError) -> dict:
-    """results.json's record of an arm that could not run: a typed error inside it (a training
-    example too long for a fixed max_length, an unreachable server, a model that cannot load)
-    ends that arm only; the comparison covers the others, and this says why and what to do."""
-    return {"name": p.name, "kind": p.role.kind, "status": "failed",
-            "error": type(e).__name__, "reason": e.message, "fix": e.fix,
-            "exit_code": e.exit_code}
-
-
-def failures_warning(failed: list[dict]) -> str:
-    return (f"{len(failed)} arm(s) could not run and are left out of the comparison: "
-            + "; ".join(f"{f['name']} ({f['reason'].splitlines()[0][:160]})" for f in failed)
-            + " (results.json failed_arms: the reasons and fixes)")
-
-
-@dataclass
-class ArmRunner:
-    """Runs planned arms in order: a cached result is reused; past the deadline no new arm
-    starts; each result is cached, its predictions written, and reported as a raw record."""
-
-    task: Any
-    test: list
-    metric: str
-    cache: ArmCache
-    out: Path
-    say: Callable[[str], None]
-    deadline: float | None = None
-    on_arm_done: Callable[[str, bool], None] | None = None
-    progress: bool = True
-    skipped: list = field(default_factory=list)
-    #: arms that could not run: ``failure_record``s (results.json ``failed_arms``)
-    failed: list = field(default_factory=list)
-
-    def inputs(self, p: PlannedArm) -> dict:
-        """The cache key inputs of ``p``: its own inputs, the test sample and the task."""
-        return {"test": examples_fingerprint(self.test), "task": self.task.to_config(),
-                **p.inputs}
-
-    def is_cached(self, p: PlannedArm) -> bool:
-        return self.cache.get(p.name, self.inputs(p)) is not None
-
-    def run_all(self, planned: list[PlannedArm]) -> list[dict]:
-        raws: list[dict] = []
-        for i, p in enumerate(planned, 1):
-            if self.skipped:
-                self.skipped.append(p.name)
-                continue
-            label = f"[{i}/{len(planned)}] {p.name}"
-            try:
-                raws.append(self.run(label, p, self.inputs(p)))
-                if p.model:          # several base models: each arm names its own
-                    raws[-1]["model"] = p.model
-            except _OutOfTime:
-                self.skipped.append(p.name)
-            except _ArmFailed as f:
-                self.failed.append(f.record)
-                self.say(f"{label}: failed: {f.record['reason']}"
-                         + (f" (fix: {f.record['fix']})" if f.record.get("fix") else "")
-                         + "; the other arms go on")
-        return raws
-
-    def run(self, label: str, p: PlannedArm, inputs: dict) -> dict:
-        cached = self.cache.get(p.name, inputs)
-        if cached is not None:
-            self.say(f"{label}: reused the finished result")
-            self._done(p.name, True)
-            return {**cached, "reused": True}
-        if self.deadline is not None and time.perf_counter() > self.deadline:
-            raise _OutOfTime
-        self.say(f"{label}: running")
-        t0 = time.perf_counter()
-        try:
-            with knob_style(KNOBS):        # fix texts name compare's settings
-                result = p.arm.predict(self.task, self.test, progress=self.progress)
-        except OutputError:                # nothing else could be written either
-            raise
-        except TunewiseError as e:         # this arm cannot run; the others still can
-            raise _ArmFailed(failure_record(p, e)) from e
-        from tunewise.evaluation.predictions import write_predictions
-        write_predictions(predictions_path(self.out, p.name), self.task, self.test,
-                          result.predictions, header={"arm": p.name, "model": result.model,
-                                                      "settings": result.settings})
-        rec = raw_record(result, self.task)
-        rec["seconds"] = time.perf_counter() - t0
-        self.cache.put(p.name, inputs, rec)
-        value = findings.metric_function(self.task, self.metric)(
-            [self.task.gold(ex) for ex in self.test], rec["preds"])
-        self.say(f"{label}: {self.metric} {value:.3f} ({rec['seconds']:.0f} s)")
-        self._done(p.name, False)
-        return {**rec, "reused": False}
-
-    def _done(self, name: str, reused: bool) -> None:
-        if self.on_arm_done:
-            self.on_arm_done(name, reused)
-
-
-def raw_record(result, task) -> dict:
-    """The raw record of an ``ArmResult`` (what the cache stores, and what is read once as an
-    ``ArmRecord`` to be scored): name, kind (results.json's, ``ArmRole``), JSON predictions, the
-    arm's extra fields, timing (with the device it was measured on) and mean tokens."""
-    role = ArmRole.parse(result.kind, where=f"arm {result.name}")
-    rec = {"name": result.name, "kind": role.kind,
-           "preds": [task.to_json(p.pred) for p in result.predictions], **result.extra}
-    from tunewise.evaluation.confidence import label_logprobs
-    probs = label_logprobs(task, result.predictions)
-    if probs is not None:        # the cascade's confidence (comparison.cascade); not in results
-        rec["label_logprobs"] = probs
-    if result.timing:
-        rec["timing"] = {**{k: result.timing[k] for k in RECORD_TIMING if k in result.timing},
-                         "hardware": _hardware(role)}
-    if "tokens_in" in result.usage:
-        n = max(len(result.predictions), 1)
-        rec["tokens"] = {"prompt": result.usage["tokens_in"] / n,
-                         "output": result.usage["tokens_out"] / n}
-        if "train_total" in result.usage:
-            rec["tokens"]["train_total"] = result.usage["train_total"]
-    if role is ArmRole.REMOTE:          # an arm that asked a server: its measured usage
-        rec.update(shots=result.settings.get("shots", 0), model=result.model,
-                   base_url=result.settings.get("base_url"),
-                   usage=remote_arms.usage_record(result))
-        if rec["shots"]:
-            rec["selection"] = result.settings.get("shot_selection")
-    return rec
-
-
-def _hardware(role: ArmRole) -> str:
-    """Where an arm's timing was measured: a remote model on its servers; the local language
-    model (prompted, fine-tuned, or its features probed) on the device compare loads it on
-    (``auto``); the baselines on the CPU."""
-    from tunewise.models.device import device_label, resolve_device
-    if role is ArmRole.REMOTE:
-        return "remote"
-    return device_label(None if role.uses_base_model else resolve_device("cpu"))
