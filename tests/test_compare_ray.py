@@ -133,3 +133,22 @@ def test_ray_not_installed_is_a_usage_error_naming_the_extra(splits, tmp_path, m
                 say=lambda m: None)
     assert "pip install 'tunewise[ray]'" in e.value.fix
     assert not (tmp_path / "o" / "arms").exists()          # refused before any arm ran
+
+
+def test_a_trial_ray_could_not_finish_is_a_failed_arm_not_a_crash():
+    ray = pytest.importorskip("ray", reason="Ray is not installed (pip install 'tunewise[ray]')")
+    from types import SimpleNamespace
+
+    from tunewise.comparison.ray_runner import _get
+
+    def died(ref):
+        raise ray.exceptions.WorkerCrashedError()
+    out = _get(SimpleNamespace(get=died, exceptions=ray.exceptions), "ref")
+    assert out["status"] == "failed" and out["failure"]["error"] == "WorkerCrashedError"
+    assert "Ray could not finish the trial" in out["failure"]["reason"]
+    assert "ray.cpus_per_trial" in out["failure"]["fix"]
+
+    def bug(ref):                       # an exception in tunewise itself is not hidden
+        raise ray.exceptions.RayTaskError("run_trial", "Traceback ...", ValueError("x"))
+    with pytest.raises(ray.exceptions.RayTaskError):
+        _get(SimpleNamespace(get=bug, exceptions=ray.exceptions), "ref")

@@ -57,7 +57,8 @@ def join_ray(settings: RayConfig, say) -> tuple[Any, bool]:
     if ray.is_initialized():
         return ray, False
     where = settings.address or os.environ.get("RAY_ADDRESS") or "this machine"
-    say(f"ray: joining the Ray cluster at {where}")
+    say(f"ray: joining the Ray cluster at {where}" if where != "this machine" else
+        "ray: joining the Ray cluster `ray start` began here, else starting a local instance")
     try:
         ray.init(address=settings.address, logging_level="WARNING")
     except (ConnectionError, ValueError, RuntimeError) as e:
@@ -206,7 +207,7 @@ class RayArmRunner(ArmRunner):
                            timeout=None if wait else 0)
         for ref in done:
             i = pending.pop(ref)
-            p, out = planned[i], ray.get(ref)
+            p, out = planned[i], _get(ray, ref)
             if out["status"] == "late":
                 self.skipped.append(p.name)
             elif out["status"] == "failed":
@@ -220,3 +221,20 @@ class RayArmRunner(ArmRunner):
                 got[i] = self.keep(labels[i], p, self.inputs(p), out["result"], rec)
                 if p.model:
                     got[i]["model"] = p.model
+
+
+def _get(ray, ref) -> dict:
+    """A trial's outcome; a trial Ray could not finish (its worker or node died: out of memory,
+    a lost node) is a failed arm like a typed error, so the other arms go on. An exception in
+    tunewise itself is raised here as it would be locally."""
+    try:
+        return ray.get(ref)
+    except ray.exceptions.RayTaskError:
+        raise
+    except ray.exceptions.RayError as e:
+        return {"status": "failed", "failure": {
+            "error": type(e).__name__, "reason": "Ray could not finish the trial: "
+                                               + (str(e).strip().splitlines() or [""])[0][:300],
+            "fix": "rerun the same command (the trial resumes from its checkpoint); if a worker "
+                   "ran out of memory, run fewer trials per node (raise ray.cpus_per_trial)",
+            "exit_code": 1}}
