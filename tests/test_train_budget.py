@@ -14,16 +14,20 @@ from test_train_recipe import FAST, make_examples
 
 
 def test_auto_budget_gives_small_sets_more_passes_capped_and_large_sets_fewer():
-    cfg = TrainConfig()                       # epochs auto: 512 examples seen, at most 16 epochs
+    cfg = TrainConfig()        # epochs auto: 64 x sqrt(n) examples seen, 2 to 16 epochs
     assert cfg.epochs == 0
-    got = {n: cfg.epochs_for(n) for n in (1, 8, 16, 20, 64, 256, 300, 1024, 50_000)}
-    assert got == {1: 16, 8: 16, 16: 16, 20: 16, 64: 8, 256: 2, 300: 2, 1024: 2, 50_000: 2}
-    # monotone: more data never gets more passes
+    got = {n: cfg.epochs_for(n) for n in (1, 8, 16, 20, 64, 230, 256, 300, 922, 1024, 50_000)}
+    assert got == {1: 16, 8: 16, 16: 16, 20: 14, 64: 8, 230: 4, 256: 4, 300: 4, 922: 2,
+                   1024: 2, 50_000: 2}
+    # monotone: more data never gets more passes, but never fewer examples seen
     ns = sorted(got)
     assert all(got[a] >= got[b] for a, b in zip(ns, ns[1:]))
-    # at least min_examples_seen examples are seen unless the cap binds
-    for n in (40, 64, 100, 256, 511):
-        assert n * cfg.epochs_for(n) >= cfg.min_examples_seen
+    assert all(a * got[a] <= b * got[b] for a, b in zip(ns[2:], ns[3:])), got
+    # the examples seen grow as budget_scale x sqrt(n), within half an epoch, unless clamped
+    for n in (40, 64, 100, 256, 511, 900):
+        assert abs(n * cfg.epochs_for(n) - 64 * n ** 0.5) <= n / 2
+    assert TrainConfig(budget_scale=128).epochs_for(256) == 8
+    # min_examples_seen brings back the linear rule: at least that many examples seen
     small = TrainConfig(min_examples_seen=100, max_epochs=4, min_epochs=1)
     assert [small.epochs_for(n) for n in (10, 30, 50, 100, 101)] == [4, 4, 2, 1, 1]
     # the floor: never fewer than min_epochs passes, and the cap wins when they conflict
@@ -38,10 +42,11 @@ def test_explicit_epochs_override_the_budget_and_auto_parses():
     assert load_config(None, {"epochs": "AUTO", "max_epochs": 5}).epochs_for(2) == 5
     assert "auto budget" in TrainConfig().budget_text(64)
     with pytest.raises(ConfigError) as e:
-        load_config(None, {"epochs": -1, "max_epochs": 0, "min_examples_seen": 0,
-                           "min_epochs": 0})
+        load_config(None, {"epochs": -1, "max_epochs": 0, "min_examples_seen": -1,
+                           "min_epochs": 0, "budget_scale": 0})
     text = str(e.value.problems)
     assert "epochs" in text and "max_epochs" in text and "min_examples_seen" in text
+    assert "budget_scale" in text
     assert "min_epochs" in text
     with pytest.raises(ConfigError):
         load_config(None, {"epochs": "lots"})
@@ -61,7 +66,7 @@ def test_small_data_trains_on_everything_without_validation(tmp_path):
     assert info["epochs"] == 3 and info["epochs_run"] == 3       # ceil(30 / 12), not stopped
     assert res.best_epoch == 3 and not res.stopped_early
     assert info["model_selection"].startswith("no validation")
-    assert "min_val_carve 128" in info["model_selection"]
+    assert "min_val_carve 512" in info["model_selection"]
     assert any(m.startswith("model selection: no validation") for m in said)
     assert any("3 epoch(s) by the auto budget" in m for m in said)
     assert (tmp_path / "small" / "data" / "val.jsonl").read_text() == ""

@@ -173,7 +173,7 @@ class FineTuneConfig:
     #: every size)
     epochs: int | dict | None = field(default=None, metadata=tc.shorthand(per_size_keys))
     #: at most this many validation examples are scored after each epoch. Validation is carved
-    #: from each size's own examples, and only from min_val_carve (128) on: below, the size is
+    #: from each size's own examples, and only from min_val_carve (512) on: below, the size is
     #: trained on in full for the fixed budget and the last epoch is kept
     max_val: int = 200
     #: classification with the default prompt: the fine-tuning prompt lists the labels only up
