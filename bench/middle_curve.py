@@ -1,8 +1,8 @@
 """Is the middle of the learning curve under-trained? (issue 20)
 
-The data-scaled budget (``epochs: auto`` = clamp(ceil(512 / n), 2, 16)) gives 256 examples 2-3
-epochs, and from ``min_val_carve`` (128) labelled examples on it carves 10% off for validation and
-keeps the best epoch chosen on those ~26 examples. This bench trains the embedded model at one
+The old data-scaled budget (``epochs: auto`` = clamp(ceil(512 / n), 2, 16)) gave 256 examples 2-3
+epochs, and from ``min_val_carve`` (128) labelled examples on it carved 10% off for validation and
+kept the best epoch chosen on those ~26 examples. This bench trains the embedded model at one
 size with the training-rule VARIANTS below, on the same seeded draw, and scores each on the same
 held-out examples, beside the plain hand-written loop of bench/curve_bench.py:
 
