@@ -87,9 +87,14 @@ def run_cell(task, pool, test, *, variant: str, size: int, seed: int) -> dict:
     t0 = time.perf_counter()
     if variant.startswith("plain"):
         import curve_bench
-        if variant == "plain4":
+        rule = curve_bench.plain_epochs
+        if variant == "plain4":              # the NER reference: 4 epochs at any size
             curve_bench.plain_epochs = lambda n: 4
-        lm, info = curve_bench.train_plain(task, data, model="smollm2-135m-instruct", seed=seed)
+        try:
+            lm, info = curve_bench.train_plain(task, data, model="smollm2-135m-instruct",
+                                               seed=seed)
+        finally:
+            curve_bench.plain_epochs = rule
     else:
         from tunewise.training import train
         with tempfile.TemporaryDirectory(prefix="tw-middle-") as tmp:
