@@ -10,23 +10,19 @@ import sys
 
 import pytest
 
-from tests.test_compare_resume import Stop, _config, _examples
+from tests.test_compare_resume import Stop, _config, write_splits
 from tunewise import typed_config as tc
 from tunewise.comparison import compare
 from tunewise.comparison.config import load_config
 from tunewise.comparison.config_template import config_template
 from tunewise.comparison.executor_config import RayConfig
-from tunewise.data.formats.writers import write_chat_jsonl
 from tunewise.errors import ConfigError, UsageError
 
 
 @pytest.fixture(scope="module")
 def splits(tmp_path_factory):
     """test_compare_resume's splits with 16 validation examples (what lr: auto needs)."""
-    d = tmp_path_factory.mktemp("splits")
-    for name, n, seed in (("train", 60, 1), ("val", 16, 2), ("test", 24, 3)):
-        write_chat_jsonl(d / f"{name}.jsonl", _examples(n, seed))
-    return d
+    return write_splits(tmp_path_factory.mktemp("splits"), n_val=16)
 
 
 def _small(d, **extra) -> dict:

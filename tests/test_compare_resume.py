@@ -27,12 +27,16 @@ def _examples(n, seed):
     return out
 
 
-@pytest.fixture(scope="module")
-def splits(tmp_path_factory):
-    d = tmp_path_factory.mktemp("splits")
-    for name, n, seed in (("train", 60, 1), ("val", 12, 2), ("test", 24, 3)):
+def write_splits(d, n_val: int = 12):
+    """Train (60), validation (``n_val``) and test (24) files of seeded examples in ``d``."""
+    for name, n, seed in (("train", 60, 1), ("val", n_val, 2), ("test", 24, 3)):
         write_chat_jsonl(d / f"{name}.jsonl", _examples(n, seed))
     return d
+
+
+@pytest.fixture(scope="module")
+def splits(tmp_path_factory):
+    return write_splits(tmp_path_factory.mktemp("splits"))
 
 
 def _config(d):
