@@ -80,7 +80,16 @@ def run_cli(*args: str, cwd: str | os.PathLike | None = None, timeout: int = 600
 
 @pytest.fixture
 def cli():
-    return run_cli
+    """``cli(*args, cwd=, timeout=, env=)`` -> CompletedProcess of ``tunewise ARGS``: run in this
+    process (tests/cli_runner.py says what that keeps and what not), or as ``run_cli``'s
+    subprocess when ``TUNEWISE_TEST_CLI=subprocess``."""
+    if os.environ.get("TUNEWISE_TEST_CLI") == "subprocess":
+        return run_cli
+    from tests.cli_runner import run_in_process
+
+    def run(*args: str, cwd=None, timeout: int = 600, env: dict | None = None):
+        return run_in_process(args, cwd=cwd, timeout=timeout, env=env)
+    return run
 
 
 def pytest_collection_modifyitems(config, items):

@@ -6,9 +6,17 @@ import sys
 
 from rich.console import Console
 
+
+
+def new_console(stderr: bool = False) -> Console:
+    """A console as the CLI makes one: its width (``COLUMNS``) and colours come from the
+    environment at this moment, as rich reads them when a console is created."""
+    return Console(stderr=stderr, highlight=False, soft_wrap=True)
+
+
 #: human output goes to stderr when --json owns stdout; otherwise stdout
-console = Console(highlight=False, soft_wrap=True)
-err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+console = new_console()
+err_console = new_console(stderr=True)
 
 
 def safe(value) -> str:
