@@ -5,14 +5,15 @@ again (3-5 s on the 2-core machine) before it does anything; the suite starts ~1
 In-process, each pytest worker imports them once. What stays the same as ``python -m tunewise``:
 the entry point (``tunewise.cli.main.main``: the same error rendering and exit codes), the
 environment (``env`` merged into ``os.environ`` for the call, then restored exactly), the working
-folder (``cwd``), an empty stdin, and stdout / stderr captured as text, not terminals. A call that
+folder (``cwd``), an empty stdin, stdout / stderr captured as text, not terminals, consoles made
+under the call's environment, log records of WARNING and above on stderr. A call that
 outlives ``timeout`` dumps every thread's stack and ends the worker (as ``subprocess.run``'s
 timeout would end the test), so a hang cannot stall the suite.
 
 What it cannot give: a fresh interpreter (a module that reads the environment at import time sees
 the worker's), process-level output of C code or child processes (it goes to the worker's own
-fds), signal handling. Tests about those start ``python -m tunewise`` themselves
-(``tests.conftest.run_cli``). ``TUNEWISE_TEST_CLI=subprocess`` runs every ``cli`` call as a
+fds), signal handling, Python warnings printed on stderr (pytest records them). Tests about
+those start ``python -m tunewise`` themselves (``tests.conftest.run_cli``). ``TUNEWISE_TEST_CLI=subprocess`` runs every ``cli`` call as a
 subprocess again, to check the suite both ways.
 """
 from __future__ import annotations
@@ -73,6 +74,21 @@ def _fresh_consoles():
             c.__dict__.update(d)
 
 
+@contextlib.contextmanager
+def _log_warnings_to(stream):
+    """Log records of WARNING and above go to ``stream`` during the call: in a fresh process no
+    handler is configured and logging's last resort prints them on stderr (here pytest's own
+    handler on the root logger would take them instead)."""
+    import logging
+    handler = logging.StreamHandler(stream)
+    handler.setLevel(logging.WARNING)
+    logging.getLogger().addHandler(handler)
+    try:
+        yield
+    finally:
+        logging.getLogger().removeHandler(handler)
+
+
 def _torch_threads() -> int | None:
     """torch's intra-op threads if torch is imported (a command may change them), else None."""
     torch = sys.modules.get("torch")
@@ -93,7 +109,7 @@ def run_in_process(args: tuple[str, ...], *, cwd=None, timeout: int = 600,
         with _environment(env, cwd):
             sys.stdin, sys.stdout, sys.stderr = io.StringIO(""), out, err
             try:
-                with _fresh_consoles():
+                with _fresh_consoles(), _log_warnings_to(err):
                     main(list(args))
             except SystemExit as e:
                 code = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
