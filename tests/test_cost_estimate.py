@@ -216,25 +216,37 @@ def test_package_api_is_callable():
     assert e.break_even.versus == "1-shot"
 
 
+def _prices_without_retirement(tmp_path) -> str:
+    """A user price file that moves the retirement of ``tunewise cost``'s default model far
+    out: the shipped gpt-4o-mini retires on 2027-01-14 and is refused from then (tested with
+    fixed dates in test_model_retirement.py); this test is about the arithmetic, any day."""
+    from tunewise.cost.projection import DEFAULT_MODEL
+    path = tmp_path / "prices.yaml"
+    path.write_text(f"models:\n  {DEFAULT_MODEL}:\n    retires: '2099-12-31'\n"
+                    "    training_ends: '2099-12-31'\n")
+    return str(path)
+
+
 def test_cli_cost(tmp_path, cli):
+    prices = ("--prices", _prices_without_retirement(tmp_path))
     data = tmp_path / "train.jsonl"
     rows = [{"messages": [{"role": "user", "content": ex.input},
                           {"role": "assistant", "content": ex.label}]} for ex in _examples() * 4]
     data.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
     before = data.read_bytes()
-    r = cli("cost", "--data", str(data), "--shots", "2", "--epochs", "3", "--json")
+    r = cli("cost", "--data", str(data), "--shots", "2", "--epochs", "3", "--json", *prices)
     assert r.returncode == 0, r.stderr
     d = json.loads(r.stdout)
     assert d["training"]["epochs"] == 3 and d["arms"][0]["arm"] == "2-shot"
     saving = d["arms"][0]["usd_per_request"] - d["arms"][1]["usd_per_request"]
     # short texts: a 2-shot call at base prices is cheaper than a fine-tuned call (2x prices)
     assert saving < 0 and d["break_even"]["never"] is True and d["break_even"]["requests"] is None
-    r = cli("cost", "--data", str(data), "--shots", "2", "--requests", "5000",
+    r = cli("cost", "--data", str(data), "--shots", "2", "--requests", "5000", *prices,
             env={"COLUMNS": "200"})
     assert r.returncode == 0, r.stderr
     assert "break-even: never" in r.stdout and "total at 5,000 requests" in r.stdout
     # 16-shot prompts are long enough that the fine-tuned call is cheaper: a finite break-even
-    r = cli("cost", "--data", str(data), "--shots", "16", "--epochs", "3", "--json")
+    r = cli("cost", "--data", str(data), "--shots", "16", "--epochs", "3", "--json", *prices)
     d = json.loads(r.stdout)
     saving = d["arms"][0]["usd_per_request"] - d["arms"][1]["usd_per_request"]
     assert saving > 0 and d["break_even"]["requests"] == pytest.approx(d["training"]["usd"] / saving)
