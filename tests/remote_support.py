@@ -276,3 +276,19 @@ class FakeOpenAI(FaultProxy):
                             "logprobs": {"content": content}}],
                "usage": usage}
         return _response(200, "OK", json.dumps(obj).encode(), "application/json")
+
+
+def gpt_4o_mini_answering(folder) -> str:
+    """A user price file (for ``TUNEWISE_PRICES``) that keeps gpt-4o-mini answering on any day:
+    its shutdown 30 days from today, its last fine-tuning jobs 22 days from today. The shipped
+    table shuts it down on 2027-01-14, and a hosted model past that is refused before any
+    request; the tests that call it are about pricing, retries and secrets, and still see its
+    "retires in N days" warning (the shipped dates themselves: test_remote_units.py)."""
+    import datetime as dt
+    from pathlib import Path
+    today = dt.date.today()
+    path = Path(folder) / "prices-gpt-4o-mini-answering.yaml"
+    path.write_text("models:\n  gpt-4o-mini-2024-07-18:\n"
+                    f"    retires: '{today + dt.timedelta(days=30)}'\n"
+                    f"    training_ends: '{today + dt.timedelta(days=22)}'\n")
+    return str(path)

@@ -28,6 +28,13 @@ SECRET = "sk-test-SECRET123-never-send-me"
 ENV = {"OPENAI_API_KEY": SECRET}
 
 
+
+@pytest.fixture(autouse=True)
+def _gpt_4o_mini_answering(monkeypatch, tmp_path_factory):
+    """gpt-4o-mini stays a hosted model that answers, whatever today's date (remote_support)."""
+    from tests.remote_support import gpt_4o_mini_answering
+    monkeypatch.setenv("TUNEWISE_PRICES", gpt_4o_mini_answering(tmp_path_factory.mktemp("prices")))
+
 @pytest.fixture(scope="module")
 def server():
     with FakeOpenAI() as s:

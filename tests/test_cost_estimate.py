@@ -23,6 +23,14 @@ API = PriceEntry(name="m", pricing="api", source="test", date="2025-01", trainin
 BOX = PriceEntry(name="box", pricing="compute", source="test", date="2025-01", usd_per_hour=0.36)
 
 
+@pytest.fixture(autouse=True)
+def _gpt_4o_mini_answering(monkeypatch, tmp_path_factory):
+    """gpt-4o-mini (``tunewise cost``'s default) stays a model that answers, whatever today's
+    date (tests/remote_support.py); its shipped dates are tested with fixed days elsewhere."""
+    from tests.remote_support import gpt_4o_mini_answering
+    monkeypatch.setenv("TUNEWISE_PRICES", gpt_4o_mini_answering(tmp_path_factory.mktemp("prices")))
+
+
 def test_hosted_request_cost():
     # (300 x 0.15 + 1 x 0.60) / 1e6 = 45.6 / 1e6
     assert hosted_request_cost(300, 1, input_per_1m=0.15, output_per_1m=0.60) == \
@@ -216,37 +224,25 @@ def test_package_api_is_callable():
     assert e.break_even.versus == "1-shot"
 
 
-def _prices_without_retirement(tmp_path) -> str:
-    """A user price file that moves the retirement of ``tunewise cost``'s default model far
-    out: the shipped gpt-4o-mini retires on 2027-01-14 and is refused from then (tested with
-    fixed dates in test_model_retirement.py); this test is about the arithmetic, any day."""
-    from tunewise.cost.projection import DEFAULT_MODEL
-    path = tmp_path / "prices.yaml"
-    path.write_text(f"models:\n  {DEFAULT_MODEL}:\n    retires: '2099-12-31'\n"
-                    "    training_ends: '2099-12-31'\n")
-    return str(path)
-
-
 def test_cli_cost(tmp_path, cli):
-    prices = ("--prices", _prices_without_retirement(tmp_path))
     data = tmp_path / "train.jsonl"
     rows = [{"messages": [{"role": "user", "content": ex.input},
                           {"role": "assistant", "content": ex.label}]} for ex in _examples() * 4]
     data.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
     before = data.read_bytes()
-    r = cli("cost", "--data", str(data), "--shots", "2", "--epochs", "3", "--json", *prices)
+    r = cli("cost", "--data", str(data), "--shots", "2", "--epochs", "3", "--json")
     assert r.returncode == 0, r.stderr
     d = json.loads(r.stdout)
     assert d["training"]["epochs"] == 3 and d["arms"][0]["arm"] == "2-shot"
     saving = d["arms"][0]["usd_per_request"] - d["arms"][1]["usd_per_request"]
     # short texts: a 2-shot call at base prices is cheaper than a fine-tuned call (2x prices)
     assert saving < 0 and d["break_even"]["never"] is True and d["break_even"]["requests"] is None
-    r = cli("cost", "--data", str(data), "--shots", "2", "--requests", "5000", *prices,
+    r = cli("cost", "--data", str(data), "--shots", "2", "--requests", "5000",
             env={"COLUMNS": "200"})
     assert r.returncode == 0, r.stderr
     assert "break-even: never" in r.stdout and "total at 5,000 requests" in r.stdout
     # 16-shot prompts are long enough that the fine-tuned call is cheaper: a finite break-even
-    r = cli("cost", "--data", str(data), "--shots", "16", "--epochs", "3", "--json", *prices)
+    r = cli("cost", "--data", str(data), "--shots", "16", "--epochs", "3", "--json")
     d = json.loads(r.stdout)
     saving = d["arms"][0]["usd_per_request"] - d["arms"][1]["usd_per_request"]
     assert saving > 0 and d["break_even"]["requests"] == pytest.approx(d["training"]["usd"] / saving)

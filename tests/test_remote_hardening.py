@@ -34,6 +34,13 @@ ENV = {"OPENAI_API_KEY": SECRET}
 PRICED = "openai:gpt-4o-mini"
 
 
+@pytest.fixture(autouse=True)
+def _gpt_4o_mini_answering(monkeypatch, tmp_path_factory):
+    """gpt-4o-mini stays a hosted model that answers, whatever today's date (remote_support)."""
+    from tests.remote_support import gpt_4o_mini_answering
+    monkeypatch.setenv("TUNEWISE_PRICES", gpt_4o_mini_answering(tmp_path_factory.mktemp("prices")))
+
+
 @pytest.fixture(scope="module")
 def server():
     with FakeOpenAI(trickle_s=0.5) as s:
