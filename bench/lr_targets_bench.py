@@ -95,12 +95,31 @@ def search(cells, append, task, pool, val, test, *, size: int, model: str) -> fl
     return best
 
 
+def search_lines(cells: dict) -> tuple[list[str], float | None]:
+    """The search's trials (validation and test accuracy) and its choice, from the cells."""
+    from tunewise.comparison.lr_search import FACTORS, rates
+    trials = sorted((k[3], r) for k, r in cells.items() if k[0] == "search")
+    if not trials:
+        return [], None
+    default = rates("lora")[FACTORS.index(1.0)]
+    best = max(trials, key=lambda t: (round(t[1]["val"]["value"], 6),
+                                      -abs(math.log(t[0] / default))))[0]
+    lines = [f"lr search at size {trials[0][1]['size']}, seed 0: " + "; ".join(
+        f"lr {lr:g}: validation {r['val']['value']:.3f} (test {r['test']['value']:.3f})"
+        for lr, r in trials) + f" -> chooses {best:g}"]
+    return lines, best
+
+
 def table(cells: dict, sizes) -> str:
-    lines = ["| variant | size | accuracy (mean ± sd, seeds) | − default (paired mean) | lr |",
-             "|---|---|---|---|---|"]
+    found, chosen = search_lines(cells)
+    same = chosen is not None and math.isclose(chosen, 1e-3)
+    lines = found + ["", "| variant | size | accuracy (mean ± sd, seeds) | − default (paired mean) "
+                     "| lr |", "|---|---|---|---|---|"]
     for variant in ("default", "auto", "all-linear"):
         for n in sizes:
-            rows = {s: r for (v, nn, s, _lr), r in cells.items() if v == variant and nn == n}
+            # lr: auto that chose the default rate trains exactly the default's runs
+            want = "default" if variant == "auto" and same else variant
+            rows = {s: r for (v, nn, s, _lr), r in cells.items() if v == want and nn == n}
             if not rows:
                 continue
             vals = [r["test"]["value"] for r in rows.values()]
