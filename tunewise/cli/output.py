@@ -7,7 +7,6 @@ import sys
 from rich.console import Console
 
 
-
 def new_console(stderr: bool = False) -> Console:
     """A console as the CLI makes one: its width (``COLUMNS``) and colours come from the
     environment at this moment, as rich reads them when a console is created."""
