@@ -82,12 +82,16 @@ def run_cli(*args: str, cwd: str | os.PathLike | None = None, timeout: int = 600
 def cli():
     """``cli(*args, cwd=, timeout=, env=)`` -> CompletedProcess of ``tunewise ARGS``: run in this
     process (tests/cli_runner.py says what that keeps and what not), or as ``run_cli``'s
-    subprocess when ``TUNEWISE_TEST_CLI=subprocess``."""
+    subprocess when ``TUNEWISE_TEST_CLI=subprocess``. ``serve`` always runs as a subprocess: a
+    server that starts by mistake (a bad flag accepted) must end at the timeout with
+    ``TimeoutExpired``, not hold the test worker."""
     if os.environ.get("TUNEWISE_TEST_CLI") == "subprocess":
         return run_cli
     from tests.cli_runner import run_in_process
 
     def run(*args: str, cwd=None, timeout: int = 600, env: dict | None = None):
+        if args[:1] == ("serve",):
+            return run_cli(*args, cwd=cwd, timeout=timeout, env=env)
         return run_in_process(args, cwd=cwd, timeout=timeout, env=env)
     return run
 
