@@ -35,6 +35,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from curve_bench import commit  # noqa: E402
 from curve_data import ROOT, read_cells, setup_env  # noqa: E402
 
 setup_env()
@@ -186,7 +187,7 @@ def main(argv=None) -> int:
                     continue
                 print(f"{time.strftime('%H:%M:%S')} {variant} n={n} seed {seed}", flush=True)
                 cells[key] = append({"variant": variant, "size": n, "seed": seed,
-                                     "lr_tried": None, "commit": _commit(),
+                                     "lr_tried": None, "commit": commit(),
                                      **run(task, pool, {"test": test}, size=n, seed=seed,
                                            model=a.model, overrides=overrides)})
                 r = cells[key]
@@ -194,15 +195,6 @@ def main(argv=None) -> int:
                       f"{r['epochs']} epochs, lr {r['lr']:g})", flush=True)
     print(table(cells, sizes))
     return 0
-
-
-def _commit() -> str:
-    import subprocess
-    try:
-        return subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
-                              capture_output=True, text=True, check=True).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
 
 
 if __name__ == "__main__":
