@@ -79,6 +79,15 @@ def run_cli(*args: str, cwd: str | os.PathLike | None = None, timeout: int = 600
 
 
 @pytest.fixture
+def gpt_4o_mini_answering(monkeypatch, tmp_path_factory):
+    """``TUNEWISE_PRICES`` set to a price file that keeps hosted gpt-4o-mini answering on any
+    day (tests/remote_support.py): for tests about pricing, retries and secrets, which must not
+    start failing on its shutdown (2027-01-14); the shipped dates are tested with fixed days."""
+    from tests.remote_support import gpt_4o_mini_answering as price_file
+    monkeypatch.setenv("TUNEWISE_PRICES", price_file(tmp_path_factory.mktemp("prices")))
+
+
+@pytest.fixture
 def cli():
     """``cli(*args, cwd=, timeout=, env=)`` -> CompletedProcess of ``tunewise ARGS``: run in this
     process (tests/cli_runner.py says what that keeps and what not), or as ``run_cli``'s

@@ -23,12 +23,8 @@ API = PriceEntry(name="m", pricing="api", source="test", date="2025-01", trainin
 BOX = PriceEntry(name="box", pricing="compute", source="test", date="2025-01", usd_per_hour=0.36)
 
 
-@pytest.fixture(autouse=True)
-def _gpt_4o_mini_answering(monkeypatch, tmp_path_factory):
-    """gpt-4o-mini (``tunewise cost``'s default) stays a model that answers, whatever today's
-    date (tests/remote_support.py); its shipped dates are tested with fixed days elsewhere."""
-    from tests.remote_support import gpt_4o_mini_answering
-    monkeypatch.setenv("TUNEWISE_PRICES", gpt_4o_mini_answering(tmp_path_factory.mktemp("prices")))
+#: gpt-4o-mini stays a hosted model that answers, whatever today's date (conftest)
+pytestmark = pytest.mark.usefixtures("gpt_4o_mini_answering")
 
 
 def test_hosted_request_cost():

@@ -21,11 +21,8 @@ WRONG_KEY = "sk-wrong-key-9876543210zyxwvuts"
 PRICED = "gpt-4o-mini"
 
 
-@pytest.fixture(autouse=True)
-def _gpt_4o_mini_answering(monkeypatch, tmp_path_factory):
-    """gpt-4o-mini stays a hosted model that answers, whatever today's date (remote_support)."""
-    from tests.remote_support import gpt_4o_mini_answering
-    monkeypatch.setenv("TUNEWISE_PRICES", gpt_4o_mini_answering(tmp_path_factory.mktemp("prices")))
+#: gpt-4o-mini stays a hosted model that answers, whatever today's date (conftest)
+pytestmark = pytest.mark.usefixtures("gpt_4o_mini_answering")
 
 
 @pytest.fixture(scope="module")
