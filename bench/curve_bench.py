@@ -1,9 +1,10 @@
 """Is tunewise's fine-tuned learning curve as good as a careful practitioner's? (issue 10)
 
-For each dataset (``--datasets``: mr, tweeteval_emotion, tweeteval_offensive from
+For each dataset (``--datasets``: mr, tweeteval_emotion, tweeteval_offensive, wnut17 from
 ../shared/datasets) and training size (``--sizes``, default 16 64 256 1024; ``--seeds`` seeds for
 sizes up to 64, ``--big-seeds`` above): the headline metric (accuracy, or macro-F1 when the
-test labels are imbalanced: tunewise compare's rule) on the same ``--test-n`` held-out examples of
+test labels are imbalanced: tunewise compare's rule; entity F1 of greedy generation for NER) on
+the same ``--test-n`` held-out examples of
 
 - **tunewise**: ``tunewise.training.train`` with its defaults (``epochs: auto`` budget, model
   selection by data size, lr from the config), exactly what ``tunewise compare`` runs per size;
@@ -13,7 +14,8 @@ test labels are imbalanced: tunewise compare's rule) on the same ``--test-n`` he
 
 Both arms train on the same seeded, class-proportional subset (the draw ``tunewise compare``
 makes) with the same prompt (the task's rendering), and are scored by the same label scoring
-(``tunewise.prompting.predict``), so the only difference is the training recipe.
+(``tunewise.prompting.predict``; greedy generation with the answer budget of the training
+draw for NER), so the only difference is the training recipe.
 
 Every finished cell goes to bench/out/curve_bench.jsonl; a rerun skips finished cells (run it
 partially with --datasets / --sizes / --arms and fill in later). ``--table`` prints the table
@@ -122,7 +124,7 @@ def run_cell(task, pool, test, *, arm: str, size: int, seed: int, model: str) ->
     t0 = time.perf_counter()
     fn = train_plain if arm == "plain" else train_tunewise
     lm, info = fn(task, data, model=model, seed=seed)
-    preds = predict(task, lm, test, batch_size=32, progress=False)
+    preds = predict(task, lm, test, budget_from=data, batch_size=32, progress=False)
     metric, value = headline(task, [p.gold for p in preds], [p.pred for p in preds])
     return {"metric": metric, "value": value, **info, "seconds": time.perf_counter() - t0,
             "commit": commit(),

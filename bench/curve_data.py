@@ -5,6 +5,8 @@
   the test sample, the rest the training pool.
 - ``tweeteval_emotion`` / ``tweeteval_offensive``: the train file is the pool, a seeded sample of
   ``test_n`` from the test file is the test sample.
+- ``wnut17``: WNUT-17 tweet NER (CoNLL files): the train file is the pool, a seeded sample of
+  ``test_n`` annotated test tweets the test sample; scored by entity F1 of greedy generation.
 
 Training subsets come from ``tunewise.comparison.datasets.stratified_order`` (seeded, nested,
 class-proportional prefixes), the same draw ``tunewise compare`` makes.
@@ -20,7 +22,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "datasets"
-DATASETS = ("mr", "tweeteval_emotion", "tweeteval_offensive")
+DATASETS = ("mr", "tweeteval_emotion", "tweeteval_offensive", "wnut17")
 
 
 def setup_env() -> None:
@@ -66,6 +68,12 @@ def load(name: str, test_n: int, seed: int = 0):
     from tunewise.tasks import make_task
     if not SHARED.is_dir():
         sys.exit(f"skipped: {SHARED} not found (the benchmarks need ../shared/datasets)")
+    if name == "wnut17":
+        from tunewise.data import read
+        pool = read(SHARED / "wnut17" / "wnut17train.conll", format="conll")
+        test = random.Random(seed).sample(
+            read(SHARED / "wnut17" / "emerging.test.annotated", format="conll"), test_n)
+        return make_task("ner", pool), pool, test
     if name == "mr":
         sys.path.insert(0, str(Path(__file__).resolve().parent))
         from mr import load_mr
@@ -92,7 +100,10 @@ def subset(pool, n: int, seed: int):
 
 
 def headline(task, golds, preds) -> tuple[str, float]:
-    """Accuracy for balanced data, macro-F1 otherwise (tunewise compare's rule)."""
+    """Accuracy for balanced data, macro-F1 otherwise (tunewise compare's rule); entity F1 for NER."""
+    if task.kind == "ner":
+        from tunewise.tasks.ner import ner_metrics
+        return "entity_f1", float(ner_metrics(golds, preds)["f1"])
     from tunewise.comparison.analysis import choose_headline
     from tunewise.comparison.scoring import metric_function
     metric = choose_headline("classification", golds, task.labels)["metric"]

