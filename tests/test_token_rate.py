@@ -86,6 +86,54 @@ def test_measure_restores_training_mode_and_rejects_bad_settings(tiny):
         measure_token_rate(tiny, passes=0)
 
 
+class _Clock:
+    """A fake ``time.perf_counter`` for measure_token_rate: timed interval ``i`` (0 = the
+    warm-up, then three per pass: two prefills and a decode) lasts ``duration(i)`` seconds."""
+
+    def __init__(self, duration):
+        self.duration, self.now, self.reads = duration, 0.0, 0
+
+    def perf_counter(self):
+        self.reads += 1              # read in pairs (start, end): the end adds the duration
+        if self.reads % 2 == 0:
+            self.now += self.duration(self.reads // 2 - 1)
+        return self.now
+
+
+def _measure_with(monkeypatch, tiny, duration, **kw):
+    import tunewise.cost.token_rate as tr
+    monkeypatch.setattr(tr, "time", _Clock(duration))
+    return measure_token_rate(tiny, batch_size=2, lengths=(8, 16), decode_steps=2, **kw)
+
+
+def _slow_passes(*slow):
+    """Every interval 1 s, those of the passes numbered in ``slow`` (1-based) 2 s."""
+    return lambda i: 2.0 if i and (i - 1) // 3 + 1 in slow else 1.0
+
+
+def test_a_quiet_machine_is_measured_in_the_minimum_passes(monkeypatch, tiny):
+    rate = _measure_with(monkeypatch, tiny, _slow_passes(), passes=3, max_passes=5)
+    assert rate.passes == 3
+
+
+def test_passes_that_disagree_get_more_passes_up_to_the_cap(monkeypatch, tiny):
+    # one slow pass among the first three: a fourth gives three that agree
+    rate = _measure_with(monkeypatch, tiny, _slow_passes(2), passes=3, max_passes=5)
+    assert rate.passes == 4
+    # the median ignores the slow pass: the per-row prefill time is the quiet one (1 s / 2 rows)
+    assert [s for _n, s in rate.points["prefill"]] == [pytest.approx(0.5)] * 2
+    assert rate.points["decode_spread"] == [pytest.approx(0.25), pytest.approx(0.5)]
+    # two slow passes of five: still three agree, after the fifth
+    assert _measure_with(monkeypatch, tiny, _slow_passes(1, 3), passes=3, max_passes=5).passes == 5
+    # a machine that never settles stops at the cap: 1, 2, 4, 8, ... s
+    doubling = lambda i: 2.0 ** ((i - 1) // 3) if i else 1.0   # noqa: E731
+    assert _measure_with(monkeypatch, tiny, doubling, passes=3, max_passes=5).passes == 5
+    # without max_passes the count is fixed, however noisy
+    assert _measure_with(monkeypatch, tiny, doubling, passes=3).passes == 3
+    with pytest.raises(UsageError):
+        _measure_with(monkeypatch, tiny, _slow_passes(), passes=3, max_passes=2)
+
+
 def test_compare_prices_local_arms_from_tokens_at_one_rate(tmp_path):
     """compare measures the model's rate once, keeps it in the output folder, and prices every
     local arm from its own tokens: the 4-shot arm (longer prompts) costs more per request than
@@ -102,7 +150,7 @@ def test_compare_prices_local_arms_from_tokens_at_one_rate(tmp_path):
     assert cost["mode"] == "local"
     assert not any("schema" in w for w in res["warnings"]), res["warnings"]
     rate = cost["pricing"]["token_rate"]
-    assert rate["model"] == "tiny-random" and rate["passes"] == 5
+    assert rate["model"] == "tiny-random" and 3 <= rate["passes"] <= 5
     by_name = {a["arm"]: a for a in cost["arms"]}
     prompt = next(a for a in cost["arms"] if a["kind"] == "prompt")
     ft = next(a for a in cost["arms"] if a["kind"] == "finetune")

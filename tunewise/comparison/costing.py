@@ -24,7 +24,8 @@ from tunewise.arm_record import ArmRecord, ArmRole, records
 
 def token_rate(cache, base_model, *, model: str, bf16: bool, batch_size: int, say):
     """The model's ``TokenRate`` at this precision (``cost.token_rate``): measured once, as the
-    median of 5 timed passes, and kept in the output folder's cache so a rerun prices the same.
+    median of timed passes (3, or up to 5 until 3 of them agree within 10%), and kept in the
+    output folder's cache so a rerun prices the same.
     ``base_model``: a zero-argument function returning the loaded model (loaded only to
     measure)."""
     from tunewise.cost.token_rate import TokenRate, measure_token_rate
@@ -32,8 +33,10 @@ def token_rate(cache, base_model, *, model: str, bf16: bool, batch_size: int, sa
     hit = cache.get("token-rate", inputs)
     if hit:
         return TokenRate(**{k: v for k, v in hit.items() if k != "text"})
-    say(f"measuring {model}'s time per token for the local cost (5 timed passes)")
-    rate = measure_token_rate(base_model(), bf16=bf16, batch_size=batch_size, passes=5)
+    say(f"measuring {model}'s time per token for the local cost (timed passes until 3 agree, "
+        "at most 5)")
+    rate = measure_token_rate(base_model(), bf16=bf16, batch_size=batch_size, passes=3,
+                              max_passes=5)
     cache.put("token-rate", inputs, rate.to_dict())
     return rate
 

@@ -11,10 +11,14 @@ and every arm is priced from its own token counts at that one rate::
 ``measure_token_rate`` times the model on synthetic batches (the arms' batch size): prefill at
 several prompt lengths, computing the next-token logits of the last position only, as serving's
 generation does (``logits_to_keep=1``: the output layer over every position cost 22% of the
-prefill time of SmolLM2-135M at 128 tokens, and most of it with Gemma's 262k-word vocabulary) (a least-squares line through the per-row times gives the overhead and the
-per-token cost) and cached one-token decode steps; each point is timed ``passes`` times and the
-median kept, so one slow pass (another process on the machine) does not move the price. Label
-scoring reports the chosen label's tokens as output tokens; they are priced at the decode rate.
+prefill time of SmolLM2-135M at 128 tokens, and most of it with Gemma's 262k-word vocabulary;
+a least-squares line through the per-row times gives the overhead and the per-token cost), and
+cached one-token decode steps; each point is timed in ``passes`` interleaved
+passes and the median kept, so one slow pass (another process on the machine) does not move the
+price. More passes are run, up to ``max_passes``, until ``passes`` of them agree within
+``spread`` of the median at every point: a quiet machine is measured in ``passes``, a busy one
+gets the longer median it needs. Label scoring reports the chosen label's tokens as output tokens; they are
+priced at the decode rate.
 """
 from __future__ import annotations
 
@@ -79,15 +83,30 @@ def fit_line(points: Sequence[tuple[float, float]]) -> tuple[float, float]:
     return intercept, max(slope, 1e-12)
 
 
+def settled(series: Sequence[Sequence[float]], k: int, spread: float) -> bool:
+    """True when, in every series of timings, ``k`` of them agree: lie within ``spread`` of the
+    series' median of each other (one outlier among 4 timings leaves 3 that agree)."""
+    for v in series:
+        s, tol = sorted(v), spread * statistics.median(v) if v else 0.0
+        if len(s) < k or not any(s[i + k - 1] - s[i] <= tol for i in range(len(s) - k + 1)):
+            return False
+    return True
+
+
 def measure_token_rate(lm, *, bf16: bool = False, batch_size: int = 16,
-                       lengths: Sequence[int] = (32, 128, 320), decode_steps: int = 16,
-                       passes: int = 3) -> TokenRate:
-    """Time ``lm`` (a LoadedModel) on synthetic token batches; see the module docstring."""
+                       lengths: Sequence[int] = (32, 128, 320), decode_steps: int = 8,
+                       passes: int = 3, max_passes: int | None = None,
+                       spread: float = 0.10) -> TokenRate:
+    """Time ``lm`` (a LoadedModel) on synthetic token batches: timed passes until ``passes`` of
+    them agree within ``spread`` (at every point), at most ``max_passes`` (default: ``passes``,
+    a fixed count); the median of all passes is kept. See the module docstring."""
     import contextlib
 
     import torch
-    if passes < 1 or batch_size < 1 or decode_steps < 1:
-        raise UsageError("passes, batch_size and decode_steps must be >= 1")
+    max_passes = passes if max_passes is None else max_passes
+    if passes < 1 or batch_size < 1 or decode_steps < 1 or max_passes < passes or spread < 0:
+        raise UsageError("passes, batch_size and decode_steps must be >= 1, max_passes >= "
+                         "passes and spread >= 0")
     model = lm.model
     device = next(model.parameters()).device
     vocab = int(getattr(model.config, "vocab_size", 0) or len(lm.tokenizer))
@@ -124,8 +143,9 @@ def measure_token_rate(lm, *, bf16: bool = False, batch_size: int = 16,
             prefill(lengths[0])                      # warm-up: allocation, kernel choice
             pre = {n: [] for n in lengths}
             dec = []
-            for _ in range(passes):                  # interleaved, so a slow spell hits all
-                for n in lengths:
+            while len(dec) < passes or (len(dec) < max_passes and
+                                        not settled([*pre.values(), dec], passes, spread)):
+                for n in lengths:                    # interleaved, so a slow spell hits all
                     pre[n].append(prefill(n))
                 dec.append(decode())
     finally:
@@ -135,6 +155,6 @@ def measure_token_rate(lm, *, bf16: bool = False, batch_size: int = 16,
     return TokenRate(model=lm.name, precision="bf16" if bf16 else "fp32",
                      overhead_seconds=overhead, prompt_seconds_per_token=per_token,
                      output_seconds_per_token=statistics.median(dec), batch_size=batch_size,
-                     passes=passes,
+                     passes=len(dec),
                      points={"prefill": [[n, s] for n, s in points],
                              "decode_spread": [min(dec), max(dec)]})
