@@ -43,6 +43,10 @@ VARIANTS = {"default": {}, "keep-last": {"min_val_carve": NO_CARVE},
             "seen1024": {"min_examples_seen": 1024},
             "seen1024-keep-last": {"min_examples_seen": 1024, "min_val_carve": NO_CARVE},
             "ep4-keep-last": {"epochs": 4, "min_val_carve": NO_CARVE},
+            # the plain loop's settings, one at a time (tweet NER at 16, issue 20)
+            "no-clip": {"max_grad_norm": 0.0},
+            "const-5e-4": {"lr": 5e-4, "scheduler": "constant", "warmup_ratio": 0.0},
+            "no-sort": {"group_factor": 1},
             "plain": None, "plain4": None}
 
 

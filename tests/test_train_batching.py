@@ -92,6 +92,26 @@ def test_length_grouped_batches_cover_every_example_once_and_group_lengths():
     assert waste(batches) < 0.5 * waste([rnd[j:j + 8] for j in range(0, 100, 8)])
 
 
+def test_small_sets_get_different_batches_every_epoch():
+    """A mega-batch holding the whole set would cut it by length into the same batches every
+    epoch (16 examples, batch 8: the 8 longest and the 8 shortest, 16 times): the mega-batches
+    shrink so that there are at least 4, down to plain random batches."""
+    from tunewise.training.batching import MIN_MEGA_BATCHES
+
+    def groups(n, epoch, factor=32):
+        lengths = [(i * 37) % 101 + 1 for i in range(n)]
+        bs = length_grouped_batches(lengths, 8, seed=0, epoch=epoch, group_factor=factor)
+        return {frozenset(b) for b in bs}
+    for n in (16, 64, 256):
+        seen = {frozenset(groups(n, e)) for e in range(6)}
+        assert len(seen) == 6, n                 # every epoch its own batches
+    # big sets keep the full factor: 4 mega-batches of 8 * 32 at 1,024 examples, each sorted
+    lengths = [(i * 37) % 101 + 1 for i in range(1024)]
+    batches = length_grouped_batches(lengths, 8, seed=0, epoch=0, group_factor=32)
+    spans = sorted(max(lengths[i] for i in b) - min(lengths[i] for i in b) for b in batches)
+    assert MIN_MEGA_BATCHES == 4 and spans[len(spans) // 2] <= 4
+
+
 def test_split_batch_parts():
     assert split_batch([1, 2, 3, 4, 5], 2) == [[1, 2, 3], [4, 5]]
     assert split_batch([1], 3) == [[1], [], []]
