@@ -14,8 +14,10 @@ held-out examples, beside the plain hand-written loop of bench/curve_bench.py:
 
 Variants (TrainConfig overrides; ``--variants``): ``default`` (today's rule), ``keep-last`` (no
 carve: all n trained on, last epoch kept), ``seen1024`` (min_examples_seen 1024, carve as today),
-``seen1024-keep-last``, ``ep4-keep-last`` (4 epochs, no carve) and ``plain`` (curve_bench's loop;
-``plain4``: the same loop with 4 epochs, the issue's NER reference).
+``seen1024-keep-last``, ``ep4-keep-last`` (4 epochs, no carve), the plain loop's settings one at
+a time (``no-clip``: no gradient clipping; ``const-5e-4``: its constant learning rate; ``no-sort``:
+random batches, no length grouping) and ``plain`` (curve_bench's loop; ``plain4``: the same loop
+with 4 epochs, the issue's NER reference).
 
 Every finished cell is appended to bench/out/middle_curve.jsonl (a rerun skips it); ``--table``
 prints mean ± sd per variant.
