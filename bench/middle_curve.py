@@ -49,6 +49,8 @@ VARIANTS = {"default": {}, "keep-last": {"min_val_carve": NO_CARVE},
             "no-clip": {"max_grad_norm": 0.0},
             "const-5e-4": {"lr": 5e-4, "scheduler": "constant", "warmup_ratio": 0.0},
             "no-sort": {"group_factor": 1},
+            # today's rule after the mega-batch fix (606ccf6); "default" cells before it
+            "default-4mega": {},
             "plain": None, "plain4": None}
 
 
