@@ -13,11 +13,11 @@ several prompt lengths, computing the next-token logits of the last position onl
 generation does (``logits_to_keep=1``: the output layer over every position cost 22% of the
 prefill time of SmolLM2-135M at 128 tokens, and most of it with Gemma's 262k-word vocabulary;
 a least-squares line through the per-row times gives the overhead and the per-token cost), and
-cached one-token decode steps; each point is timed in ``passes`` interleaved
-passes and the median kept, so one slow pass (another process on the machine) does not move the
-price. More passes are run, up to ``max_passes``, until ``passes`` of them agree within
-``spread`` of the median at every point: a quiet machine is measured in ``passes``, a busy one
-gets the longer median it needs. Label scoring reports the chosen label's tokens as output tokens; they are
+cached one-token decode steps; each point is timed in ``passes`` interleaved passes and the
+median kept, so one slow pass (another process on the machine) does not move the price. More
+passes are run, up to ``max_passes``, until ``passes`` of them agree within ``spread`` of the
+median at every point: a quiet machine is measured in ``passes``, a busy one gets the longer
+median it needs. Label scoring reports the chosen label's tokens as output tokens; they are
 priced at the decode rate.
 """
 from __future__ import annotations
