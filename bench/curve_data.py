@@ -100,7 +100,8 @@ def subset(pool, n: int, seed: int):
 
 
 def headline(task, golds, preds) -> tuple[str, float]:
-    """Accuracy for balanced data, macro-F1 otherwise (tunewise compare's rule); entity F1 for NER."""
+    """Accuracy for balanced data, macro-F1 otherwise (tunewise compare's rule); entity F1 of
+    the predicted answers for NER."""
     if task.kind == "ner":
         from tunewise.tasks.ner import ner_metrics
         return "entity_f1", float(ner_metrics(golds, preds)["f1"])
