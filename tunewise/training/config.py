@@ -180,9 +180,8 @@ class TrainConfig:
     keep_checkpoints: int = 2
     #: log the training loss every N optimizer steps to metrics.jsonl
     log_every: int = 10
-    #: examples per mega-batch factor for length grouping: examples are shuffled, cut into chunks
-    #: of batch_size*group_factor, and sorted by length within each chunk (less padding); smaller
-    #: chunks when there would be fewer than 4 (small sets: the same batches every epoch)
+    #: length grouping: shuffled examples cut into chunks of batch_size*group_factor (smaller if
+    #: fewer than 4 chunks), sorted by length within each (less padding); see training/batching
     group_factor: int = 32
     #: run the prompt prefix every example of a batch shares (system prompt, chat framing) once
     #: per batch instead of once per example (same loss and gradients, less compute), as one
