@@ -87,8 +87,10 @@ def settled(series: Sequence[Sequence[float]], k: int, spread: float) -> bool:
     """True when, in every series of timings, ``k`` of them agree: lie within ``spread`` of the
     series' median of each other (one outlier among 4 timings leaves 3 that agree)."""
     for v in series:
-        s, tol = sorted(v), spread * statistics.median(v) if v else 0.0
-        if len(s) < k or not any(s[i + k - 1] - s[i] <= tol for i in range(len(s) - k + 1)):
+        if len(v) < k:
+            return False
+        s, tol = sorted(v), spread * statistics.median(v)
+        if not any(s[i + k - 1] - s[i] <= tol for i in range(len(s) - k + 1)):
             return False
     return True
 
