@@ -1,4 +1,5 @@
-"""Shared fixtures: the tiny random model, paths to ../shared/datasets, a CLI runner."""
+"""Shared fixtures: the tiny random model, excerpts of real datasets shipped in tests/fixtures, a
+CLI runner."""
 from __future__ import annotations
 
 import os
@@ -9,7 +10,6 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED = ROOT.parent / "shared" / "datasets"
 DATA = Path(__file__).parent / "data"
 
 os.environ.setdefault("TUNEWISE_HOME", str(ROOT / ".cache" / "tunewise"))
@@ -24,21 +24,15 @@ if os.environ.get("PYTEST_XDIST_WORKER"):
     os.environ["OMP_NUM_THREADS"] = "1"
 
 
-@pytest.fixture(scope="session")
-def shared_datasets() -> Path:
-    if not SHARED.is_dir():
-        pytest.skip(f"real datasets not found at {SHARED} (../shared/datasets is absent)")
-    return SHARED
-
-
 #: small excerpts of the public datasets, shipped with the tests (sources, licences: README.md)
 REAL = Path(__file__).parent / "fixtures" / "real"
 
 
 @pytest.fixture(scope="session")
 def real_data() -> Path:
-    """tests/fixtures/real: excerpts of ../shared/datasets (mr, wnut17, alpaca) in the same
-    layout, so the real-data tests run in a fresh clone."""
+    """tests/fixtures/real: excerpts of public datasets (mr, wnut17, alpaca; sources and
+    licences in its README.md) in their published layout, shipped so that the real-data tests
+    run in a fresh clone."""
     return REAL
 
 

@@ -6,7 +6,7 @@ import pytest
 from tunewise.data.records import Entity, Example
 from tunewise.errors import ConfigError, DataError, UnknownNameError, UsageError
 from tunewise.tasks import (ClassificationTask, GenerationTask, NERTask, PromptTemplate,
-                            infer_task_kind, make_task, task_from_config)
+                            infer_task_kind, inferred_kind_note, make_task, task_from_config)
 from tunewise.tasks.classification import SENTIMENT_PRESET
 
 
@@ -43,6 +43,16 @@ def test_infer_kinds():
     assert infer_task_kind(_cls(["a", "b", "c"], answers=True)) == "generation"
     with pytest.raises(UsageError):
         infer_task_kind([])
+
+
+def test_inferred_kind_note_only_for_one_answer_taken_as_generation():
+    one = _cls(["yes"] * 6, answers=True)           # one class: inferred as generation
+    note = inferred_kind_note(make_task(None, one), one)
+    assert note is not None and "'yes'" in note and "at least 2 labels" in note
+    two = _cls(["yes", "no"] * 3, answers=True)      # a real label set: classification
+    assert inferred_kind_note(make_task(None, two), two) is None
+    free = [Example.from_text(f"q{i}", f"answer {i}") for i in range(6)]
+    assert inferred_kind_note(make_task(None, free), free) is None
 
 
 def test_labels_from_data_sorted_and_stable():

@@ -176,25 +176,13 @@ def _setup(cfg: CompareConfig, out: Path, say) -> _Setup:
     say(f"data: {len(splits.train)} train / {len(splits.val)} val / {len(splits.test)} test "
         f"({len(test)} evaluated); task {task.kind}; headline metric {metric}")
     warnings = [head["reason"]] if head.get("imbalanced") else []
-    kind_note = _inferred_kind_note(cfg, task, splits)
+    from tunewise.tasks import inferred_kind_note
+    kind_note = None if cfg.task.kind is not None else inferred_kind_note(
+        task, splits.train + splits.val + splits.test)
     if kind_note:
         say(f"warning: {kind_note}")
         warnings.append(kind_note)
     return _Setup(splits, test, task, golds, head, metric, warnings)
-
-
-def _inferred_kind_note(cfg: CompareConfig, task, splits) -> str | None:
-    """Why short answers were taken as generation, when the kind was inferred: one distinct
-    answer (one class) is no classification task, and it must not pass without a word."""
-    if cfg.task.kind is not None or task.kind != "generation":
-        return None
-    answers = {(ex.reference if ex.reference is not None else ex.answer or "").strip()
-               for ex in splits.train + splits.val + splits.test}
-    if len(answers) == 1:
-        return (f"every example has the same answer {next(iter(answers))[:40]!r}: with one class "
-                "there is nothing to classify, so compare runs it as a generation task "
-                f"({task.headline_metric}); for classification, use data with at least 2 labels")
-    return None
 
 
 def _make_task(cfg: CompareConfig, splits):

@@ -50,6 +50,13 @@ def cuda_count() -> int:
         return 0
 
 
+def mps_built() -> bool:
+    """Whether this torch build has the Apple-silicon (MPS) backend, usable here or not."""
+    import torch
+    mps = getattr(torch.backends, "mps", None)
+    return bool(mps is not None and mps.is_built())
+
+
 def mps_available() -> bool:
     import torch
     mps = getattr(torch.backends, "mps", None)

@@ -93,8 +93,7 @@ def doctor() -> dict:
         "python": sys.version.split()[0],
         "platform": platform.platform(),
         "torch": {"version": torch.__version__, "cuda": torch.version.cuda,
-                  "mps_built": bool(getattr(torch.backends, "mps", None)
-                                    and torch.backends.mps.is_built())},
+                  "mps_built": dev.mps_built()},
         "devices": devices,
         "auto": {"device": auto_name, "precision": precision,
                  "loss_scaling": precision == "fp16",

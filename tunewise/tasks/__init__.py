@@ -7,11 +7,11 @@
 """
 from tunewise.tasks.base import Prediction, PromptTemplate, Task
 from tunewise.tasks.classification import ClassificationTask
-from tunewise.tasks.factory import (PRESETS, infer_task_kind, make_task,
+from tunewise.tasks.factory import (PRESETS, infer_task_kind, inferred_kind_note, make_task,
                                     task_from_config, validate_examples)
 from tunewise.tasks.generation import GenerationTask
 from tunewise.tasks.ner import NERTask
 
 __all__ = ["ClassificationTask", "GenerationTask", "NERTask", "PRESETS", "Prediction",
-           "PromptTemplate", "Task", "infer_task_kind", "make_task", "task_from_config",
-           "validate_examples"]
+           "PromptTemplate", "Task", "infer_task_kind", "inferred_kind_note", "make_task",
+           "task_from_config", "validate_examples"]

@@ -78,6 +78,24 @@ def _short(answer: str) -> bool:
     return 0 < len(answer) <= MAX_LABEL_CHARS and "\n" not in answer
 
 
+def _answers(examples: Sequence[Example]) -> list[str]:
+    return [(ex.reference if ex.reference is not None else ex.answer or "").strip()
+            for ex in examples]
+
+
+def inferred_kind_note(task: Task, examples: Sequence[Example]) -> str | None:
+    """Why short answers were taken as generation when the kind was inferred: one distinct
+    answer (one class) is no classification task, and it must not pass without a word."""
+    if task.kind != GenerationTask.kind:
+        return None
+    answers = set(_answers(examples))
+    if len(answers) != 1:
+        return None
+    return (f"every example has the same answer {next(iter(answers))[:40]!r}: with one class "
+            "there is nothing to classify, so compare runs it as a generation task "
+            f"({task.headline_metric}); for classification, use data with at least 2 labels")
+
+
 def infer_task_kind(examples: Sequence[Example]) -> str:
     """"ner", "classification" or "generation" from what the examples carry (module docstring)."""
     examples = list(examples)
@@ -88,9 +106,7 @@ def infer_task_kind(examples: Sequence[Example]) -> str:
         return "ner"
     if any(ex.label is not None for ex in examples):
         return "classification"
-    answers = [(ex.reference if ex.reference is not None else ex.answer or "").strip()
-               for ex in examples]
-    counts = Counter(answers)
+    counts = Counter(_answers(examples))
     if (len(counts) >= 2 and len(counts) <= MAX_INFERRED_LABELS
             and all(_short(a) for a in counts) and len(examples) >= 2 * len(counts)):
         return "classification"

@@ -27,6 +27,7 @@ from typing import Any
 
 from tunewise.errors import TrainingError
 from tunewise.fileio import atomic_dir, restore_old_dirs
+from tunewise.models.device import cuda_count
 from tunewise.outputs_guard import save_error
 
 STEP_PREFIX = "step-"
@@ -66,7 +67,7 @@ def rng_state() -> dict:
              "numpy": {"kind": kind, "keys": torch.from_numpy(keys.astype(np.int64)), "pos": int(pos),
                        "has_gauss": int(has_gauss), "cached_gaussian": float(cached)},
              "torch": torch.get_rng_state()}
-    if torch.cuda.is_available():
+    if cuda_count():
         state["cuda"] = torch.cuda.get_rng_state_all()
     return state
 
@@ -80,7 +81,7 @@ def set_rng_state(state: dict) -> None:
     np.random.set_state((n["kind"], n["keys"].numpy().astype(np.uint32), n["pos"],
                          n["has_gauss"], n["cached_gaussian"]))
     torch.set_rng_state(state["torch"])
-    if "cuda" in state and torch.cuda.is_available():
+    if "cuda" in state and cuda_count():
         torch.cuda.set_rng_state_all(state["cuda"])
 
 
