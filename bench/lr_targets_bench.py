@@ -8,9 +8,10 @@ seeded, class-proportional subsets of the ``mr`` pool and scored by label scorin
 - ``default``: today's defaults (LoRA r=8 on q_proj/v_proj, lr 1e-3);
 - ``auto``: ``lr: auto`` as ``tunewise compare`` runs it: the 3 rates of
   ``tunewise.comparison.lr_search.rates("lora")`` trained at the search size (the curve's middle
-  size, as ``search_size`` picks), seed 0, each scored on a validation set of ``--val-n``
-  sentences held out of the pool (never the test sentences); the best (a tie: the one nearest
-  the default) trains every size and seed. When it picks the default, its cells ARE the default's;
+  size, at least 64: ``lr_search.default_search_size``), seed 0, each scored on a validation set
+  of ``--val-n`` sentences held out of the pool (never the test sentences); the best (a tie:
+  the one nearest the default) trains every size and seed. When it picks the default, its
+  cells ARE the default's;
 - ``all-linear``: LoRA on q/k/v/o/gate/up/down at r=2, the same parameter budget as r=8 on q/v
   (SmolLM2-135M: 20,352 vs 15,360 per layer), lr 1e-3 ("LoRA Without Regret", 2025: LoRA on the
   MLP matches full fine-tuning where attention-only does not; the best rate barely depends on r).
@@ -167,7 +168,8 @@ def main(argv=None) -> int:
     sizes = sorted(a.sizes)
     chosen = None
     if "auto" in a.variants:
-        size = sizes[(len(sizes) - 1) // 2]      # lr_search.search_size: the middle size
+        from tunewise.comparison.lr_search import default_search_size
+        size = default_search_size(sizes)          # as compare picks it (no lr_search_size)
         print(f"{time.strftime('%H:%M:%S')} lr search at size {size}", flush=True)
         chosen = search(cells, append, task, pool, val, test, size=size, model=a.model)
     for seed in range(a.seeds):

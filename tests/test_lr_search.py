@@ -38,6 +38,17 @@ def test_the_rates_are_spaced_3x_around_the_methods_default():
     assert lr_search.rates("full") == [6.7e-06, 2e-05, 6e-05]
 
 
+def test_the_search_size_is_the_middle_size_but_at_least_64(files):
+    cfg = load_config(config(files, lr="auto"))
+    assert lr_search.search_size(cfg, [16, 64, 256, 1024]) == 64     # the middle size
+    assert lr_search.search_size(cfg, [16, 64]) == 64                # not the middle (16)
+    assert lr_search.search_size(cfg, [16, 32, 128, 512]) == 128
+    assert lr_search.search_size(cfg, [8, 16]) == 16                 # all below: the largest
+    assert lr_search.search_size(cfg, [128, 256, 512]) == 256
+    given = load_config(config(files, lr="auto", lr_search_size=16))
+    assert lr_search.search_size(given, [16, 64]) == 16              # the user's size stands
+
+
 @pytest.mark.parametrize("values,chosen", [((0.5, 0.5, 0.4), 0.001),     # a tie: the default
                                           ((0.6, 0.5, 0.7), 0.003),
                                           ((0.8, 0.5, 0.7), 0.00033)])
@@ -57,7 +68,7 @@ def test_the_best_validation_value_wins(monkeypatch, files, tmp_path, values, ch
     res = lr_search.choose(ctx, [8, 16], "accuracy")
     assert ctx.lr == res.chosen == chosen
     assert [s[1] for s in seen] == lr_search.rates("lora")
-    assert all(s[0] == 8 and s[2] == 20 for s in seen)         # the middle size, all of val
+    assert all(s[0] == 16 and s[2] == 20 for s in seen)  # below 64 the largest size, all of val
     assert [t["value"] for t in res.to_dict()["trials"]] == list(values)
 
 

@@ -2,7 +2,8 @@
 
 The learning rate matters more to a fine-tune than its rank ("LoRA Without Regret", 2025), and
 the best one depends on the model and the data. With ``lr: auto`` compare trains, before the
-curve, ``len(FACTORS)`` runs at one size (``lr_search_size``; default: the curve's middle size)
+curve, ``len(FACTORS)`` runs at one size (``lr_search_size``; default: the curve's middle size,
+at least 64 where the curve reaches it)
 with rates spaced 3x around the method's default (LoRA 1e-3 -> 3.3e-4, 1e-3, 3e-3; full
 fine-tuning 2e-5 -> 6.7e-6, 2e-5, 6e-5), seed 0, and scores each on the VALIDATION split (at
 most ``max_val`` examples; never the test split the report is judged on) with the headline
@@ -26,6 +27,10 @@ FACTORS = (1 / 3, 1.0, 3.0)
 METHOD_DEFAULT = {"lora": 1e-3, "full": 2e-5}
 #: fewer validation examples than this cannot tell the rates apart
 MIN_VAL = 16
+#: the smallest default search size: a run on 16 examples says more about its seed than its
+#: rate (movie reviews, seed 0 at 16: 3e-3 won on validation by 7.5 points and then lost to 1e-3
+#: on seeds 1 and 2, and by 5.5 points at 64; docs/learning-curve.md)
+MIN_SEARCH_SIZE = 64
 
 
 @dataclass
@@ -68,11 +73,22 @@ def rates(method: str) -> list[float]:
 
 def search_size(cfg, sizes: list[int]) -> int:
     """The size the rates are tried at: ``lr_search_size`` (clamped to the training split's
-    sizes), else the curve's middle size."""
+    sizes), else the curve's middle size, but at least ``MIN_SEARCH_SIZE`` (the smallest size
+    of the curve from there on; the largest when the curve stays below it)."""
     ft = cfg.arms.fine_tune
     if ft.lr_search_size:
         return min(int(ft.lr_search_size), max(sizes))
-    return sizes[(len(sizes) - 1) // 2]
+    return default_search_size(sizes)
+
+
+def default_search_size(sizes: list[int]) -> int:
+    """The curve's middle size, or the smallest size from ``MIN_SEARCH_SIZE`` on when the middle
+    is below it (the largest size when every size is)."""
+    sizes = sorted(sizes)
+    middle = sizes[(len(sizes) - 1) // 2]
+    if middle >= MIN_SEARCH_SIZE:
+        return middle
+    return next((n for n in sizes if n >= MIN_SEARCH_SIZE), sizes[-1])
 
 
 def choose(ctx, sizes: list[int], metric: str, *, run_trials=None) -> LrSearch | None:
