@@ -79,36 +79,37 @@ def run(task, pool, scored: dict, *, size: int, seed: int, model: str, overrides
 
 
 def search(cells, append, task, pool, val, test, *, size: int, model: str) -> float:
-    """The lr: auto choice: the rates at ``size``, seed 0, best on ``val`` (tie: nearest default)."""
-    from tunewise.comparison.lr_search import FACTORS, rates
-    lrs = rates("lora")
-    default = lrs[FACTORS.index(1.0)]
-    trials = []
-    for lr in lrs:
+    """The lr: auto choice: the rates at ``size``, seed 0, scored on ``val``, chosen by
+    ``lr_search.pick`` (the best, if significantly better than the default)."""
+    from tunewise.comparison.lr_search import rates
+    for lr in rates("lora"):
         key = ("search", size, 0, lr)
         if key not in cells:
             cells[key] = append({"variant": "search", "size": size, "seed": 0, "lr_tried": lr,
                                  **run(task, pool, {"val": val, "test": test}, size=size,
                                        seed=0, model=model, overrides={"lr": lr})})
-        trials.append((lr, cells[key]["val"]["value"]))
-        print(f"   search lr {lr:g}: val {trials[-1][1]:.3f}", flush=True)
-    best = max(trials, key=lambda t: (round(t[1], 6), -abs(math.log(t[0] / default))))[0]
-    print(f"   lr: auto chooses {best:g}", flush=True)
+        print(f"   search lr {lr:g}: val {cells[key]['val']['value']:.3f}", flush=True)
+    lines, best = search_lines(cells)
+    print(f"   {lines[0]}", flush=True)
     return best
 
 
 def search_lines(cells: dict) -> tuple[list[str], float | None]:
     """The search's trials (validation and test accuracy) and its choice, from the cells."""
-    from tunewise.comparison.lr_search import FACTORS, rates
+    from tunewise.comparison.lr_search import FACTORS, pick, rates
+    from tunewise.tasks.metric_types import Accuracy
     trials = sorted((k[3], r) for k, r in cells.items() if k[0] == "search")
     if not trials:
         return [], None
-    default = rates("lora")[FACTORS.index(1.0)]
-    best = max(trials, key=lambda t: (round(t[1]["val"]["value"], 6),
-                                      -abs(math.log(t[0] / default))))[0]
+    # accuracy of the per-example correctness against all-correct golds is the accuracy
+    preds = {lr: r["val"]["correct"] for lr, r in trials}
+    best, vs = pick(Accuracy(), [1] * len(trials[0][1]["val"]["correct"]), preds,
+                    default=rates("lora")[FACTORS.index(1.0)])
+    test = "" if vs is None else (f" (best {vs['lr']:g}: +{vs['diff']:.3f} over the default on "
+                                  f"validation, paired bootstrap p = {vs['p_value']:.2g})")
     lines = [f"lr search at size {trials[0][1]['size']}, seed 0: " + "; ".join(
         f"lr {lr:g}: validation {r['val']['value']:.3f} (test {r['test']['value']:.3f})"
-        for lr, r in trials) + f" -> chooses {best:g}"]
+        for lr, r in trials) + f" -> chooses {best:g}{test}"]
     return lines, best
 
 

@@ -49,27 +49,46 @@ def test_the_search_size_is_the_middle_size_but_at_least_64(files):
     assert lr_search.search_size(given, [16, 64]) == 16              # the user's size stands
 
 
-@pytest.mark.parametrize("values,chosen", [((0.5, 0.5, 0.4), 0.001),     # a tie: the default
-                                          ((0.6, 0.5, 0.7), 0.003),
-                                          ((0.8, 0.5, 0.7), 0.00033)])
-def test_the_best_validation_value_wins(monkeypatch, files, tmp_path, values, chosen):
+@pytest.mark.parametrize("correct,chosen,significant", [
+    ((10, 10, 8), 0.001, None),         # a tie: the default
+    ((12, 10, 18), 0.003, True),        # 8 more right of 20: significant
+    ((18, 10, 14), 0.00033, True),
+    ((11, 10, 12), 0.001, False)])      # 2 more right of 20: within noise, the default stays
+def test_the_best_rate_wins_only_when_significantly_better_than_the_default(
+        monkeypatch, files, correct, chosen, significant):
+    from types import SimpleNamespace
+
+    from tunewise.tasks import make_task
+    val = sentiment_examples(20, seed=2, offset=400)
+    task = make_task("classification", val)
+    golds = [task.gold(ex) for ex in val]
+    other = {lab: next(x for x in task.labels if x != lab) for lab in task.labels}
     seen = []
 
-    def fake_trial(ctx, size, lr, val, golds, metric):
-        seen.append((size, lr, len(val), {ex.meta.get("line") for ex in val}))
-        return values[lr_search.rates("lora").index(lr)], 1.0
+    def fake_trial(ctx, size, lr, val_):
+        seen.append((size, lr, len(val_)))
+        k = correct[lr_search.rates("lora").index(lr)]      # the first k right, the rest wrong
+        preds = [g if i < k else other[g] for i, g in enumerate(golds)]
+        return SimpleNamespace(predictions=[SimpleNamespace(pred=p) for p in preds],
+                               timing={"train_seconds": 1.0})
     monkeypatch.setattr(lr_search, "_trial", fake_trial)
-    from types import SimpleNamespace
     cfg = load_config(config(files, lr="auto"))
-    val = sentiment_examples(20, seed=2, offset=400)
-    ctx = SimpleNamespace(cfg=cfg, splits=SimpleNamespace(val=val, train=[]), task=None,
+    ctx = SimpleNamespace(cfg=cfg, splits=SimpleNamespace(val=val, train=[]), task=task,
                           say=lambda m: None, lr=None, model_name="tiny-random")
-    ctx.task = SimpleNamespace(gold=lambda ex: ex.label)
     res = lr_search.choose(ctx, [8, 16], "accuracy")
     assert ctx.lr == res.chosen == chosen
     assert [s[1] for s in seen] == lr_search.rates("lora")
     assert all(s[0] == 16 and s[2] == 20 for s in seen)  # below 64 the largest size, all of val
-    assert [t["value"] for t in res.to_dict()["trials"]] == list(values)
+    d = res.to_dict()
+    assert [t["value"] for t in d["trials"]] == [k / 20 for k in correct]
+    if significant is None:
+        assert d["vs_default"] is None
+    else:
+        vs = d["vs_default"]
+        best = max(zip(correct, lr_search.rates("lora")))[1]
+        assert vs["lr"] == best and vs["significant"] is significant
+        assert vs["diff"] == pytest.approx((max(correct) - correct[1]) / 20)
+        assert (vs["p_value"] < 0.05) is significant
 
 
 @pytest.fixture(scope="module")
@@ -87,7 +106,12 @@ def test_auto_searches_on_validation_and_trains_the_curve_with_the_winner(done):
     assert ls["split"] == "validation" and ls["val_size"] == 20 and ls["size"] == 16
     assert [t["lr"] for t in ls["trials"]] == lr_search.rates("lora")
     best = max(t["value"] for t in ls["trials"])
-    assert ls["chosen"] in [t["lr"] for t in ls["trials"] if t["value"] == best]
+    vs = ls["vs_default"]
+    if vs is None:                          # the default scored best
+        assert ls["chosen"] == 0.001 and ls["trials"][1]["value"] == best
+    else:                                   # another rate did: used only when significant
+        assert [t["value"] for t in ls["trials"] if t["lr"] == vs["lr"]] == [best]
+        assert ls["chosen"] == (vs["lr"] if vs["significant"] else 0.001)
     for name in ("finetune-n8-s0", "finetune-n16-s0"):
         run = json.loads((out / "runs" / name / "run.json").read_text())
         assert run["config"]["lr"] == ls["chosen"], run["config"]
@@ -96,6 +120,8 @@ def test_auto_searches_on_validation_and_trains_the_curve_with_the_winner(done):
         assert run["config"]["lr"] == t["lr"]
     md = (out / "report.md").read_text()
     assert "Learning-rate search" in md and "used for every run" in md
+    if vs is not None and not vs["significant"]:
+        assert "not significantly better than the default" in md
 
 
 def test_a_rerun_reuses_the_trial_runs(done, files):
@@ -143,3 +169,18 @@ def test_each_model_of_a_two_model_compare_gets_its_own_search(files, tmp_path):
     md = (tmp_path / "out" / "report.md").read_text()
     assert "Learning-rate search (tiny-random)" in md
     assert "Learning-rate search (tiny-random-gemma)" in md
+
+
+def test_the_report_says_when_the_best_rate_was_not_significant():
+    from tunewise.report.content import _one_lr_search
+    ls = {"size": 64, "chosen": 0.001, "default": 0.001, "metric": "accuracy", "val_size": 200,
+          "trials": [{"lr": lr, "value": v, "train_seconds": 60.0}
+                     for lr, v in zip(lr_search.rates("lora"), (0.815, 0.860, 0.865))],
+          "vs_default": {"lr": 0.003, "diff": 0.005, "ci": [-0.02, 0.03], "p_value": 0.81,
+                         "significant": False}}
+    text = " ".join(str(getattr(b, "text", "")) for b in _one_lr_search(ls))
+    assert "0.003 scored best but not significantly better than the default" in text
+    assert "p = 0.81" in text
+    ls["vs_default"] = None
+    text = " ".join(str(getattr(b, "text", "")) for b in _one_lr_search(ls))
+    assert "not significantly" not in text

@@ -183,11 +183,12 @@ class FineTuneConfig:
     #: arms always list them. A template or preset of your own is used as written
     label_list_max: int | None = 20
     #: the peak learning rate of every run: a number, "auto" (a search before the curve: 3
-    #: rates spaced 3x around the method's default, trained at lr_search_size and chosen on the
-    #: validation split, never the test split; every trial is in results.json and the report),
-    #: or null (the training config's lr; LoRA default 1e-3)
+    #: rates spaced 3x around the method's default, trained at lr_search_size, scored on the
+    #: validation split, never the test split; the best replaces the default only when a paired
+    #: test says it is better; every trial is in results.json and the report), or null (the
+    #: training config's lr; LoRA default 1e-3)
     lr: float | str | None = None
-    #: the training size the lr search trains at (null: the curve's middle size)
+    #: the training size the lr search trains at (null: the curve's middle size, at least 64)
     lr_search_size: int | None = None
     #: not a setting: the typed TrainConfig that ``config`` + ``method`` + ``max_val`` make
     #: (built and checked by ``load_config``; what the fine-tuning arms train with)

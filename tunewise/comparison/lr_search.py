@@ -7,7 +7,10 @@ at least 64 where the curve reaches it)
 with rates spaced 3x around the method's default (LoRA 1e-3 -> 3.3e-4, 1e-3, 3e-3; full
 fine-tuning 2e-5 -> 6.7e-6, 2e-5, 6e-5), seed 0, and scores each on the VALIDATION split (at
 most ``max_val`` examples; never the test split the report is judged on) with the headline
-metric. The best rate (a tie keeps the one nearest the default) trains every run of the curve.
+metric. The best rate trains every run of the curve, if it beats the default significantly: a
+paired bootstrap of the two runs' validation predictions, p < ``alpha`` (``vs_default``). Otherwise
+the default stays: 200 validation examples cannot tell rates apart that differ by a point or two,
+and on movie reviews a rate that won by one example lost on the test split (learning-curve.md).
 
 The trial runs live in OUT/lr-search/ and are reused by a rerun like the curve's runs; every
 trial is recorded in results.json (``lr_search``) and the report. With ``executor: ray`` the
@@ -43,6 +46,9 @@ class LrSearch:
     metric: str
     val_size: int
     trials: list[dict] = field(default_factory=list)
+    #: the paired bootstrap of the best rate against the default on validation (None when the
+    #: default scored best): a rate other than the default is used only when it is significant
+    vs_default: dict | None = None
 
     #: the base model searched (with several models in one compare)
     model: str | None = None
@@ -50,7 +56,7 @@ class LrSearch:
     def to_dict(self) -> dict[str, Any]:
         d = {"size": self.size, "chosen": self.chosen, "default": self.default,
              "metric": self.metric, "val_size": self.val_size, "split": "validation",
-             "trials": self.trials}
+             "trials": self.trials, "vs_default": self.vs_default}
         return {"model": self.model, **d} if self.model else d
 
 
@@ -109,7 +115,9 @@ def choose(ctx, sizes: list[int], metric: str, *, run_trials=None) -> LrSearch |
     size = search_size(ctx.cfg, sizes)
     default = rates(ft.method)[FACTORS.index(1.0)]
     golds = [ctx.task.gold(ex) for ex in val]
-    trials, lrs = [], rates(ft.method)
+    from tunewise.tasks.metrics import metric_functions
+    metric_fn = metric_functions(ctx.task)[metric]
+    trials, preds, lrs = [], {}, rates(ft.method)
     for lr in lrs if run_trials else []:
         _announce(ctx, size, lr, val)
     done = run_trials([_trial_arm(ctx, size, lr) for lr in lrs], ctx.task, val) if run_trials \
@@ -117,17 +125,44 @@ def choose(ctx, sizes: list[int], metric: str, *, run_trials=None) -> LrSearch |
     for k, lr in enumerate(lrs):
         if done is None:
             _announce(ctx, size, lr, val)
-            value, seconds = _trial(ctx, size, lr, val, golds, metric)
+            res = _trial(ctx, size, lr, val)
         else:
-            value, seconds = _score(ctx, done[k], golds, metric)
-        trials.append({"lr": lr, "value": value, "train_seconds": seconds})
+            res = done[k]
+        preds[lr] = [p.pred for p in res.predictions]
+        value = float(metric_fn(golds, preds[lr]))
+        trials.append({"lr": lr, "value": value,
+                       "train_seconds": float(res.timing.get("train_seconds") or 0.0)})
         ctx.say(f"lr search: lr {lr:g} -> {metric} {value:.3f} on validation")
-    # best value; a tie goes to the rate nearest the default (log scale)
-    best = max(trials, key=lambda t: (round(t["value"], 6), -abs(math.log(t["lr"] / default))))
-    ctx.lr = best["lr"]
+    chosen, vs_default = pick(metric_fn, golds, preds, default=default,
+                              n_resamples=ctx.cfg.n_resamples, alpha=ctx.cfg.alpha,
+                              seed=ctx.cfg.seed)
+    if vs_default and not vs_default["significant"]:
+        ctx.say(f"lr search: lr {vs_default['lr']:g} is not significantly better than the "
+                f"default {default:g} on validation (p = {vs_default['p_value']:.2g}); keeping "
+                "the default")
+    ctx.lr = chosen
     ctx.say(f"lr search: every fine-tuning run uses lr {ctx.lr:g}")
     return LrSearch(size=size, chosen=ctx.lr, default=default, metric=metric,
-                    val_size=len(val), trials=trials, model=getattr(ctx, "model", None))
+                    val_size=len(val), trials=trials, vs_default=vs_default,
+                    model=getattr(ctx, "model", None))
+
+
+def pick(metric_fn, golds: list, preds: dict[float, list], *, default: float,
+         n_resamples: int = 1000, alpha: float = 0.05, seed: int = 0) -> tuple[float, dict | None]:
+    """(the rate chosen, the paired test of the best rate against the default or None) from
+    each rate's validation predictions ``preds`` (rate -> predictions, ``golds`` order): the
+    best ``metric_fn`` value (a tie goes to the rate nearest the default, log scale), used only
+    when the paired bootstrap says it beats the default (p < ``alpha``)."""
+    from tunewise.evaluation.stats import paired_bootstrap
+    values = {lr: float(metric_fn(golds, p)) for lr, p in preds.items()}
+    best = max(values, key=lambda lr: (round(values[lr], 6), -abs(math.log(lr / default))))
+    if best == default:
+        return default, None
+    test = paired_bootstrap(metric_fn, golds, preds[best], preds[default],
+                            n_resamples=n_resamples, alpha=alpha, seed=seed)
+    vs_default = {"lr": best, "diff": test["diff"], "ci": test["ci"],
+                  "p_value": test["p_value"], "significant": test["significant"]}
+    return (best if test["significant"] else default), vs_default
 
 
 def _announce(ctx, size: int, lr: float, val: list) -> None:
@@ -135,16 +170,10 @@ def _announce(ctx, size: int, lr: float, val: list) -> None:
             "validation examples score it)")
 
 
-def _trial(ctx, size: int, lr: float, val: list, golds: list, metric: str) -> tuple[float, float]:
-    """(validation metric, training seconds) of the run at ``size`` with ``lr``, trained here."""
-    res = _trial_arm(ctx, size, lr).predict(ctx.task, val, progress=ctx.progress)
-    return _score(ctx, res, golds, metric)
-
-
-def _score(ctx, res, golds: list, metric: str) -> tuple[float, float]:
-    """(validation metric, training seconds) of a trial run's ArmResult ``res``."""
-    value = ctx.task.metrics(golds, [p.pred for p in res.predictions])[metric]
-    return float(value), float(res.timing.get("train_seconds") or 0.0)
+def _trial(ctx, size: int, lr: float, val: list):
+    """The ArmResult (validation predictions, timing) of the run at ``size`` with ``lr``,
+    trained here."""
+    return _trial_arm(ctx, size, lr).predict(ctx.task, val, progress=ctx.progress)
 
 
 def _trial_arm(ctx, size: int, lr: float):

@@ -131,9 +131,17 @@ def _one_lr_search(ls: dict) -> list[Block]:
             Paragraph(f"lr: auto trained {len(rows)} rates at {fmt.count(ls['size'])} examples "
                       f"and scored each on {fmt.count(ls['val_size'])} validation examples (not "
                       f"the test split) by {ls['metric']}; the curve used {ls['chosen']:g} "
-                      f"(the method's default: {ls['default']:g})."),
+                      f"(the method's default: {ls['default']:g})." + _kept_default(ls)),
             Table(["learning rate", f"{ls['metric']} (validation)", "training", ""], rows,
                   [True, True, True, False])]
+
+
+def _kept_default(ls: dict) -> str:
+    vs = ls.get("vs_default")
+    if not vs or vs.get("significant"):
+        return ""
+    return (f" {vs['lr']:g} scored best but not significantly better than the default "
+            f"(paired bootstrap p = {vs['p_value']:.2g}), so the default was kept.")
 
 
 def _setup(results: dict) -> list[Block]:
