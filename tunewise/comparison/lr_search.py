@@ -3,14 +3,14 @@
 The learning rate matters more to a fine-tune than its rank ("LoRA Without Regret", 2025), and
 the best one depends on the model and the data. With ``lr: auto`` compare trains, before the
 curve, ``len(FACTORS)`` runs at one size (``lr_search_size``; default: the curve's middle size,
-at least 64 where the curve reaches it)
-with rates spaced 3x around the method's default (LoRA 1e-3 -> 3.3e-4, 1e-3, 3e-3; full
-fine-tuning 2e-5 -> 6.7e-6, 2e-5, 6e-5), seed 0, and scores each on the VALIDATION split (at
-most ``max_val`` examples; never the test split the report is judged on) with the headline
-metric. The best rate trains every run of the curve, if it beats the default significantly: a
-paired bootstrap of the two runs' validation predictions, p < ``alpha`` (``vs_default``). Otherwise
-the default stays: 200 validation examples cannot tell rates apart that differ by a point or two,
-and on movie reviews a rate that won by one example lost on the test split (learning-curve.md).
+at least 64 where the curve reaches it) with rates spaced 3x around the method's default (LoRA
+1e-3 -> 3.3e-4, 1e-3, 3e-3; full fine-tuning 2e-5 -> 6.7e-6, 2e-5, 6e-5), seed 0, and scores
+each on the VALIDATION split (at most ``max_val`` examples; never the test split the report is
+judged on) with the headline metric. The best rate trains every run of the curve if it beats the
+default significantly: a paired bootstrap of the two runs' validation predictions, p < ``alpha``
+(``vs_default``). Otherwise the default stays: 200 validation examples cannot tell apart rates
+that differ by a point or two, and on movie reviews a rate that won by one example lost on the
+test split (docs/learning-curve.md).
 
 The trial runs live in OUT/lr-search/ and are reused by a rerun like the curve's runs; every
 trial is recorded in results.json (``lr_search``) and the report. With ``executor: ray`` the
