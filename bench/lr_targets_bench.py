@@ -9,9 +9,9 @@ seeded, class-proportional subsets of the ``mr`` pool and scored by label scorin
 - ``auto``: ``lr: auto`` as ``tunewise compare`` runs it: the 3 rates of
   ``tunewise.comparison.lr_search.rates("lora")`` trained at the search size (the curve's middle
   size, at least 64: ``lr_search.default_search_size``), seed 0, each scored on a validation set
-  of ``--val-n`` sentences held out of the pool (never the test sentences); the best (a tie:
-  the one nearest the default) trains every size and seed. When it picks the default, its
-  cells ARE the default's;
+  of ``--val-n`` sentences held out of the pool (never the test sentences); ``lr_search.pick``
+  chooses (the best, if a paired bootstrap says it beats the default; else the default), and
+  the choice trains every size and seed. When it picks the default, its cells ARE the default's;
 - ``all-linear``: LoRA on q/k/v/o/gate/up/down at r=2, the same parameter budget as r=8 on q/v
   (SmolLM2-135M: 20,352 vs 15,360 per layer), lr 1e-3 ("LoRA Without Regret", 2025: LoRA on the
   MLP matches full fine-tuning where attention-only does not; the best rate barely depends on r).
