@@ -60,13 +60,21 @@ def test_sigterm_past_the_drain_timeout_answers_503_and_exits_on_time():
                             started.set()
             return lines
 
+        async def all_six_submitted(c):
+            # SIGTERM only once the server holds all six: one running, five waiting behind it
+            while (await c.get(url + "/health")).json()["requests"] < 6:
+                await asyncio.sleep(0.05)
+
         async def go():
             started = asyncio.Event()
             async with httpx.AsyncClient(timeout=120) as c:
+                # the streams first: requests run in arrival order, and a plain request that
+                # arrived first could finish before any stream starts (seen on a slow CI host)
                 tasks = [asyncio.create_task(stream(c, started)) for _ in range(3)]
+                await asyncio.wait_for(started.wait(), 60)
                 tasks += [asyncio.create_task(c.post(url + "/v1/chat/completions", json=body))
                           for _ in range(3)]
-                await asyncio.wait_for(started.wait(), 60)
+                await asyncio.wait_for(all_six_submitted(c), 60)
                 t0 = time.monotonic()
                 proc.send_signal(signal.SIGTERM)
                 results = await asyncio.gather(*tasks, return_exceptions=True)
