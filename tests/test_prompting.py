@@ -86,8 +86,34 @@ def test_prefix_cache_gives_the_same_scores_as_no_cache(tiny, answers):
 def test_batch_padding_gives_the_same_scores_as_batch_size_1(tiny, answers):
     prompts = _prompts(tiny.tokenizer)  # different lengths -> padded batches
     one = _score(tiny, answers, prompts, batch_size=1)
-    many = _score(tiny, answers, prompts, batch_size=4)
+    many = _score(tiny, answers, prompts, batch_size=4, batch_tokens=None)
     for a, b in zip(one, many):
+        assert a.total == pytest.approx(b.total, abs=1e-4)
+
+
+def test_cpu_batches_hold_at_most_batch_tokens_and_score_the_same(tiny, answers):
+    """On a CPU a batch holds at most ``batch_tokens`` tokens (rows x its longest row after the
+    shared prefix; at least one row): more, smaller batches, the same scores."""
+    texts = [("word " * n).strip() for n in (1, 2, 3, 5, 8, 13, 21, 34)]
+    prompts = _prompts(tiny.tokenizer, texts=texts)
+    n_prefix = common_prefix_len(prompts)
+    widths = sorted(len(p) - n_prefix for p in prompts)
+    budget = 2 * widths[3]                  # two short rows fit, the longer ones go alone
+    sizes = []
+    scorer = LabelScorer(tiny.model, answers, pad_id=tiny.tokenizer.pad_token_id,
+                         options=ScoreOptions(batch_size=8, batch_tokens=budget))
+    small = scorer.score(prompts, on_batch=sizes.append)
+    assert sum(sizes) == len(prompts) and len(sizes) > 1 and max(sizes) >= 2
+    start = 0
+    for n in sizes:                         # rows are taken shortest first
+        assert n == 1 or n * widths[start + n - 1] <= budget
+        start += n
+    whole = []
+    full = LabelScorer(tiny.model, answers, pad_id=tiny.tokenizer.pad_token_id,
+                       options=ScoreOptions(batch_size=8, batch_tokens=None))
+    ref = full.score(prompts, on_batch=whole.append)
+    assert whole == [len(prompts)]
+    for a, b in zip(small, ref):
         assert a.total == pytest.approx(b.total, abs=1e-4)
 
 

@@ -75,6 +75,32 @@ def test_measured_rate_makes_a_3x_shorter_prompt_cheaper(tiny):
     assert rate.seconds_per_request(150, 1) > rate.seconds_per_request(50, 1)
 
 
+def test_cpu_prefill_points_run_only_the_rows_of_their_token_budget(tiny, monkeypatch):
+    """On a CPU a prefill point runs the fewest rows that make ``prefill_tokens`` tokens (at most
+    the batch), and its time is divided by those rows; None runs whole batches."""
+    seen = []
+    forward = tiny.model.forward
+
+    def spy(*a, **kw):
+        ids = kw.get("input_ids")
+        if kw.get("use_cache") is False:
+            seen.append(tuple(ids.shape))
+        return forward(*a, **kw)
+
+    monkeypatch.setattr(tiny.model, "forward", spy)
+    rate = measure_token_rate(tiny, batch_size=4, lengths=(16, 48, 96), decode_steps=2,
+                              passes=1, prefill_tokens=64)
+    assert rate.points["prefill_rows"] == [4, 2, 1]
+    assert sorted(set(seen)) == [(1, 96), (2, 48), (4, 16)]
+    seen.clear()
+    whole = measure_token_rate(tiny, batch_size=4, lengths=(16, 48, 96), decode_steps=2,
+                               passes=1, prefill_tokens=None)
+    assert whole.points["prefill_rows"] == [4, 4, 4]
+    assert sorted(set(seen)) == [(4, 16), (4, 48), (4, 96)]
+    with pytest.raises(UsageError):
+        measure_token_rate(tiny, prefill_tokens=0)
+
+
 def test_measure_restores_training_mode_and_rejects_bad_settings(tiny):
     tiny.model.train()
     try:

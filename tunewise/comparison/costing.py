@@ -29,7 +29,7 @@ def token_rate(cache, base_model, *, model: str, bf16: bool, batch_size: int, sa
     ``base_model``: a zero-argument function returning the loaded model (loaded only to
     measure)."""
     from tunewise.cost.token_rate import TokenRate, measure_token_rate
-    inputs = {"measure": "token-rate-v1", "model": model, "bf16": bf16, "batch_size": batch_size}
+    inputs = {"measure": "token-rate-v2", "model": model, "bf16": bf16, "batch_size": batch_size}
     hit = cache.get("token-rate", inputs)
     if hit:
         return TokenRate(**{k: v for k, v in hit.items() if k != "text"})

@@ -8,12 +8,17 @@ and every arm is priced from its own token counts at that one rate::
 
     seconds per request = overhead + prompt tokens / prefill rate + output tokens / decode rate
 
-``measure_token_rate`` times the model on synthetic batches (the arms' batch size): prefill at
-several prompt lengths, computing the next-token logits of the last position only, as serving's
+``measure_token_rate`` times the model on synthetic batches: prefill at several prompt lengths, computing the next-token logits of the last position only, as serving's
 generation does (``logits_to_keep=1``: the output layer over every position cost 22% of the
 prefill time of SmolLM2-135M at 128 tokens, and most of it with Gemma's 262k-word vocabulary;
 a least-squares line through the per-row times gives the overhead and the per-token cost), and
-cached one-token decode steps; each point is timed in ``passes`` interleaved passes and the
+cached one-token decode steps in batches of the arms' batch size. On a CPU each prefill point
+runs as many rows as make ``prefill_tokens`` tokens (at most the batch size; 32 rows of 32
+tokens, 8 of 128, 4 of 320), the batches label scoring runs there
+(``prompting.scoring.CPU_BATCH_TOKENS``): a CPU is compute-bound and a batch larger than its
+caches is slower per token, so whole batches of 32 long rows priced prompt tokens ~20% dearer
+than the arms pay, and took 5x longer to measure (``bench/token_rate_bench.py``). A GPU
+prefills whole batches (there rows share the work). Each point is timed in ``passes`` interleaved passes and the
 median kept, so one slow pass (another process on the machine) does not move the price. More
 passes are run, up to ``max_passes``, until ``passes`` of them agree within ``spread`` of the
 median at every point: a quiet machine is measured in ``passes``, a busy one gets the longer
@@ -29,6 +34,10 @@ from typing import Sequence
 
 from tunewise.errors import UsageError
 from tunewise.models.compat import cache_kwarg, causal_lm
+
+#: on a CPU, the most tokens (rows x longest row) of a batch: label scoring's batches there
+#: (``prompting.scoring``, point 5) and the prefill points of ``measure_token_rate``
+CPU_BATCH_TOKENS = 1024
 
 
 @dataclass(frozen=True)
@@ -61,7 +70,7 @@ class TokenRate:
     def text(self) -> str:
         return (f"{self.model} ({self.precision}): {1 / self.prompt_seconds_per_token:,.0f} "
                 f"prompt tokens/s, {1 / self.output_seconds_per_token:,.0f} output tokens/s per "
-                f"row in batches of {self.batch_size}, +{self.overhead_seconds * 1000:.1f} ms per "
+                f"row (decode in batches of {self.batch_size}), +{self.overhead_seconds * 1000:.1f} ms per "
                 f"request; median of {self.passes} timed passes")
 
     def to_dict(self) -> dict:
@@ -98,17 +107,21 @@ def settled(series: Sequence[Sequence[float]], k: int, spread: float) -> bool:
 def measure_token_rate(lm, *, bf16: bool = False, batch_size: int = 16,
                        lengths: Sequence[int] = (32, 128, 320), decode_steps: int = 8,
                        passes: int = 3, max_passes: int | None = None,
-                       spread: float = 0.10) -> TokenRate:
+                       spread: float = 0.10,
+                       prefill_tokens: int | None = CPU_BATCH_TOKENS) -> TokenRate:
     """Time ``lm`` (a LoadedModel) on synthetic token batches: timed passes until ``passes`` of
     them agree within ``spread`` (at every point), at most ``max_passes`` (default: ``passes``,
-    a fixed count); the median of all passes is kept. See the module docstring."""
+    a fixed count); the median of all passes is kept. ``prefill_tokens``: on a CPU, the rows of
+    a prefill point are the fewest that make this many tokens (None: the whole batch). See the
+    module docstring."""
     import contextlib
 
     import torch
     max_passes = passes if max_passes is None else max_passes
-    if passes < 1 or batch_size < 1 or decode_steps < 1 or max_passes < passes or spread < 0:
-        raise UsageError("passes, batch_size and decode_steps must be >= 1, max_passes >= "
-                         "passes and spread >= 0")
+    if (passes < 1 or batch_size < 1 or decode_steps < 1 or max_passes < passes or spread < 0
+            or (prefill_tokens is not None and prefill_tokens < 1)):
+        raise UsageError("passes, batch_size, decode_steps and prefill_tokens must be >= 1, "
+                         "max_passes >= passes and spread >= 0")
     model = lm.model
     device = next(model.parameters()).device
     vocab = int(getattr(model.config, "vocab_size", 0) or len(lm.tokenizer))
@@ -118,14 +131,20 @@ def measure_token_rate(lm, *, bf16: bool = False, batch_size: int = 16,
     autocast = (torch.autocast(device.type, dtype=torch.bfloat16) if bf16
                 else contextlib.nullcontext())
 
-    def ids(n: int):
-        return torch.randint(100, max(vocab, 101), (batch_size, n), generator=gen).to(device)
+    def ids(n: int, rows: int = batch_size):
+        return torch.randint(100, max(vocab, 101), (rows, n), generator=gen).to(device)
+
+    def prefill_rows(n: int) -> int:
+        if prefill_tokens is None or device.type != "cpu":
+            return batch_size
+        return min(batch_size, max(1, -(-int(prefill_tokens) // n)))
 
     def prefill(n: int) -> float:
-        x = ids(n)
+        rows = prefill_rows(n)
+        x = ids(n, rows)
         t = time.perf_counter()
         model(input_ids=x, use_cache=False, logits_to_keep=1)
-        return (time.perf_counter() - t) / batch_size
+        return (time.perf_counter() - t) / rows
 
     cache_kw = cache_kwarg(causal_lm(model))
 
@@ -159,4 +178,5 @@ def measure_token_rate(lm, *, bf16: bool = False, batch_size: int = 16,
                      output_seconds_per_token=statistics.median(dec), batch_size=batch_size,
                      passes=len(dec),
                      points={"prefill": [[n, s] for n, s in points],
+                             "prefill_rows": [prefill_rows(n) for n, _s in points],
                              "decode_spread": [min(dec), max(dec)]})

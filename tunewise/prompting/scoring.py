@@ -27,6 +27,12 @@ How the work is kept small (the model is the expensive part, the vocabulary head
    sentences and 3 prompts: the label margin moved by at most 0.25 nats against fp32, median
    0.04; ``predict`` re-scores every closer call in fp32.)
 
+5. **Token-sized batches on a CPU.** Rows share no work on a CPU, and a batch larger than its
+   caches is slower per token: a batch holds at most ``batch_tokens`` tokens there (rows x its
+   longest row; at most ``batch_size`` rows, at least one). The demo's nearest 4-shot arm
+   (SmolLM2-135M, 100 tweets of 257 tokens, 2 AVX2 cores): 64-72 s in batches of 4, 95-103 s
+   in 32s, the same predictions; zero-shot (71 tokens): 26.5 s in 16s, 29.5 s in 32s.
+
 Examples are sorted by length so that batches need little padding; scores come back in input
 order. Padding in the middle of a row (between prefix, suffix and answer) is masked out and the
 position ids skip it, so a padded row scores exactly like the same row alone.
@@ -35,14 +41,17 @@ from __future__ import annotations
 
 import copy
 import math
-import weakref
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
 import torch
 
+# on a CPU, the most tokens (rows x longest row) one batch holds (module docstring, point 5);
+# ``cost.token_rate`` times prefill in batches of the same size
+from tunewise.cost.token_rate import CPU_BATCH_TOKENS
 from tunewise.models.compat import cache_kwarg, causal_lm, sliding_window
 from tunewise.prompting.answer_tree import AnswerTree
+from tunewise.prompting.bf16_copy import bf16_body
 
 #: positions whose full-vocabulary logits exist at once when scoring answer tokens (fp32:
 #: 1,024 x 49,152 x 4 bytes = 200 MB for SmolLM2)
@@ -55,8 +64,11 @@ REPEAT_ROWS = 256
 class ScoreOptions:
     """How label scoring runs."""
 
-    #: rows (examples) per forward pass
+    #: rows (examples) per forward pass, at most
     batch_size: int = 16
+    #: on a CPU, the most tokens (rows x longest row after the shared prefix) per forward pass;
+    #: None: ``batch_size`` rows whatever their length
+    batch_tokens: int | None = CPU_BATCH_TOKENS
     #: encode the prefix shared by every prompt once and reuse its KV cache
     prefix_cache: bool = True
     #: run a bfloat16 copy of the model body (``bf16_body``; faster on CPUs with BF16 support);
@@ -84,33 +96,6 @@ def _parts(model):
     if body is None or head is None:  # pragma: no cover - exotic architectures
         raise TypeError(f"{type(causal).__name__}: cannot find the decoder body / LM head")
     return body, head
-
-
-#: body -> (weights fingerprint, its bfloat16 copy); entries go with their model
-_BF16_BODIES: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
-
-
-def _fingerprint(module) -> tuple:
-    """Changes when any weight of ``module`` is replaced or modified in place (optimizer steps and
-    ``load_state_dict`` bump a tensor's version counter)."""
-    return tuple((p.data_ptr(), p._version) for p in module.parameters())
-
-
-def bf16_body(body):
-    """A bfloat16 copy of the decoder ``body`` for inference, made once per body and remade when
-    one of its weights changed. Parameters are copied straight to bf16 (no transient fp32 copy);
-    buffers (rotary frequencies) keep their dtype."""
-    fp = _fingerprint(body)
-    hit = _BF16_BODIES.get(body)
-    if hit is not None and hit[0] == fp:
-        return hit[1]
-    _BF16_BODIES.pop(body, None)
-    with torch.no_grad():
-        memo = {id(p): torch.nn.Parameter(p.detach().to(torch.bfloat16), requires_grad=False)
-                for p in body.parameters()}
-        twin = copy.deepcopy(body, memo).eval()
-    _BF16_BODIES[body] = (fp, twin)
-    return twin
 
 
 def _new_cache(layers: Sequence[tuple[torch.Tensor, torch.Tensor]] | None = None):
@@ -235,8 +220,7 @@ class LabelScorer:
             scorer = self if subset is None else self._restricted(subset)
             fn = scorer._score_batch_tree if self.mode == "tree" else scorer._score_batch
             order = sorted(members, key=lambda i: len(prompts[i]))
-            for start in range(0, len(order), bs):
-                idx = order[start:start + bs]
+            for idx in self._batches(order, prompts, n_prefix, bs):
                 rows = [list(prompts[i][n_prefix:]) for i in idx]
                 if window and len(prompts[idx[-1]]) + longest_answer > window:
                     # past a sliding window only unpadded rows without the tree mask are exact
@@ -248,6 +232,24 @@ class LabelScorer:
                 if on_batch:
                     on_batch(len(idx))
         return results  # type: ignore[return-value]
+
+    def _batches(self, order, prompts, n_prefix: int, bs: int):
+        """``order`` (sorted by length) cut into batches of at most ``bs`` rows and, on a CPU,
+        at most ``batch_tokens`` tokens (rows x the longest row after the prefix)."""
+        budget = self.options.batch_tokens
+        if budget is None or self.device.type != "cpu":
+            for start in range(0, len(order), bs):
+                yield order[start:start + bs]
+            return
+        batch: list[int] = []
+        for i in order:
+            width = len(prompts[i]) - n_prefix
+            if batch and (len(batch) == bs or (len(batch) + 1) * width > budget):
+                yield batch
+                batch = []
+            batch.append(i)
+        if batch:
+            yield batch
 
     def _restricted(self, subset: Sequence[int]) -> "LabelScorer":
         """This scorer (same body, options, bf16 copy) for the answers ``subset`` only."""

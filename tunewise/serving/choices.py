@@ -159,7 +159,7 @@ class ChoiceScorer:
             pad = pad if pad is not None else self.tokenizer.eos_token_id
             hit = LabelScorer(self.model, answers, pad_id=pad,
                               options=ScoreOptions(batch_size=max(1, rows), prefix_cache=True,
-                                                   bf16=False))
+                                                   bf16=False, batch_tokens=None))
             self._scorers[key] = hit
             while len(self._scorers) > SCORER_CACHE:
                 self._scorers.popitem(last=False)
