@@ -27,6 +27,8 @@ def main() -> None:
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--batch-size", type=int, default=32)
     ap.add_argument("--model", default="smollm2-135m-instruct")
+    ap.add_argument("--budgets", type=int, nargs="+", default=None,
+                    help="token budgets to try (default: CPU_BATCH_TOKENS)")
     args = ap.parse_args()
     from tunewise.cost.token_rate import CPU_BATCH_TOKENS
     from tunewise.data.records import Example
@@ -48,8 +50,9 @@ def main() -> None:
     for arm, shots in arms.items():
         prompts = encode_prompts(lm.tokenizer, [task.prompt_messages(ex, s)
                                                 for ex, s in zip(test, shots)])
-        ways = {f"{args.batch_size} rows (old)": None,
-                f"{CPU_BATCH_TOKENS} tokens (new)": CPU_BATCH_TOKENS}
+        ways = {f"{args.batch_size} rows (old)": None}
+        for b in args.budgets or [CPU_BATCH_TOKENS]:
+            ways[f"{b} tokens" + (" (new)" if b == CPU_BATCH_TOKENS else "")] = b
         secs = {w: [] for w in ways}
         scores = {}
         for _ in range(args.reps):
@@ -60,18 +63,23 @@ def main() -> None:
                 t = time.perf_counter()
                 scores[way] = scorer.score(prompts)
                 secs[way].append(time.perf_counter() - t)
-        old, new = (statistics.median(v) for v in secs.values())
-        a, b = scores.values()
-        diff = max(abs(x - y) for s, r in zip(a, b) for x, y in zip(s.total, r.total))
-        flips = sum(max(range(len(s.total)), key=s.total.__getitem__)
-                    != max(range(len(r.total)), key=r.total.__getitem__) for s, r in zip(a, b))
         mean_len = statistics.fmean(len(p) for p in prompts)
         print(f"{arm} ({args.n} prompts, mean {mean_len:.0f} tokens), medians of {args.reps}:")
+        base_way = next(iter(ways))
+        old, a = statistics.median(secs[base_way]), scores[base_way]
         for way, v in secs.items():
-            print(f"  {way:22s} {statistics.median(v):6.1f} s  (runs: "
-                  + ", ".join(f"{x:.1f}" for x in v) + ")")
-        print(f"  ratio old / new: {old / new:.2f}x; largest score difference {diff:.1e} nats; "
-              f"predictions changed: {flips}", flush=True)
+            line = (f"  {way:22s} {statistics.median(v):6.1f} s  (runs: "
+                    + ", ".join(f"{x:.1f}" for x in v) + ")")
+            if way != base_way:
+                b = scores[way]
+                diff = max(abs(x - y) for s, r in zip(a, b) for x, y in zip(s.total, r.total))
+                flips = sum(max(range(len(s.total)), key=s.total.__getitem__)
+                            != max(range(len(r.total)), key=r.total.__getitem__)
+                            for s, r in zip(a, b))
+                line += (f"; old / this {old / statistics.median(v):.2f}x, largest score "
+                         f"difference {diff:.1e} nats, predictions changed {flips}")
+            print(line)
+        print(flush=True)
 
 
 if __name__ == "__main__":
