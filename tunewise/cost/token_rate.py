@@ -8,17 +8,18 @@ and every arm is priced from its own token counts at that one rate::
 
     seconds per request = overhead + prompt tokens / prefill rate + output tokens / decode rate
 
-``measure_token_rate`` times the model on synthetic batches: prefill at several prompt lengths, computing the next-token logits of the last position only, as serving's
-generation does (``logits_to_keep=1``: the output layer over every position cost 22% of the
-prefill time of SmolLM2-135M at 128 tokens, and most of it with Gemma's 262k-word vocabulary;
-a least-squares line through the per-row times gives the overhead and the per-token cost), and
-cached one-token decode steps in batches of the arms' batch size. On a CPU each prefill point
-runs as many rows as make ``prefill_tokens`` tokens (at most the batch size; 32 rows of 32
-tokens, 8 of 128, 4 of 320), the batches label scoring runs there
-(``prompting.scoring.CPU_BATCH_TOKENS``): a CPU is compute-bound and a batch larger than its
-caches is slower per token, so whole batches of 32 long rows priced prompt tokens ~20% dearer
-than the arms pay, and took 5x longer to measure (``bench/token_rate_bench.py``). A GPU
-prefills whole batches (there rows share the work). Each point is timed in ``passes`` interleaved passes and the
+``measure_token_rate`` times the model on synthetic batches: prefill at several prompt
+lengths, computing the next-token logits of the last position only, as serving's generation
+does (``logits_to_keep=1``: the output layer over every position cost 22% of the prefill time of
+SmolLM2-135M at 128 tokens, and most of it with Gemma's 262k-word vocabulary; a least-squares
+line through the per-row times gives the overhead and the per-token cost), and cached one-token
+decode steps in batches of the arms' batch size. On a CPU each prefill point runs as many rows
+as make ``prefill_tokens`` tokens (``CPU_BATCH_TOKENS``; at most the batch size: 32 rows of 32
+tokens, 8 of 128, 4 of 320), the batches label scoring runs there (``prompting.scoring``): a
+CPU is compute-bound and a batch larger than its caches is slower per token, so whole batches
+of 32 long rows priced prompt tokens ~20% dearer than the arms pay, and took 5x longer to
+measure (``bench/token_rate_bench.py``). A GPU prefills whole batches (there rows share the
+work). Each point is timed in ``passes`` interleaved passes and the
 median kept, so one slow pass (another process on the machine) does not move the price. More
 passes are run, up to ``max_passes``, until ``passes`` of them agree within ``spread`` of the
 median at every point: a quiet machine is measured in ``passes``, a busy one gets the longer
@@ -70,8 +71,9 @@ class TokenRate:
     def text(self) -> str:
         return (f"{self.model} ({self.precision}): {1 / self.prompt_seconds_per_token:,.0f} "
                 f"prompt tokens/s, {1 / self.output_seconds_per_token:,.0f} output tokens/s per "
-                f"row (decode in batches of {self.batch_size}), +{self.overhead_seconds * 1000:.1f} ms per "
-                f"request; median of {self.passes} timed passes")
+                f"row (decode in batches of {self.batch_size}), "
+                f"+{self.overhead_seconds * 1000:.1f} ms per request; median of {self.passes} "
+                "timed passes")
 
     def to_dict(self) -> dict:
         return {**asdict(self), "text": self.text}

@@ -11,8 +11,8 @@ sequence per example (nearest-neighbour selection). When the shots are shared, t
 they form is encoded once and its KV cache reused.
 
 Precision (``bf16``): None (the default) runs label scoring with a bf16 copy of the model body
-(``bf16_copy.bf16_body``) where the CPU has native bf16 math, else fp32. bf16 scoring never decides
-a close call. A label is a contender of the bf16 best when it trails by less than
+(``bf16_copy.bf16_body``) where the CPU has native bf16 math, else fp32. bf16 scoring never
+decides a close call. A label is a contender of the bf16 best when it trails by less than
 ``BF16_RECHECK_MARGIN * (n_best + n_label) / 4`` nats (n: the answers' scored tokens, end of turn
 included; 0.35 for two one-word labels): bf16's error on a score grows with the tokens scored.
 An example with contenders is a close call: the best and its contenders are scored again in fp32
