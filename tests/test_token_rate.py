@@ -76,8 +76,9 @@ def test_measured_rate_makes_a_3x_shorter_prompt_cheaper(tiny):
 
 
 def test_cpu_prefill_points_run_only_the_rows_of_their_token_budget(tiny, monkeypatch):
-    """On a CPU a prefill point runs the fewest rows that make ``prefill_tokens`` tokens (at most
-    the batch), and its time is divided by those rows; None runs whole batches."""
+    """On a CPU a prefill point runs as many rows as fit in ``prefill_tokens`` tokens (at most
+    the batch, at least one), as label scoring's CPU batches do, and its time is divided by
+    those rows; None runs whole batches."""
     seen = []
     forward = tiny.model.forward
 
@@ -89,7 +90,7 @@ def test_cpu_prefill_points_run_only_the_rows_of_their_token_budget(tiny, monkey
 
     monkeypatch.setattr(tiny.model, "forward", spy)
     rate = measure_token_rate(tiny, batch_size=4, lengths=(16, 48, 96), decode_steps=2,
-                              passes=1, prefill_tokens=64)
+                              passes=1, prefill_tokens=96)
     assert rate.points["prefill_rows"] == [4, 2, 1]
     assert sorted(set(seen)) == [(1, 96), (2, 48), (4, 16)]
     seen.clear()

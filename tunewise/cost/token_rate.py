@@ -14,8 +14,8 @@ does (``logits_to_keep=1``: the output layer over every position cost 22% of the
 SmolLM2-135M at 128 tokens, and most of it with Gemma's 262k-word vocabulary; a least-squares
 line through the per-row times gives the overhead and the per-token cost), and cached one-token
 decode steps in batches of the arms' batch size. On a CPU each prefill point runs as many rows
-as make ``prefill_tokens`` tokens (``CPU_BATCH_TOKENS``; at most the batch size: 32 rows of 32
-tokens, 8 of 128, 4 of 320), the batches label scoring runs there (``prompting.scoring``): a
+fit in ``prefill_tokens`` tokens (``CPU_BATCH_TOKENS``; at most the batch size: 32 rows of 32
+tokens, 8 of 128, 3 of 320), the batches label scoring runs there (``prompting.scoring``): a
 CPU is compute-bound and a batch larger than its caches is slower per token, so whole batches
 of 32 long rows priced prompt tokens ~20% dearer than the arms pay, and took 5x longer to
 measure (``bench/token_rate_bench.py``). A GPU prefills whole batches (there rows share the
@@ -39,6 +39,12 @@ from tunewise.models.compat import cache_kwarg, causal_lm
 #: on a CPU, the most tokens (rows x longest row) of a batch: label scoring's batches there
 #: (``prompting.scoring``, point 5) and the prefill points of ``measure_token_rate``
 CPU_BATCH_TOKENS = 1024
+
+
+def rows_within(budget: int, width: int, most: int) -> int:
+    """Rows of ``width`` tokens a batch of at most ``budget`` tokens holds: at least one, at
+    most ``most``. Label scoring's CPU batches and the time per token's prefill points."""
+    return min(most, max(1, budget // max(1, width)))
 
 
 @dataclass(frozen=True)
@@ -114,7 +120,7 @@ def measure_token_rate(lm, *, bf16: bool = False, batch_size: int = 16,
     """Time ``lm`` (a LoadedModel) on synthetic token batches: timed passes until ``passes`` of
     them agree within ``spread`` (at every point), at most ``max_passes`` (default: ``passes``,
     a fixed count); the median of all passes is kept. ``prefill_tokens``: on a CPU, the rows of
-    a prefill point are the fewest that make this many tokens (None: the whole batch). See the
+    a prefill point are as many as fit in this many tokens (None: the whole batch). See the
     module docstring."""
     import contextlib
 
@@ -139,7 +145,7 @@ def measure_token_rate(lm, *, bf16: bool = False, batch_size: int = 16,
     def prefill_rows(n: int) -> int:
         if prefill_tokens is None or device.type != "cpu":
             return batch_size
-        return min(batch_size, max(1, -(-int(prefill_tokens) // n)))
+        return rows_within(int(prefill_tokens), n, batch_size)
 
     def prefill(n: int) -> float:
         rows = prefill_rows(n)

@@ -48,7 +48,7 @@ import torch
 
 # on a CPU, the most tokens (rows x longest row) one batch holds (module docstring, point 5);
 # ``cost.token_rate`` times prefill in batches of the same size
-from tunewise.cost.token_rate import CPU_BATCH_TOKENS
+from tunewise.cost.token_rate import CPU_BATCH_TOKENS, rows_within
 from tunewise.models.compat import cache_kwarg, causal_lm, sliding_window
 from tunewise.prompting.answer_tree import AnswerTree
 from tunewise.prompting.bf16_copy import bf16_body
@@ -242,9 +242,8 @@ class LabelScorer:
                 yield order[start:start + bs]
             return
         batch: list[int] = []
-        for i in order:
-            width = len(prompts[i]) - n_prefix
-            if batch and (len(batch) == bs or (len(batch) + 1) * width > budget):
+        for i in order:   # the longest row so far is the newest: it sets the width
+            if batch and len(batch) + 1 > rows_within(budget, len(prompts[i]) - n_prefix, bs):
                 yield batch
                 batch = []
             batch.append(i)
