@@ -7,6 +7,7 @@ import torch
 from tunewise.data.records import Example
 from tunewise.errors import UsageError
 from tunewise.prompting.generate import GenerateOptions, generate
+from tunewise.prompting.answer_tree import AnswerTree
 from tunewise.prompting.scoring import LabelScorer, ScoreOptions, common_prefix_len
 from tunewise.prompting.shots import nearest_shots, select_shots, shots_for
 from tunewise.tasks.render import encode_answer, encode_prompt
@@ -91,17 +92,21 @@ def test_batch_padding_gives_the_same_scores_as_batch_size_1(tiny, answers):
         assert a.total == pytest.approx(b.total, abs=1e-4)
 
 
-def test_cpu_batches_hold_at_most_batch_tokens_and_score_the_same(tiny, answers):
-    """On a CPU a batch holds at most ``batch_tokens`` tokens (rows x its longest row after the
-    shared prefix; at least one row): more, smaller batches, the same scores."""
+@pytest.mark.parametrize("mode", ["tree", "repeat"])
+def test_cpu_batches_hold_at_most_batch_tokens_and_score_the_same(tiny, answers, mode):
+    """On a CPU a batch holds at most ``batch_tokens`` tokens (rows x (its longest row after the
+    shared prefix + the answer tree's tokens, which the tree mode appends to every row); at
+    least one row): more, smaller batches, the same scores."""
     texts = [("word " * n).strip() for n in (1, 2, 3, 5, 8, 13, 21, 34)]
     prompts = _prompts(tiny.tokenizer, texts=texts)
     n_prefix = common_prefix_len(prompts)
-    widths = sorted(len(p) - n_prefix for p in prompts)
+    nodes = AnswerTree.build(answers).n_nodes if mode == "tree" else 0
+    assert mode == "repeat" or nodes > 0    # labels of several tokens: the tree has nodes
+    widths = sorted(len(p) - n_prefix + nodes for p in prompts)
     budget = 2 * widths[3]                  # two short rows fit, the longer ones go alone
     sizes = []
     scorer = LabelScorer(tiny.model, answers, pad_id=tiny.tokenizer.pad_token_id,
-                         options=ScoreOptions(batch_size=8, batch_tokens=budget))
+                         options=ScoreOptions(batch_size=8, batch_tokens=budget, mode=mode))
     small = scorer.score(prompts, on_batch=sizes.append)
     assert sum(sizes) == len(prompts) and len(sizes) > 1 and max(sizes) >= 2
     start = 0
@@ -110,7 +115,7 @@ def test_cpu_batches_hold_at_most_batch_tokens_and_score_the_same(tiny, answers)
         start += n
     whole = []
     full = LabelScorer(tiny.model, answers, pad_id=tiny.tokenizer.pad_token_id,
-                       options=ScoreOptions(batch_size=8, batch_tokens=None))
+                       options=ScoreOptions(batch_size=8, batch_tokens=None, mode=mode))
     ref = full.score(prompts, on_batch=whole.append)
     assert whole == [len(prompts)]
     for a, b in zip(small, ref):

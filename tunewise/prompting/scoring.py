@@ -28,10 +28,11 @@ How the work is kept small (the model is the expensive part, the vocabulary head
    0.04; ``predict`` re-scores every closer call in fp32.)
 
 5. **Token-sized batches on a CPU.** Rows share no work on a CPU, and a batch larger than its
-   caches is slower per token: a batch holds at most ``batch_tokens`` tokens there (rows x its
-   longest row; at most ``batch_size`` rows, at least one). Nearest 4-shot prompts (~220
-   tokens, 2 AVX2 cores, ``bench/scoring_batch_bench.py``): 1.14x faster than batches of 32
-   with SmolLM2-135M, 1.31x with Gemma-3-270M; zero-shot 1.11x, 0.98x; scores within 3e-5.
+   caches is slower per token: a batch holds at most ``batch_tokens`` tokens there (rows x (its
+   longest row + the answer tree's tokens); at most ``batch_size`` rows, at least one). On 2
+   AVX2 cores (``bench/scoring_batch_bench.py``), against batches of 32: nearest 4-shot (~220
+   tokens) 1.14x faster with SmolLM2-135M, 1.31x with Gemma-3-270M; zero-shot 1.11x, 0.98x;
+   77 CLINC intents (~250 tree tokens a row) 1.07x; scores within 7e-5.
 
 Examples are sorted by length so that batches need little padding; scores come back in input
 order. Padding in the middle of a row (between prefix, suffix and answer) is masked out and the
@@ -46,8 +47,6 @@ from typing import Callable, Sequence
 
 import torch
 
-# on a CPU, the most tokens (rows x longest row) one batch holds (module docstring, point 5);
-# ``cost.token_rate`` times prefill in batches of the same size
 from tunewise.cost.token_rate import CPU_BATCH_TOKENS, rows_within
 from tunewise.models.compat import cache_kwarg, causal_lm, sliding_window
 from tunewise.prompting.answer_tree import AnswerTree
@@ -66,8 +65,8 @@ class ScoreOptions:
 
     #: rows (examples) per forward pass, at most
     batch_size: int = 16
-    #: on a CPU, the most tokens (rows x longest row after the shared prefix) per forward pass;
-    #: None: ``batch_size`` rows whatever their length
+    #: on a CPU, the most tokens (rows x (longest row after the shared prefix + answer tree))
+    #: per forward pass; None: ``batch_size`` rows whatever their length
     batch_tokens: int | None = CPU_BATCH_TOKENS
     #: encode the prefix shared by every prompt once and reuse its KV cache
     prefix_cache: bool = True
@@ -220,7 +219,8 @@ class LabelScorer:
             scorer = self if subset is None else self._restricted(subset)
             fn = scorer._score_batch_tree if self.mode == "tree" else scorer._score_batch
             order = sorted(members, key=lambda i: len(prompts[i]))
-            for idx in self._batches(order, prompts, n_prefix, bs):
+            nodes = scorer._tree.n_nodes if self.mode == "tree" else 0
+            for idx in self._batches(order, prompts, n_prefix, bs, nodes):
                 rows = [list(prompts[i][n_prefix:]) for i in idx]
                 if window and len(prompts[idx[-1]]) + longest_answer > window:
                     # past a sliding window only unpadded rows without the tree mask are exact
@@ -233,9 +233,9 @@ class LabelScorer:
                     on_batch(len(idx))
         return results  # type: ignore[return-value]
 
-    def _batches(self, order, prompts, n_prefix: int, bs: int):
-        """``order`` (sorted by length) cut into batches of at most ``bs`` rows and, on a CPU,
-        at most ``batch_tokens`` tokens (rows x the longest row after the prefix)."""
+    def _batches(self, order, prompts, n_prefix: int, bs: int, nodes: int = 0):
+        """``order`` (by length) in batches of at most ``bs`` rows and, on a CPU, ``batch_tokens``
+        tokens (rows x (longest row after the prefix + ``nodes``, the answer tree's tokens))."""
         budget = self.options.batch_tokens
         if budget is None or self.device.type != "cpu":
             for start in range(0, len(order), bs):
@@ -243,7 +243,8 @@ class LabelScorer:
             return
         batch: list[int] = []
         for i in order:   # the longest row so far is the newest: it sets the width
-            if batch and len(batch) + 1 > rows_within(budget, len(prompts[i]) - n_prefix, bs):
+            if batch and len(batch) + 1 > rows_within(budget, len(prompts[i]) - n_prefix + nodes,
+                                                      bs):
                 yield batch
                 batch = []
             batch.append(i)
