@@ -5,6 +5,7 @@ and a Gemma 3), so the whole compare takes seconds."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -55,6 +56,7 @@ def test_models_table_has_both_models_with_curves_and_costs(two_models):
     res, _, _ = two_models
     rows = {r["model"]: r for r in res["models"]}
     assert list(rows) == MODELS
+    rates = []
     for m, r in rows.items():
         assert r["best_arm"].startswith(m + " ")
         lo, hi = r["ci"]
@@ -65,6 +67,15 @@ def test_models_table_has_both_models_with_curves_and_costs(two_models):
             arm = own[f"{m} finetune-n{p['train_size']}-s0"]
             assert p["mean"] == pytest.approx(arm["metrics"][res["metric"]]["value"])
         assert r["parameters"] > 1e6 and r["train_seconds"] > 0
+        # training cost: the curve's training seconds at the compute's $/hour (same for both)
+        assert r["train_usd"] > 0
+        rates.append(r["train_usd"] / r["train_seconds"])
+        # memory: the weights, and the largest peak its training runs measured
+        peaks = [own[f"{m} finetune-n{n}-s0"]["timing"].get("peak_memory_mb") for n in (8, 16)]
+        assert r["weights_mb"] * 2 ** 20 in (pytest.approx(r["parameters"] * 4),   # fp32
+                                             pytest.approx(r["parameters"] * 2))   # bf16
+        if Path("/proc/self/clear_refs").exists():          # measured on a Linux CPU
+            assert None not in peaks and r["train_peak_memory_mb"] == max(peaks) >= 0
         assert r["seconds_per_request"] > 0 and r["usd_per_1k_requests"] > 0
         assert r["device"].startswith("cpu") and r["kind"] == "random (tests)"
         # the model's embedding probe: its best size, from its own probe arms, and its cost
@@ -74,6 +85,7 @@ def test_models_table_has_both_models_with_curves_and_costs(two_models):
         assert r["probe"]["value"] == pytest.approx(
             own[f"{m} probe-n{best['train_size']}-s0"]["metrics"][res["metric"]]["value"])
         assert r["probe"]["usd_per_1k_requests"] > 0
+    assert rates[0] == pytest.approx(rates[1])
     # exactly one model is the lead (no paired test against itself), the others tested against it
     leads = [r for r in rows.values() if r["vs_lead"] is None]
     assert len(leads) == 1
@@ -95,8 +107,10 @@ def test_report_shows_the_model_table_and_both_curves(two_models):
     md = (out / "report.md").read_text()
     assert "## Models" in md
     assert f"Models: {', '.join(MODELS)} (the sections below: {res['model']})" in md
+    table = md.split("## Models")[1]
     for m in MODELS:
-        assert f"| {m} " in md.split("## Models")[1]
+        assert f"| {m} " in table
+    assert "| memory |" in table and "weights " in table
     svg = (out / "plots" / "learning_curve.svg").read_text()
     html = (out / "report.html").read_text()
     for m in MODELS:

@@ -149,8 +149,10 @@ def train_cmd(train_path, val_path, model, config_path, task_kind, out, resume, 
         else:
             say(f"kept the last epoch ({result.best_epoch}): no validation split "
                 "(small data; see model_selection in run.json)")
+        peak = result.timing.get("peak_memory_mb")
         say(f"training: {result.timing['train_examples_per_second']:.1f} examples/s, "
-            f"{result.timing['train_tokens_per_second']:,.0f} tokens/s")
+            f"{result.timing['train_tokens_per_second']:,.0f} tokens/s"
+            + ("" if peak is None else f"; memory added at the peak {peak:,.0f} MB"))
         say(f"run directory: {result.run_dir}" + (f"  (merged model: {merged})" if merged else ""))
         say(f"evaluate it: tunewise eval --data TEST_FILE --adapter {result.run_dir}")
     return 0

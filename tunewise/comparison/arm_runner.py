@@ -20,7 +20,8 @@ from tunewise.errors import OutputError, TunewiseError
 from tunewise.knobs import knob_style
 
 #: ArmResult.timing keys a results.json arm keeps
-RECORD_TIMING = ("examples_per_second", "seconds", "train_seconds", "train_examples_per_second")
+RECORD_TIMING = ("examples_per_second", "seconds", "train_seconds", "train_examples_per_second",
+                 "peak_memory_mb")
 
 
 class _OutOfTime(Exception):

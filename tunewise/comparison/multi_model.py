@@ -6,9 +6,10 @@ planned them with one ``PlanContext`` per model). Here each model's arms, with t
 (majority, classical, remote), make one single-model results dict (``results.build_results``,
 the same findings, cost and recommendation a one-model compare gives). The ``models`` table
 then says per model: its best arm with its CI, where its fine-tuning crosses its best prompting
-arm, training seconds, parameters, serving cost per 1,000 requests and latency measured on the
-device used; ``analysis.recommend_model`` picks the model (with the paired test of each model's
-best arm against the best-scoring model's). results.json is the chosen model's results with
+arm, training seconds and cost, parameters, memory (weights; the training runs' measured peak),
+serving cost per 1,000 requests and latency measured on the device used;
+``analysis.recommend_model`` picks the model (with the paired test of each model's best arm
+against the best-scoring model's). results.json is the chosen model's results with
 every arm of every model, the ``models`` table and a headline that names the model.
 """
 from __future__ import annotations
@@ -98,7 +99,11 @@ def _row(cfg, ctx, res: dict, own: list[ArmRecord], metric: str, token_rate,
         arm, preds = best_p, [best_p.preds]
         value, ci = p_val, scored[best_p.name]["metrics"][metric].get("ci")
         words = _base_name(best_p.name, ctx.tag)
-    unit = _unit_cost(cfg, own, arm, token_rate, ctx)
+    compute = _compute(cfg)
+    unit = costing.unit_costs([arm], compute, token_rate(ctx))[arm.name]
+    train_seconds = sum(float(r.timing.get("train_seconds") or 0.0) for r in fts)
+    peaks = [float(r.timing["peak_memory_mb"]) for r in fts
+             if r.timing.get("peak_memory_mb") is not None]
     from tunewise.models.catalog import lookup
     builtin = lookup(name)
     params = _parameters(ctx, measurements(ctx))
@@ -112,7 +117,9 @@ def _row(cfg, ctx, res: dict, own: list[ArmRecord], metric: str, token_rate,
            "best_prompt": None if best_p is None else {"name": best_p.name, "value": p_val},
            "crossover": {"found": bool(cross.get("found")), "train_size": cross.get("train_size"),
                          "versus": cross.get("versus")},
-           "train_seconds": sum(float(r.timing.get("train_seconds") or 0.0) for r in fts),
+           "train_seconds": train_seconds,
+           "train_usd": _train_usd(train_seconds, compute) if fts else None,
+           "train_peak_memory_mb": max(peaks, default=None),
            "usd_per_1k_requests": None if unit["usd_per_request"] is None
            else 1000 * unit["usd_per_request"],
            "seconds_per_request": unit["seconds_per_request"],
@@ -144,17 +151,23 @@ def _base_name(name: str, tag: str | None) -> str:
     return name[len(tag) + 1:] if tag and name.startswith(tag + " ") else name
 
 
-def _unit_cost(cfg, own, arm: ArmRecord, token_rate, ctx) -> dict:
-    """The best arm's $ and seconds per request (``costing.unit_costs``) at the compute entry
-    of the device used and the model's measured time per token."""
+def _compute(cfg):
+    """The compute entry ($/hour) of the device used, or None (a GPU without a $/hour entry:
+    the costs are unknown, not 0)."""
     from tunewise.comparison.plan import price_table
     from tunewise.cost.compute_entry import resolve_compute
     from tunewise.cost.prices import get_price
     try:
-        compute = get_price(resolve_compute(cfg.cost.compute), price_table(cfg))
-    except UsageError:        # a GPU without a $/hour entry: the cost is unknown, not 0
-        compute = None
-    return costing.unit_costs([arm], compute, token_rate(ctx))[arm.name]
+        return get_price(resolve_compute(cfg.cost.compute), price_table(cfg))
+    except UsageError:
+        return None
+
+
+def _train_usd(seconds: float, compute) -> float | None:
+    """The curve's training seconds at the compute's $/hour (None when it has no price)."""
+    from tunewise.cost.formulas import local_training_cost
+    rate = getattr(compute, "usd_per_hour", None)
+    return None if rate is None else local_training_cost(seconds, rate)
 
 
 def _parameters(ctx, cache) -> int | None:

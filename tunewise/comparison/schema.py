@@ -54,6 +54,9 @@ class ArmTiming(TypedDict, total=False):
     examples_per_second: float        #: measured inference throughput on the test split
     train_seconds: float              #: wall seconds of training steps (fine-tuned/classical)
     train_examples_per_second: float  #: training steps only
+    #: fine-tuned arms: the memory the training run added at its peak, MB (CUDA: allocated by
+    #: torch; CPU on Linux: resident growth of the process; None: not measured there)
+    peak_memory_mb: float
     hardware: str                     #: where it was measured: "cpu (CPU)", "cuda:0 (NVIDIA L4)",
     #: or "remote" (the remote model's own servers)
 
@@ -285,7 +288,9 @@ class Results(TypedDict, total=False):
     #: several base models (config ``models``): one row per model, in config order: "model",
     #: "kind" (built-in models: instruction-tuned / base (pretrained...)), "base", "parameters",
     #: "weights_mb", "best_arm", "best" (in words), "metric", "value", "ci", "best_prompt",
-    #: "crossover" ({found, train_size, versus}), "train_seconds", "usd_per_1k_requests",
+    #: "crossover" ({found, train_size, versus}), "train_seconds", "train_usd" (the curve's
+    #: training at the compute's $/hour; None when unpriced), "train_peak_memory_mb" (the
+    #: largest peak of its training runs; None: not measured), "usd_per_1k_requests",
     #: "seconds_per_request", "device", "learning_curve" (its CurvePoints), "probe" (its
     #: embedding probe's best size: train_size, value, ci, usd_per_1k_requests,
     #: seconds_per_request; None without one), "probe_curve", "action",

@@ -17,6 +17,7 @@ from tunewise.errors import TrainingError
 from tunewise.knobs import knob
 from tunewise.models import device as dev
 from tunewise.models.device import device_name
+from tunewise.training.peak_memory import PeakMemory, larger
 
 
 class TrainHardware:
@@ -30,6 +31,8 @@ class TrainHardware:
         self.halvings: list[dict] = []
         self.scaler = dev.grad_scaler(self.device, self.precision)
         self.plan: dev.SpeedPlan | None = None
+        #: the memory the run adds from here on (before the model loads)
+        self.memory = PeakMemory(self.device)
 
     @property
     def bf16(self) -> bool:
@@ -86,6 +89,12 @@ class TrainHardware:
         self.grad_accum *= 2
         self.halvings.append({"step": step + 1, "micro_batch": self.micro_batch(),
                               "after": f"out of memory at micro-batch {micro}"})
+
+    def peak_memory_mb(self, st) -> float | None:
+        """The run's peak added memory so far (``peak_memory``), kept in the state ``st`` so
+        that a resumed run reports the larger of its processes' peaks."""
+        st.peak_memory_mb = larger(st.peak_memory_mb, self.memory.mb())
+        return st.peak_memory_mb
 
     def to_dict(self) -> dict:
         """What run.json records: the device, precision, speed plan and batch split."""

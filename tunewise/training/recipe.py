@@ -15,9 +15,8 @@ Checkpoints (every ``checkpoint_every`` optimizer steps and at each epoch end) m
 resumable after a crash; see checkpoint.py. Data-parallel runs are described in distributed.py.
 
 The steps are the methods of ``Trainer`` (setup_data, setup_model, restore, train_epoch,
-train_step, evaluate_epoch, end_epoch, save_checkpoint, finish); ``Trainer.run`` calls them in
-that order. The loss is in loss.py, the model / optimizer pieces in model_setup.py, the state a
-checkpoint holds in state.py.
+train_step, evaluate_epoch, end_epoch, save_checkpoint, finish), called by ``Trainer.run`` in that
+order. Loss: loss.py; model / optimizer pieces: model_setup.py; a checkpoint's state: state.py.
 """
 from __future__ import annotations
 
@@ -48,9 +47,7 @@ from tunewise.training.state import TrainResult, TrainState
 from tunewise.training.validation import predict_examples, validation_loss  # noqa: F401
 
 
-# ---------------------------------------------------------------------------------------------
-# the recipe
-# ---------------------------------------------------------------------------------------------
+# -- the recipe ---------------------------------------------------------------------------------
 def run(train_examples: Sequence[Example], val_examples: Sequence[Example], task,
         cfg: TrainConfig, out: Path, *, run_info: dict, resume: bool = False,
         say: Callable[[str], None] = print, progress: bool = True) -> TrainResult:
@@ -355,6 +352,7 @@ class Trainer:
     def save_checkpoint(self, folder: Path, with_optimizer: bool = True) -> None:
         """Checkpoint (rank 0 writes; every rank's RNG state is gathered into it)."""
         rngs = distributed.gather_to_main(self.dist, ckpt.rng_state())
+        self.hw.peak_memory_mb(self.st)                 # a resumed run keeps the earlier peak
         if self.main:
             ckpt.save_checkpoint(folder, weights=ckpt.trainable_state(self.model),
                                  state=self.st.to_dict(),
@@ -374,7 +372,7 @@ class Trainer:
             ckpt.load_trainable_state(self.model, best.weights)
         restore_attention(self.model, self.attn_restore)
         timing = {"train_seconds": round(st.train_seconds, 3),
-                  "train_examples": st.train_examples,
+                  "train_examples": st.train_examples, "peak_memory_mb": self.hw.peak_memory_mb(st),
                   "train_examples_per_second": st.train_examples / max(st.train_seconds, 1e-9),
                   "train_tokens_per_second": st.train_tokens / max(st.train_seconds, 1e-9),
                   "eval_seconds": round(st.eval_seconds, 3)}

@@ -20,7 +20,7 @@ class TrainResult:
     #: per-epoch validation rows
     history: list[dict]
     #: train_seconds (training steps only), train_examples_per_second, train_tokens_per_second
-    #: (real, non-padding tokens), eval_seconds
+    #: (real, non-padding tokens), eval_seconds, peak_memory_mb (None: not measured here)
     timing: dict
     #: trainable / total parameter counts
     params: dict
@@ -56,6 +56,7 @@ class TrainState:
     train_examples: int = 0
     train_tokens: int = 0   # real (non-padding) tokens through the model in training steps
     eval_seconds: float = 0.0
+    peak_memory_mb: float | None = None   # the run's peak added memory (peak_memory.py)
     win_loss: float = 0.0   # answer-token loss sum since the last logged row
     win_tokens: int = 0     # answer tokens since the last logged row
 

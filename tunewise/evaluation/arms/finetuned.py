@@ -78,6 +78,7 @@ class FineTunedArm(PromptArm):
             res.extra.update(self.training.record(self.run, self.train_info))
             tim = self.train_info.get("timing", {}) or {}
             res.timing.update(train_seconds=tim.get("train_seconds"),
-                              train_examples_per_second=tim.get("train_examples_per_second"))
+                              train_examples_per_second=tim.get("train_examples_per_second"),
+                              peak_memory_mb=tim.get("peak_memory_mb"))
             res.usage["train_total"] = (self.train_info.get("tokens", {}) or {}).get("tokens")
         return res

@@ -1,0 +1,76 @@
+"""The memory one training run adds at its peak (run.json ``timing.peak_memory_mb``): what must be
+free on the device beyond what the process already held when the run began.
+
+- **CUDA**: ``torch.cuda.max_memory_allocated`` minus the memory allocated when the run started
+  (the peak statistics are reset then): the run's weights, adapters, optimizer state, gradients
+  and activations as torch's allocator counts them. The CUDA context (some 300-500 MB) and the
+  allocator's cached free blocks come on top: ``nvidia-smi`` shows more.
+- **CPU on Linux**: the process's peak resident memory (``VmHWM`` in /proc/self/status, reset by
+  writing 5 to /proc/self/clear_refs when the run starts) minus its resident memory then. Memory
+  the process frees and reuses is counted once, so this is the growth the run caused, its own
+  footprint when it loads its own copy of the model (as every run does).
+- **Elsewhere** (Apple MPS, macOS or Windows CPU), or where the reset is refused: None, "not
+  measured"; never a guess.
+
+A resumed run reports the larger of its processes' peaks (``TrainState.peak_memory_mb`` is in
+every checkpoint). In a multi-process run each process measures its own device; run.json has
+the main process's.
+
+    mem = PeakMemory(torch.device("cpu"))     # at the start of the run
+    ...                                       # load the model, train
+    mem.mb()                                  # e.g. 812.4
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+_STATUS = Path("/proc/self/status")
+_CLEAR_REFS = Path("/proc/self/clear_refs")
+_MB = 2 ** 20
+#: ``PeakMemory.kind`` values: what was measured
+CUDA, RESIDENT = "cuda allocated", "process resident"
+
+
+class PeakMemory:
+    """The peak memory added on ``device`` from now on (see the module docstring)."""
+
+    def __init__(self, device, *, status: Path = _STATUS, clear_refs: Path = _CLEAR_REFS):
+        self.device, self._status, self._clear = device, Path(status), Path(clear_refs)
+        self.kind: str | None = None
+        self.start = 0.0
+        try:
+            if device.type == "cuda":
+                import torch
+                torch.cuda.reset_peak_memory_stats(device)
+                self.start, self.kind = float(torch.cuda.memory_allocated(device)), CUDA
+            elif device.type == "cpu" and self._status.is_file():
+                self._clear.write_text("5")          # VmHWM := VmRSS
+                self.start, self.kind = _status_bytes(self._status, "VmRSS"), RESIDENT
+        except (OSError, RuntimeError, ValueError):
+            self.kind = None                          # not measured, never guessed
+
+    def mb(self) -> float | None:
+        """MB the run added at its peak so far; None where it is not measured."""
+        try:
+            if self.kind == CUDA:
+                import torch
+                peak = float(torch.cuda.max_memory_allocated(self.device))
+            elif self.kind == RESIDENT:
+                peak = _status_bytes(self._status, "VmHWM")
+            else:
+                return None
+        except (OSError, RuntimeError, ValueError):
+            return None
+        return round(max(0.0, peak - self.start) / _MB, 1)
+
+
+def larger(a: float | None, b: float | None) -> float | None:
+    """The larger of two peaks, either of which may be unmeasured (None)."""
+    return b if a is None else a if b is None else max(a, b)
+
+
+def _status_bytes(status: Path, field: str) -> float:
+    for line in status.read_text(encoding="utf-8").splitlines():
+        if line.startswith(field + ":"):            # "VmHWM:	  812345 kB"
+            return float(line.split()[1]) * 1024
+    raise ValueError(f"no {field} in {status}")
