@@ -6,9 +6,12 @@ free on the device beyond what the process already held when the run began.
   and activations as torch's allocator counts them. The CUDA context (some 300-500 MB) and the
   allocator's cached free blocks come on top: ``nvidia-smi`` shows more.
 - **CPU on Linux**: the process's peak resident memory (``VmHWM`` in /proc/self/status, reset by
-  writing 5 to /proc/self/clear_refs when the run starts) minus its resident memory then. Memory
-  the process frees and reuses is counted once, so this is the growth the run caused, its own
-  footprint when it loads its own copy of the model (as every run does).
+  writing 5 to /proc/self/clear_refs when the run starts) minus its resident memory then: the
+  growth the run caused, its own footprint since it loads its own copy of the model. Memory an
+  earlier run freed would be reused unseen (a second SmolLM2 run in one process read 528 MB
+  where the first read 1,255), so the start first hands freed memory back to the system
+  (``gc.collect`` and glibc's ``malloc_trim``; the second run then reads ~1,020 MB, the first's
+  extra ~240 MB being one-off imports and set-up a fresh process pays).
 - **Elsewhere** (Apple MPS, macOS or Windows CPU), or where the reset is refused: None, "not
   measured"; never a guess.
 
@@ -22,6 +25,8 @@ the main process's.
 """
 from __future__ import annotations
 
+import ctypes
+import gc
 from pathlib import Path
 
 _STATUS = Path("/proc/self/status")
@@ -44,6 +49,7 @@ class PeakMemory:
                 torch.cuda.reset_peak_memory_stats(device)
                 self.start, self.kind = float(torch.cuda.memory_allocated(device)), CUDA
             elif device.type == "cpu" and self._status.is_file():
+                _release_freed_memory()
                 self._clear.write_text("5")          # VmHWM := VmRSS
                 self.start, self.kind = _status_bytes(self._status, "VmRSS"), RESIDENT
         except (OSError, RuntimeError, ValueError):
@@ -67,6 +73,16 @@ class PeakMemory:
 def larger(a: float | None, b: float | None) -> float | None:
     """The larger of two peaks, either of which may be unmeasured (None)."""
     return b if a is None else a if b is None else max(a, b)
+
+
+def _release_freed_memory() -> None:
+    """Return the memory the process freed to the system (glibc; a no-op elsewhere), so that
+    a run reusing it is seen growing."""
+    gc.collect()
+    try:
+        ctypes.CDLL(None).malloc_trim(0)
+    except (AttributeError, OSError):     # not glibc (musl, macOS): nothing to hand back
+        pass
 
 
 def _status_bytes(status: Path, field: str) -> float:
