@@ -16,6 +16,10 @@ import torch
 @dataclass
 class FakeCuda:
     moves: list = field(default_factory=list)
+    #: what the allocator counters report: allocated now, and the peak since the last reset
+    allocated: int = 100 * 2 ** 20
+    peak: int = 612 * 2 ** 20
+    resets: int = 0
 
     def modules_moved(self) -> list[str]:
         return [d for kind, d in self.moves if kind == "module"]
@@ -47,6 +51,10 @@ def fake_cuda(monkeypatch, *, bf16: bool = True, memory_gib: float = 24.0,
     monkeypatch.setattr(torch.cuda, "empty_cache", lambda: None)
     monkeypatch.setattr(torch.cuda, "get_device_properties", lambda i: SimpleNamespace(
         name=name, total_memory=int(memory_gib * 1024 ** 3)))
+    monkeypatch.setattr(torch.cuda, "reset_peak_memory_stats",
+                        lambda *a, **k: setattr(fake, "resets", fake.resets + 1))
+    monkeypatch.setattr(torch.cuda, "memory_allocated", lambda *a, **k: fake.allocated)
+    monkeypatch.setattr(torch.cuda, "max_memory_allocated", lambda *a, **k: fake.peak)
     module_to, tensor_to = torch.nn.Module.to, torch.Tensor.to
 
     def mod_to(self, *args, **kwargs):

@@ -12,8 +12,8 @@ free on the device beyond what the process already held when the run began.
   where the first read 1,255), so the start first hands freed memory back to the system
   (``gc.collect`` and glibc's ``malloc_trim``; the second run then reads ~1,020 MB, the first's
   extra ~240 MB being one-off imports and set-up a fresh process pays).
-- **Elsewhere** (Apple MPS, macOS or Windows CPU), or where the reset is refused: None, "not
-  measured"; never a guess.
+- **Elsewhere** (Apple MPS, macOS or Windows CPU), or where the device refuses a reset or a
+  reading: None, "not measured"; never a guess, and never an error that ends the run.
 
 A resumed run reports the larger of its processes' peaks (``TrainState.peak_memory_mb`` is in
 every checkpoint). In a multi-process run each process measures its own device; run.json has
@@ -52,8 +52,8 @@ class PeakMemory:
                 _release_freed_memory()
                 self._clear.write_text("5")          # VmHWM := VmRSS
                 self.start, self.kind = _status_bytes(self._status, "VmRSS"), RESIDENT
-        except (OSError, RuntimeError, ValueError):
-            self.kind = None                          # not measured, never guessed
+        except Exception:      # noqa: BLE001 - a measurement never ends a run: not measured
+            self.kind = None
 
     def mb(self) -> float | None:
         """MB the run added at its peak so far; None where it is not measured."""
@@ -65,7 +65,7 @@ class PeakMemory:
                 peak = _status_bytes(self._status, "VmHWM")
             else:
                 return None
-        except (OSError, RuntimeError, ValueError):
+        except Exception:      # noqa: BLE001 - as above
             return None
         return round(max(0.0, peak - self.start) / _MB, 1)
 
