@@ -10,8 +10,8 @@ free on the device beyond what the process already held when the run began.
   growth the run caused, its own footprint since it loads its own copy of the model. Memory an
   earlier run freed would be reused unseen (a second SmolLM2 run in one process read 528 MB
   where the first read 1,255), so the start first hands freed memory back to the system
-  (``gc.collect`` and glibc's ``malloc_trim``; the second run then reads ~1,020 MB, the first's
-  extra ~240 MB being one-off imports and set-up a fresh process pays).
+  (``gc.collect`` and glibc's ``malloc_trim``; three runs then read 1,272 / 1,051 / 1,050 MB,
+  the first's extra ~220 MB being one-off imports and set-up a fresh process pays).
 - **Elsewhere** (Apple MPS, macOS or Windows CPU), or where the device refuses a reset or a
   reading: None, "not measured"; never a guess, and never an error that ends the run.
 
