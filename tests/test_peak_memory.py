@@ -22,7 +22,7 @@ linux = pytest.mark.skipif(not Path("/proc/self/clear_refs").exists(),
 @linux
 def test_cpu_peak_counts_what_was_allocated_since_the_start_even_after_a_free():
     mem = PeakMemory(CPU)
-    assert mem.kind == RESIDENT
+    assert mem.source == RESIDENT
     x = torch.ones(64 * 2 ** 20)                 # 256 MB, every page written
     del x
     assert mem.mb() >= 240                       # freed, but the peak held it
@@ -60,7 +60,7 @@ def test_not_measured_is_none_never_a_guess(tmp_path):
     status = tmp_path / "status"
     status.write_text("VmHWM:\t 2048 kB\nVmRSS:\t 1024 kB\n")
     refused = PeakMemory(CPU, status=status, clear_refs=tmp_path / "no" / "clear_refs")
-    assert refused.kind is None and refused.mb() is None       # the reset was refused
+    assert refused.source is None and refused.mb() is None       # the reset was refused
     assert PeakMemory(CPU, status=tmp_path / "absent").mb() is None   # no /proc: macOS, Windows
     assert PeakMemory(torch.device("mps")).mb() is None          # Apple GPUs: no peak counter
     status.write_text("Name:\tpython\n")

@@ -32,7 +32,7 @@ from pathlib import Path
 _STATUS = Path("/proc/self/status")
 _CLEAR_REFS = Path("/proc/self/clear_refs")
 _MB = 2 ** 20
-#: ``PeakMemory.kind`` values: what was measured
+#: ``PeakMemory.source`` values: what was measured
 CUDA, RESIDENT = "cuda allocated", "process resident"
 
 
@@ -41,27 +41,27 @@ class PeakMemory:
 
     def __init__(self, device, *, status: Path = _STATUS, clear_refs: Path = _CLEAR_REFS):
         self.device, self._status, self._clear = device, Path(status), Path(clear_refs)
-        self.kind: str | None = None
+        self.source: str | None = None
         self.start = 0.0
         try:
             if device.type == "cuda":
                 import torch
                 torch.cuda.reset_peak_memory_stats(device)
-                self.start, self.kind = float(torch.cuda.memory_allocated(device)), CUDA
+                self.start, self.source = float(torch.cuda.memory_allocated(device)), CUDA
             elif device.type == "cpu" and self._status.is_file():
                 _release_freed_memory()
                 self._clear.write_text("5")          # VmHWM := VmRSS
-                self.start, self.kind = _status_bytes(self._status, "VmRSS"), RESIDENT
+                self.start, self.source = _status_bytes(self._status, "VmRSS"), RESIDENT
         except Exception:      # noqa: BLE001 - a measurement never ends a run: not measured
-            self.kind = None
+            self.source = None
 
     def mb(self) -> float | None:
         """MB the run added at its peak so far; None where it is not measured."""
         try:
-            if self.kind == CUDA:
+            if self.source == CUDA:
                 import torch
                 peak = float(torch.cuda.max_memory_allocated(self.device))
-            elif self.kind == RESIDENT:
+            elif self.source == RESIDENT:
                 peak = _status_bytes(self._status, "VmHWM")
             else:
                 return None
